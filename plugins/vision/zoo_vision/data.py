@@ -1,0 +1,236 @@
+"""Image datasets: scikit-learn digits, Fashion-MNIST IDX files, and a user's class-per-folder images."""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from zoo import ZooError
+from zoo.data import DataBundle, stratified_split
+from zoo.paths import cache_dir
+
+from . import augment
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot"]
+
+
+class Images(Dataset):
+    """Images in [0, 1] (a tensor N x C x H x W, or files read on demand), normalized, then augmented."""
+
+    def __init__(self, images: torch.Tensor | list[Path], labels: list[int] | torch.Tensor, info: dict[str, Any],
+                 transform=None):
+        self.images, self.labels, self.info, self.transform = images, torch.as_tensor(labels), info, transform
+        self.mean = torch.tensor(info["mean"]).view(-1, 1, 1)
+        self.std = torch.tensor(info["std"]).view(-1, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        image = self.images[i]
+        x = load_image(image, self.info) if isinstance(image, Path) else image
+        x = (x - self.mean) / self.std
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, self.labels[i]
+
+
+def _bundle(name: str, images, labels, parts: dict[str, list[int] | None], classes: list[str],
+            info: dict[str, Any], augment_spec: str, test=None) -> DataBundle:
+    """Splits of one image set with the train split augmented; mean/std come from the training images."""
+    train_idx = parts["train"]
+    transform = augment.build(augment_spec, info["image_size"])
+
+    def pick(idx, tf=None):
+        chosen = [images[i] for i in idx] if isinstance(images, list) else images[idx]
+        return Images(chosen, [labels[i] for i in idx], info, tf)
+
+    return DataBundle(
+        train=pick(train_idx, transform), valid=pick(parts["valid"]),
+        test=pick(parts["test"]) if parts.get("test") else test,
+        model_args={"num_classes": len(classes), "in_channels": info["channels"], "image_size": info["image_size"]},
+        info={**info, "classes": classes, "num_classes": len(classes), "dataset": name})
+
+
+def _stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    channels = images.transpose(0, 1).reshape(images.shape[1], -1)
+    return channels.mean(1).tolist(), channels.std(1).clamp_min(1e-3).tolist()
+
+
+# -- scikit-learn digits -------------------------------------------------------------------
+def digits(data: str | None = None, seed: int = 0, image_size: int = 8, augment: str = "affine") -> DataBundle:
+    """1,797 8x8 digits; a fixed stratified 70/10/20 split, so the test set is the same for every run."""
+    if data is not None:
+        raise ZooError("vision/digits has no --data; use vision/image-folder for your own images")
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if image_size != 8:
+        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    labels = d.target.tolist()
+    train, valid, test = stratified_split(labels, [0.7, 0.1, 0.2], seed=0)
+    mean, std = _stats(images[train])
+    info = {"image_size": image_size, "channels": 1, "mean": mean, "std": std}
+    return _bundle("vision/digits", images, labels, {"train": train, "valid": valid, "test": test},
+                   [str(i) for i in range(10)], info, augment)
+
+
+# -- Fashion-MNIST (IDX gz) ----------------------------------------------------------------
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (gzipped or not): the format of MNIST and Fashion-MNIST."""
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+        if zero != 0 or dtype != 0x08:
+            raise ValueError("not an unsigned-byte IDX file")
+        shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (OSError, EOFError, ValueError, struct.error) as exc:
+        raise ZooError(f"{path}: not a readable IDX file ({exc})") from None
+
+
+def _idx_file(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    raise ZooError(f"{folder}: missing {stem}.gz (Fashion-MNIST's standard file names)")
+
+
+def fashion_mnist(data: str | None = None, seed: int = 0, augment: str = "crop,flip", valid_size: int = 5000,
+                  limit: int = 0) -> DataBundle:
+    """60,000 + 10,000 images; `limit` keeps only that many training images (quick experiments)."""
+    folder = Path(data) if data else FASHION_DIR
+    if not folder.is_dir():
+        raise ZooError(f"{folder}: no Fashion-MNIST folder; install the Debian package dataset-fashion-mnist "
+                       "or pass --data DIR with the IDX gz files")
+    arrays = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        x = read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
+        if len(x) != len(y):
+            raise ZooError(f"{folder}: {prefix} images ({len(x)}) and labels ({len(y)}) differ in number")
+        arrays[split] = (torch.from_numpy(x.copy()).unsqueeze(1).float() / 255.0, y.astype(np.int64).tolist())
+    images, labels = arrays["train"]
+    valid, train = stratified_split(labels, [valid_size / len(labels), 1 - valid_size / len(labels)], seed=0)
+    if limit:
+        train = train[:limit]
+    mean, std = _stats(images[train])
+    info = {"image_size": 28, "channels": 1, "mean": mean, "std": std}
+    test_x, test_y = arrays["test"]
+    bundle = _bundle("vision/fashion-mnist", images, labels, {"train": train, "valid": valid}, FASHION_CLASSES,
+                     info, augment)
+    bundle.test = Images(test_x, test_y, info)
+    return bundle
+
+
+# -- a user's folder of images -------------------------------------------------------------
+def load_image(path: Path, info: dict[str, Any]) -> torch.Tensor:
+    """One image file -> C x H x W in [0, 1], in the run's channels and size; errors name the file."""
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if info["channels"] == 1 else "RGB")
+            if img.size != (info["image_size"],) * 2:
+                img = img.resize((info["image_size"],) * 2, Image.BILINEAR)
+            array = np.asarray(img, dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise ZooError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ZooError(f"{path}: not a readable image ({exc})") from None
+    x = torch.from_numpy(array)
+    return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+
+
+def read_image(text: str, info: dict[str, Any]) -> torch.Tensor:
+    """`zoo predict` input: an image file, normalized as in training."""
+    x = load_image(Path(text), info)
+    return (x - torch.tensor(info["mean"]).view(-1, 1, 1)) / torch.tensor(info["std"]).view(-1, 1, 1)
+
+
+def scan_folder(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    """DIR/<class>/<image>: files, labels and sorted class names; every file is checked readable."""
+    if not root.is_dir():
+        raise ZooError(f"{root}: no such folder")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        found = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise ZooError(f"{root / name}: class folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        for path in found:
+            try:
+                with Image.open(path) as img:
+                    img.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+                raise ZooError(f"{path}: not a readable image ({exc})") from None
+        files += found
+        labels += [label] * len(found)
+    if not classes:
+        raise ZooError(f"{root}: expected one sub-folder per class, found none")
+    if len(classes) < 2:
+        raise ZooError(f"{root}: only one class ({classes[0]}); a classifier needs at least two class folders")
+    return files, labels, classes
+
+
+def export_digits_png(root: Path) -> Path:
+    """The documented default for vision/image-folder: scikit-learn digits written as class-per-folder PNGs."""
+    marker = root / ".complete"
+    if marker.exists():
+        return root
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    for i, (image, label) in enumerate(zip(d.images, d.target)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255 / 16).astype(np.uint8), mode="L").save(folder / f"{i:04d}.png")
+    marker.touch()
+    return root
+
+
+def image_folder(data: str | None = None, seed: int = 0, image_size: int = 32, channels: int = 3,
+                 augment: str = "crop,flip", valid_fraction: float = 0.15) -> DataBundle:
+    root = Path(data) if data else export_digits_png(cache_dir("vision", "digits-png"))
+    split_dirs = {s: root / s for s in ("train", "valid", "test") if (root / s).is_dir()}
+    if "train" in split_dirs:
+        files, labels, classes = scan_folder(split_dirs["train"])
+        if "valid" in split_dirs:
+            vfiles, vlabels, vclasses = scan_folder(split_dirs["valid"])
+            if vclasses != classes:
+                raise ZooError(f"{split_dirs['valid']}: classes {vclasses} differ from train's {classes}")
+            files, labels = files + vfiles, labels + vlabels
+            parts = {"train": list(range(len(files) - len(vfiles))),
+                     "valid": list(range(len(files) - len(vfiles), len(files)))}
+        else:
+            valid, train = stratified_split(labels, [valid_fraction, 1 - valid_fraction], seed=0)
+            parts = {"train": train, "valid": valid}
+    else:
+        files, labels, classes = scan_folder(root)
+        valid, train = stratified_split(labels, [valid_fraction, 1 - valid_fraction], seed=0)
+        parts = {"train": train, "valid": valid}
+    if not parts["valid"]:
+        raise ZooError(f"{root}: too few images to hold out a validation split")
+    info = {"image_size": image_size, "channels": channels, "mean": [0.5] * channels, "std": [0.25] * channels}
+    sample = torch.stack([load_image(files[i], info) for i in parts["train"][:512]])
+    info["mean"], info["std"] = _stats(sample)
+    test = None
+    if "test" in split_dirs:
+        tfiles, tlabels, tclasses = scan_folder(split_dirs["test"])
+        if tclasses != classes:
+            raise ZooError(f"{split_dirs['test']}: classes {tclasses} differ from train's {classes}")
+        test = Images(tfiles, tlabels, info)
+    return _bundle("vision/image-folder", files, labels, parts, classes, info, augment, test=test)

@@ -1,0 +1,47 @@
+"""Backbones from timm, created from scratch and adapted to small images."""
+from __future__ import annotations
+
+import timm
+from timm.models.resnet import BasicBlock, ResNet
+from torch import nn
+
+from zoo import ZooError
+
+
+SMALL = 64  # images up to this size get the small-image stem
+
+
+def _small_stem(model: ResNet, in_channels: int) -> ResNet:
+    """Replace the 7x7/2 stem and max-pool, which throw away most of a 32 px image, by a 3x3/1 conv."""
+    model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 3, 1, 1, bias=False)
+    model.maxpool = nn.Identity()
+    return model
+
+
+def resnet18(num_classes: int, in_channels: int = 3, image_size: int = 224, pretrained: bool = False,
+             drop_rate: float = 0.0, drop_path_rate: float = 0.0) -> nn.Module:
+    try:
+        model = timm.create_model("resnet18", pretrained=pretrained, num_classes=num_classes, in_chans=in_channels,
+                                  drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+    except Exception as exc:  # a hub download fails offline: say so in one line
+        raise ZooError(f"vision/resnet18: cannot load pretrained weights ({type(exc).__name__}); "
+                       "train from scratch with model.pretrained=false") from None
+    return _small_stem(model, in_channels) if image_size <= SMALL else model
+
+
+def resnet_tiny(num_classes: int, in_channels: int = 1, image_size: int = 28, width: int = 32,
+                depth: int = 1, drop_rate: float = 0.0, drop_path_rate: float = 0.0) -> nn.Module:
+    """Four residual stages of `depth` basic blocks each, `width` to 8x`width` channels."""
+    model = ResNet(BasicBlock, layers=(depth,) * 4, channels=(width, 2 * width, 4 * width, 8 * width), num_classes=num_classes,
+                   in_chans=in_channels, stem_width=width, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+    return _small_stem(model, in_channels)
+
+
+def timm_model(num_classes: int, in_channels: int = 3, image_size: int = 224, arch: str = "resnet18",
+               pretrained: bool = False, drop_rate: float = 0.0) -> nn.Module:
+    if arch not in timm.list_models():
+        close = timm.list_models(f"*{arch}*")[:5]
+        raise ZooError(f"--set model.arch: timm has no {arch!r}" + (f"; close: {', '.join(close)}" if close else ""))
+    model = timm.create_model(arch, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels,
+                              drop_rate=drop_rate)
+    return _small_stem(model, in_channels) if isinstance(model, ResNet) and image_size <= SMALL else model

@@ -1,0 +1,70 @@
+"""What zoo-vision contributes. Only specs here: factories are imported when an entry is built."""
+from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+
+IMAGE_OWN = ("a folder of class-per-folder images (DIR/<class>/*.png|jpg), or DIR/train/<class>, "
+             "DIR/valid/<class> and DIR/test/<class> when you have your own splits")
+
+
+@hookimpl
+def zoo_datasets():
+    return [
+        DatasetSpec(
+            name="vision/digits", summary="8x8 handwritten digits, 1,797 images, 10 classes (scikit-learn)",
+            factory="zoo_vision.data:digits", reader="zoo_vision.data:read_image", task="classification",
+            source="scikit-learn's bundled copy of the UCI optical recognition of handwritten digits set",
+            licence="CC BY 4.0 (UCI); scikit-learn is BSD-3",
+            bring_your_own="not applicable: use vision/image-folder for your own images",
+            notes="Fixed stratified split: 70% train, 10% valid, 20% test."),
+        DatasetSpec(
+            name="vision/fashion-mnist", summary="Fashion-MNIST: 70,000 28x28 grey clothing images, 10 classes",
+            factory="zoo_vision.data:fashion_mnist", reader="zoo_vision.data:read_image", task="classification",
+            source="Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), Zalando Research",
+            licence="MIT",
+            bring_your_own="--data DIR holding the four standard IDX gz files (train-images-idx3-ubyte.gz, ...)",
+            notes="5,000 training images are held out (stratified) for validation; the 10,000 test images are the test split."),
+        DatasetSpec(
+            name="vision/image-folder", summary="your own images, one folder per class (PNG/JPEG)",
+            factory="zoo_vision.data:image_folder", reader="zoo_vision.data:read_image", task="classification",
+            source="--data DIR; without it, scikit-learn's digits exported as PNG files (a documented generator)",
+            licence="yours; the default export is CC BY 4.0 (UCI digits)",
+            bring_your_own=IMAGE_OWN,
+            notes="Without DIR/valid, 15% of each class is held out for validation."),
+    ]
+
+
+@hookimpl
+def zoo_models():
+    small = "images N x C x H x W, any size from 8 px; any number of channels and classes"
+    return [
+        ModelSpec(name="vision/resnet18", summary="timm ResNet-18 from scratch, stem adapted to small images",
+                  factory="zoo_vision.models:resnet18", task="classification", input=small,
+                  notes="model.pretrained=true loads timm's ImageNet weights (needs a model hub)."),
+        ModelSpec(name="vision/resnet-tiny", summary="compact timm ResNet (4 stages of model.depth blocks, model.width channels up) for tiny images",
+                  factory="zoo_vision.models:resnet_tiny", task="classification", input=small),
+        ModelSpec(name="vision/timm", summary="any timm architecture by name (model.arch), from scratch",
+                  factory="zoo_vision.models:timm_model", task="classification", input="images N x C x H x W",
+                  notes="e.g. --set model.arch=convnext_atto; small-image stems are adapted for ResNets only."),
+    ]
+
+
+@hookimpl
+def zoo_recipes():
+    return [
+        RecipeSpec(
+            name="vision/digits-resnet", summary="compact ResNet on 8x8 digits: >99% test accuracy in minutes on a CPU",
+            dataset="vision/digits", model="vision/resnet-tiny", task="classification",
+            defaults={"epochs": 40, "batch_size": 64, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+                      "data.augment": "affine", "data.image_size": 16, "model.width": 32, "model.drop_rate": 0.1,
+                      "tta": "shift"}),
+        RecipeSpec(
+            name="vision/fashion-mnist-resnet", summary="ResNet on Fashion-MNIST from scratch, ~94% test accuracy on a CPU",
+            dataset="vision/fashion-mnist", model="vision/resnet-tiny", task="classification",
+            defaults={"epochs": 12, "batch_size": 128, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+                      "data.augment": "crop,flip,erase", "model.width": 48, "model.drop_rate": 0.1,
+                      "tta": "hflip"}),
+        RecipeSpec(
+            name="vision/image-folder", summary="classify your own class-per-folder images with a ResNet-18",
+            dataset="vision/image-folder", model="vision/resnet18", task="classification",
+            defaults={"epochs": 20, "batch_size": 32, "lr": 2e-3, "label_smoothing": 0.1,
+                      "data.augment": "crop,flip", "data.image_size": 32, "data.channels": 3, "tta": "hflip"}),
+    ]

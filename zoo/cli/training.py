@@ -1,0 +1,86 @@
+"""`zoo train`, `zoo eval`, `zoo predict` and `zoo lr-find`. torch is imported inside each command."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..config import parse_sets
+
+DEVICES = click.Choice(["auto", "cpu", "cuda"])
+
+
+@click.command()
+@click.argument("name")
+@click.option("--data", type=str, help="Your own data (file or folder); see `zoo info NAME`.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override the recipe's epochs.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
+@click.option("--out", type=str, help="Run directory (default runs/<domain>/<name>/<timestamp>).")
+@click.option("--resume", type=str, help="Continue the run in this directory from its last checkpoint.")
+@click.option("--seed", type=int, help="Seed of every random generator.")
+@click.option("--device", type=DEVICES, help="Where to train (default: cuda when present).")
+def train(name, data, epochs, sets, out, resume, seed, device) -> None:
+    """Train recipe NAME and write a run directory."""
+    from ..runs import train as run_training
+
+    run_dir = run_training(name, data=data, sets=parse_sets(sets), out=out, resume=resume,
+                           epochs=epochs, seed=seed, device=device)
+    if run_dir is not None and (run_dir / "summary.json").exists():
+        summary = json.loads((run_dir / "summary.json").read_text())
+        final = summary.get("test") or summary["valid"]["final"]
+        split = "test" if "test" in summary else "valid"
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
+        click.echo(f"{split}: {shown}")
+        click.echo(f"run directory: {run_dir}")
+
+
+@click.command("eval")
+@click.argument("run_dir", type=str)
+@click.option("--data", type=str, help="Evaluate on this data instead of the run's own.")
+@click.option("--tta", is_flag=True, help="Average predictions over the recipe's test-time views.")
+@click.option("--device", type=DEVICES, default="auto")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def evaluate(run_dir, data, tta, device, as_json) -> None:
+    """Evaluate a trained run on its validation and test splits."""
+    from ..runs import open_run
+
+    result = open_run(run_dir, data=data, device=device).evaluate(tta=tta)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for split, metrics in result.items():
+        click.echo(f"{split}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+
+@click.command()
+@click.argument("run_dir", type=str)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--device", type=DEVICES, default="auto")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
+def predict(run_dir, inputs, device, as_json) -> None:
+    """Predict with a trained run: one line per INPUT (a file, or text for text models)."""
+    from ..runs import open_run
+
+    for text, pred in zip(inputs, open_run(run_dir, device=device).predict(list(inputs))):
+        if as_json:
+            click.echo(json.dumps({"input": text, **pred}))
+        else:
+            click.echo(f"{text}\t" + "\t".join(f"{k}={v}" for k, v in pred.items()))
+
+
+@click.command("lr-find")
+@click.argument("name")
+@click.option("--data", type=str)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", type=str, default="lr_find.png", show_default=True, help="Where to save the plot.")
+@click.option("--steps", type=click.IntRange(min=10), default=100, show_default=True)
+@click.option("--device", type=DEVICES)
+def lr_find(name, data, sets, out, steps, device) -> None:
+    """Sweep the learning rate on recipe NAME, save a plot and suggest a value."""
+    from ..train.lr_finder import find_lr
+
+    suggestion = find_lr(name, data=data, sets=parse_sets(sets), out=out, steps=steps, device=device)
+    click.echo(f"suggested lr: {suggestion:.3g}  (plot: {out}; use --set lr={suggestion:.3g})")
+
+
+COMMANDS = (train, evaluate, predict, lr_find)

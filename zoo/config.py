@@ -1,0 +1,126 @@
+"""Hyperparameters: the trainer's defaults, a recipe's overrides and a user's `--set key=value`.
+
+A resolved config is one flat dict. Trainer keys are the fields of `TrainConfig`; keys that start
+with `model.` or `data.` go to the model and dataset factories and are declared by the recipe.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .errors import PluginError, ZooError
+
+
+def setting(default: Any, help: str) -> Any:
+    """A trainer setting with its one-line help, shown by `zoo info`."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    """Every switch of the shared trainer, with the defaults that suit most recipes."""
+
+    epochs: int = setting(10, "passes over the training data")
+    batch_size: int = setting(64, "samples per batch (per process under torchrun)")
+    eval_batch_size: int = setting(256, "samples per batch when evaluating")
+    lr: float = setting(1e-3, "peak learning rate")
+    optimizer: str = setting("adamw", "adamw | sgd")
+    momentum: float = setting(0.9, "momentum, for sgd")
+    weight_decay: float = setting(0.05, "AdamW/SGD weight decay (not on biases and norms)")
+    schedule: str = setting("onecycle", "onecycle | cosine | constant")
+    warmup: float = setting(0.25, "fraction of steps spent warming up (one-cycle pct_start)")
+    grad_clip: float = setting(1.0, "max global gradient norm; 0 turns clipping off")
+    label_smoothing: float = setting(0.0, "label smoothing for classification, e.g. 0.1")
+    mixup: float = setting(0.0, "Beta(alpha, alpha) for mixup; 0 is off")
+    cutmix: float = setting(0.0, "Beta(alpha, alpha) for CutMix; 0 is off")
+    ema: float = setting(0.0, "decay of the weights' moving average, e.g. 0.999; 0 is off")
+    accumulate: int = setting(1, "gradient accumulation: micro-batches per optimizer step")
+    progressive_resize: str = setting("", "image scales for the first epochs, then full size, e.g. '0.5,0.75'")
+    tta: str = setting("", "test-time views for `zoo eval --tta`, e.g. 'hflip,shift'")
+    compile: bool = setting(False, "torch.compile the model")
+    channels_last: bool = setting(False, "channels-last memory format for image models")
+    grad_stats_every: int = setting(50, "steps between gradient-health samples; 0 is off")
+    checkpoint_every: int = setting(0, "steps between mid-epoch checkpoints; 0 writes one per epoch")
+    max_steps: int = setting(0, "stop after this many optimizer steps; 0 is no limit")
+    monitor: str = setting("", "metric that picks the best checkpoint; empty uses the task's")
+    seed: int = setting(0, "seed of every random number generator")
+    device: str = setting("auto", "auto | cpu | cuda")
+    deterministic: bool = setting(False, "use deterministic algorithms only (slower, bitwise repeatable)")
+    num_workers: int = setting(0, "DataLoader worker processes")
+
+
+
+
+TRAIN_KEYS = {f.name: f for f in fields(TrainConfig)}
+FACTORY_PREFIXES = ("model.", "data.")
+
+
+def trainer_defaults() -> dict[str, Any]:
+    return asdict(TrainConfig())
+
+
+def parse_value(key: str, text: str, like: Any) -> Any:
+    """Turn `text` into the type of `like`, or raise an error that names `key`."""
+    if isinstance(like, bool):
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ZooError(f"--set {key}: expected true or false, got {text!r}")
+    for kind in (int, float):
+        if isinstance(like, kind):
+            try:
+                return kind(text)
+            except ValueError:
+                raise ZooError(f"--set {key}: expected {kind.__name__}, got {text!r}") from None
+    return text
+
+
+def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ZooError(f"--set {item!r}: expected key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve(defaults: dict[str, Any], sets: dict[str, str] | None = None,
+            recipe: str = "recipe", **explicit: Any) -> dict[str, Any]:
+    """Trainer defaults, then the recipe's defaults, then `--set` strings, then explicit options."""
+    config = trainer_defaults()
+    for key, value in defaults.items():
+        if key not in TRAIN_KEYS and not key.startswith(FACTORY_PREFIXES):
+            raise PluginError(f"{recipe}: default {key!r} is neither a trainer setting nor model./data.")
+        config[key] = value
+    for key, text in (sets or {}).items():
+        if key not in config:
+            close = difflib.get_close_matches(key, list(config), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ZooError(f"--set {key}: unknown setting for {recipe}{hint} (see `zoo info {recipe}`)")
+        config[key] = parse_value(key, text, config[key])
+    config.update({k: v for k, v in explicit.items() if v is not None})
+    for key, value in config.items():
+        if key in TRAIN_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise ZooError(f"--set {key}: must not be negative, got {value}")
+    for key in ("epochs", "batch_size", "accumulate"):
+        if config[key] < 1:
+            raise ZooError(f"--set {key}: must be at least 1, got {config[key]}")
+    return config
+
+
+def split(config: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any], dict[str, Any]]:
+    """The trainer's part, the model factory's part and the dataset factory's part."""
+    train = TrainConfig(**{k: v for k, v in config.items() if k in TRAIN_KEYS})
+    model = {k[6:]: v for k, v in config.items() if k.startswith("model.")}
+    data = {k[5:]: v for k, v in config.items() if k.startswith("data.")}
+    return train, model, data
+
+
+def help_of(key: str) -> str:
+    f = TRAIN_KEYS.get(key)
+    return f.metadata.get("help", "") if f else ""

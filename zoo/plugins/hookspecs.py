@@ -1,0 +1,24 @@
+"""The hooks through which a plugin contributes to zoo. Each returns a list of specs."""
+from __future__ import annotations
+
+import pluggy
+
+from ..registry import DatasetSpec, ModelSpec, RecipeSpec
+
+hookspec = pluggy.HookspecMarker("zoo")
+hookimpl = pluggy.HookimplMarker("zoo")
+
+
+@hookspec
+def zoo_datasets() -> list[DatasetSpec]:
+    """Return the datasets this plugin contributes."""
+
+
+@hookspec
+def zoo_models() -> list[ModelSpec]:
+    """Return the deep backbones this plugin contributes."""
+
+
+@hookspec
+def zoo_recipes() -> list[RecipeSpec]:
+    """Return the training recipes this plugin contributes."""

@@ -1,0 +1,269 @@
+"""Runs: build a recipe into (data, model, task), train it into a run directory, reopen it later.
+
+A run directory holds config.json, metrics.jsonl, summary.json, checkpoints/, curves.png and a
+model card README.md. Everything needed to evaluate or predict is in it.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import resolve, split
+from .errors import PluginError, ZooError
+from .plugins import get_registry
+from .registry import DatasetSpec, RecipeSpec
+from .registry.entries import import_path
+
+LOWER_IS_BETTER = ("loss", "rmse", "mae", "error", "perplexity")
+
+
+@dataclass
+class Built:
+    """A recipe made concrete: resolved config, data, model, task."""
+
+    recipe: RecipeSpec
+    config: dict[str, Any]
+    bundle: Any
+    model: Any
+    task: Any
+
+
+def recipe_spec(name: str) -> RecipeSpec:
+    return get_registry().get(name, kind="recipe")  # type: ignore[return-value]
+
+
+def build(name: str, data: str | None = None, sets: dict[str, str] | None = None, *,
+          config: dict[str, Any] | None = None, **explicit: Any) -> Built:
+    """Resolve the config and build dataset, model and task through the recipe's factory."""
+    recipe = recipe_spec(name)
+    if config is None:
+        config = resolve(recipe.defaults, sets, recipe=name, **explicit)
+    if data is not None and not Path(data).exists():
+        raise ZooError(f"--data {data}: no such file or folder")
+    builder = recipe.load()
+    bundle, model, task = builder(recipe, config, data)
+    return Built(recipe, config, bundle, model, task)
+
+
+def default_recipe(recipe: RecipeSpec, config: dict[str, Any], data: str | None):
+    """The usual recipe: the registry's dataset and model, the named task. Plugins may supply their own."""
+    import torch.nn as nn
+
+    from .data import DataBundle
+    from .tasks import get_task
+
+    registry = get_registry()
+    train_cfg, model_opts, data_opts = split(config)
+    dataset_spec = registry.get(recipe.dataset, kind="dataset")
+    bundle = dataset_spec.load()(data, seed=train_cfg.seed, **data_opts)
+    if not isinstance(bundle, DataBundle):
+        raise PluginError(f"{recipe.dataset}: its factory returned {type(bundle).__name__}, expected a zoo DataBundle")
+    bundle.check(recipe.dataset)
+    model_spec = registry.get(recipe.model, kind="model")
+    try:
+        model = model_spec.load()(**{**bundle.model_args, **model_opts})
+    except TypeError as exc:
+        raise ZooError(f"{recipe.model}: bad model settings ({exc})") from None
+    if not isinstance(model, nn.Module):
+        raise PluginError(f"{recipe.model}: its factory returned {type(model).__name__}, expected a torch nn.Module")
+    task = get_task(recipe.task)(train_cfg, bundle.info)
+    first = next(iter(_first_batch(bundle)))
+    task.check_batch(first[0], first[1], recipe.dataset)
+    return bundle, model, task
+
+
+def _first_batch(bundle):
+    from torch.utils.data import DataLoader
+    return DataLoader(bundle.train, batch_size=min(4, len(bundle.train)), collate_fn=bundle.collate)
+
+
+def versions(recipe: RecipeSpec) -> dict[str, str]:
+    import torch
+    out = {"zoo": __version__, "torch": torch.__version__}
+    if recipe.provider:
+        try:
+            out[recipe.provider] = metadata.version(recipe.provider)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def default_run_dir(name: str) -> Path:
+    return Path("runs") / name / time.strftime("%Y%m%d-%H%M%S")
+
+
+def train(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str | None = None,
+          resume: str | None = None, callbacks=None, **explicit: Any) -> Path:
+    """Train a recipe into a run directory (or continue one) and write its summary and model card."""
+    from .train.trainer import Trainer
+
+    if resume:
+        run_dir = Path(resume)
+        saved = read_config(run_dir)
+        if saved["recipe"] != name:
+            raise ZooError(f"--resume {run_dir}: that run trained {saved['recipe']}, not {name}")
+        config = dict(saved["config"])
+        if explicit.get("epochs"):
+            config["epochs"] = explicit["epochs"]
+        built = build(name, saved.get("data"), config=config)
+    else:
+        built = build(name, data, sets, **explicit)
+        run_dir = Path(out) if out else default_run_dir(name)
+        if (run_dir / "checkpoints").exists():
+            raise ZooError(f"--out {run_dir}: already holds a run; use --resume {run_dir} to continue it")
+    train_cfg, _, _ = split(built.config)
+    trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=run_dir, callbacks=callbacks)
+    if trainer.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_config(run_dir, built, data)
+    if resume:
+        trainer.resume(run_dir / "checkpoints" / "last.safetensors")
+        if trainer.main:  # the checkpoint's history is the truth; drop epochs logged after it
+            (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in trainer.history))
+    trainer.fit()
+    if trainer.main:
+        finish(run_dir, built, trainer)
+    return run_dir
+
+
+def write_config(run_dir: Path, built: Built, data: str | None) -> None:
+    recipe = built.recipe
+    payload = {
+        "recipe": recipe.name, "dataset": recipe.dataset, "model": recipe.model, "task": recipe.task,
+        "data": str(Path(data).resolve()) if data else None,
+        "config": built.config, "seed": built.config["seed"], "versions": versions(recipe),
+        "model_args": built.bundle.model_args, "info": built.bundle.info,
+    }
+    (run_dir / "config.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ZooError(f"{run_dir}: not a run directory (no config.json)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ZooError(f"{path}: not valid JSON ({exc})") from None
+
+
+def summarize(history: list[dict[str, Any]], test: dict[str, float] | None) -> dict[str, Any]:
+    """Final and best value of every validation metric, and the test metrics."""
+    valid = {"final": {}, "best": {}}
+    for key in history[-1] if history else {}:
+        if not key.startswith("valid_"):
+            continue
+        name = key[len("valid_"):]
+        values = [row[key] for row in history if row.get(key) is not None]
+        lower = any(word in name for word in LOWER_IS_BETTER)
+        valid["final"][name] = values[-1]
+        valid["best"][name] = min(values) if lower else max(values)
+    summary: dict[str, Any] = {"epochs": len(history), "valid": valid}
+    if test:
+        summary["test"] = test
+    return summary
+
+
+def finish(run_dir: Path, built: Built, trainer) -> None:
+    from .train import plots
+
+    test = trainer.evaluate("test") if built.bundle.test is not None else None
+    summary = summarize(trainer.history, test)
+    summary["monitor"] = trainer.monitor
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plots.curves(trainer.history, run_dir / "curves.png")
+    if trainer.health is not None:
+        trainer.health.plot(run_dir / "gradients.png")
+    built.task.report(trainer, run_dir)
+    (run_dir / "README.md").write_text(model_card(run_dir, built, summary))
+
+
+def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
+    recipe = built.recipe
+    dataset = get_registry().get(recipe.dataset, kind="dataset")
+    model = get_registry().get(recipe.model, kind="model")
+    assert isinstance(dataset, DatasetSpec)
+    lines = [f"# {recipe.name}", "", recipe.summary, "",
+             "## Recipe", "", f"- dataset: `{dataset.name}`: {dataset.summary}", f"- model: `{model.name}`: {model.summary}",
+             f"- task: {recipe.task}", f"- settings: see `config.json`", "",
+             "## Data", "", f"- source: {dataset.source or 'n/a'}", f"- licence: {dataset.licence or 'n/a'}"]
+    if dataset.notes:
+        lines.append(f"- notes: {dataset.notes}")
+    lines += ["", "## Results", "", "| split | metric | final | best |", "|---|---|---|---|"]
+    for name, value in summary["valid"]["final"].items():
+        lines.append(f"| valid | {name} | {value:.4f} | {summary['valid']['best'][name]:.4f} |")
+    for name, value in summary.get("test", {}).items():
+        lines.append(f"| test | {name} | {value:.4f} | |")
+    lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...", "```",
+              "", "```python", "from zoo.runs import open_run", f"run = open_run({str(run_dir)!r})",
+              "print(run.predict(['INPUT']))", "```", ""]
+    return "\n".join(lines)
+
+
+# -- reopening a run -----------------------------------------------------------------------
+class OpenRun:
+    """A trained run, ready to evaluate and predict."""
+
+    def __init__(self, run_dir: str | Path, data: str | None = None, device: str = "auto", which: str = "best"):
+        self.dir = Path(run_dir)
+        self.saved = read_config(self.dir)
+        self.recipe = recipe_spec(self.saved["recipe"])
+        self.data = data
+        self.device = device
+        ckpt = self.dir / "checkpoints" / f"{which}.safetensors"
+        self.checkpoint = ckpt if ckpt.is_file() else self.dir / "checkpoints" / "last.safetensors"
+        self._trainer = None
+
+    def trainer(self, with_data: bool):
+        """A Trainer holding the run's weights, with the run's data (or `--data`) when asked for."""
+        from .data import DataBundle
+        from .tasks import get_task
+        from .train.trainer import Trainer
+
+        config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False)
+        train_cfg, model_opts, _ = split(config)
+        if with_data:
+            data = self.data if self.data is not None else self.saved.get("data")
+            built = build(self.recipe.name, data, config=config)
+            bundle, model, task = built.bundle, built.model, built.task
+        else:
+            import torch
+            dummy = torch.utils.data.TensorDataset(torch.zeros(1), torch.zeros(1))
+            bundle = DataBundle(train=dummy, valid=dummy, model_args=self.saved["model_args"], info=self.saved["info"])
+            model_spec = get_registry().get(self.recipe.model, kind="model")
+            model = model_spec.load()(**{**bundle.model_args, **model_opts})
+            task = get_task(self.recipe.task)(train_cfg, bundle.info)
+        trainer = Trainer(model, task, bundle, train_cfg, run_dir=None, callbacks=[])
+        trainer.load_weights(self.checkpoint)
+        return trainer
+
+    def evaluate(self, tta: bool = False) -> dict[str, dict[str, float]]:
+        trainer = self.trainer(with_data=True)
+        views = trainer.config.tta if tta else ""
+        if tta and not views:
+            raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
+        out = {"valid": trainer.evaluate("valid", tta=views)}
+        if trainer.data.test is not None:
+            out["test"] = trainer.evaluate("test", tta=views)
+        return out
+
+    def predict(self, inputs: list[str]) -> list[dict[str, Any]]:
+        dataset = get_registry().get(self.recipe.dataset, kind="dataset")
+        assert isinstance(dataset, DatasetSpec)
+        if not dataset.reader:
+            raise ZooError(f"{dataset.name} declares no reader, so its models cannot predict on raw inputs")
+        read = import_path(dataset.reader, dataset.name)
+        items = [read(text, self.saved["info"]) for text in inputs]
+        if self._trainer is None:
+            self._trainer = self.trainer(with_data=False)
+        return self._trainer.predict(items)
+
+
+def open_run(run_dir: str | Path, **kwargs: Any) -> OpenRun:
+    return OpenRun(run_dir, **kwargs)

@@ -1,0 +1,99 @@
+"""Multi-class and binary classification."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    BinaryAccuracy, BinaryAUROC, BinaryRecall, BinarySpecificity, MulticlassAccuracy, MulticlassF1Score,
+)
+
+from ..errors import ZooError
+from .base import Task
+
+
+class ClassificationTask(Task):
+    """Logits (N, C) against integer labels or soft targets (N, C)."""
+
+    name = "classification"
+    monitor = ("accuracy", "max")
+    mixable = True
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.info["num_classes"])
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # Soft targets (mixup/CutMix) are smoothed by cross_entropy itself, so the two combine correctly.
+        return F.cross_entropy(output.float(), target, label_smoothing=self.config.label_smoothing)
+
+    def soft_targets(self, target: torch.Tensor) -> torch.Tensor:
+        return F.one_hot(target, self.num_classes).float()
+
+    def metrics(self):
+        n = self.num_classes
+        return MetricCollection({
+            "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
+            "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
+        })
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        return output.float().softmax(-1)
+
+    def merge_views(self, outputs: list[torch.Tensor]) -> torch.Tensor:
+        # average probabilities, returned as log-probabilities so they still act as logits
+        return torch.stack([o.float().softmax(-1) for o in outputs]).mean(0).log()
+
+    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+        names = self.info.get("classes") or [str(i) for i in range(self.num_classes)]
+        prob, idx = self.scores(output).max(-1)
+        return [{"label": names[i], "score": round(p, 4)} for p, i in zip(prob.tolist(), idx.tolist())]
+
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32):
+            raise ZooError(f"{dataset}: a classification dataset must yield integer labels, got {type(y).__name__}"
+                           f"{'' if not isinstance(y, torch.Tensor) else ' of ' + str(y.dtype)}")
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+            raise ZooError(f"{dataset}: labels must lie in 0..{self.num_classes - 1}, got {int(y.max())}")
+
+
+class BinaryTask(Task):
+    """One logit per sample against labels 0/1; `info['pos_weight']` balances rare positives."""
+
+    name = "binary"
+    monitor = ("auroc", "max")
+    mixable = True
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.float()
+        if self.config.label_smoothing:
+            target = target * (1 - self.config.label_smoothing) + 0.5 * self.config.label_smoothing
+        weight = self.info.get("pos_weight")
+        pos_weight = torch.tensor(float(weight), device=output.device) if weight else None
+        return F.binary_cross_entropy_with_logits(output.float().reshape(-1), target.reshape(-1),
+                                                  pos_weight=pos_weight)
+
+    def soft_targets(self, target: torch.Tensor) -> torch.Tensor:
+        return target.float()
+
+    def metrics(self):
+        threshold = float(self.info.get("threshold", 0.5))
+        return MetricCollection({
+            "auroc": BinaryAUROC(),
+            "accuracy": BinaryAccuracy(threshold=threshold),
+            "sensitivity": BinaryRecall(threshold=threshold),
+            "specificity": BinarySpecificity(threshold=threshold),
+        })
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        return output.float().reshape(-1).sigmoid()
+
+    def update_metrics(self, metrics, output: Any, target: Any) -> None:
+        metrics.update(self.scores(output), target.long().reshape(-1))
+
+    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+        names = self.info.get("classes") or ["negative", "positive"]
+        threshold = float(self.info.get("threshold", 0.5))
+        return [{"label": names[int(p >= threshold)], "score": round(p, 4)} for p in self.scores(output).tolist()]

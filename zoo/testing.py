@@ -1,0 +1,45 @@
+"""Helpers for the tests of zoo and of its plugins."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip a test whose data is missing, but fail it under CI=true, where missing data is a bug."""
+    import pytest
+
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"missing under CI: {why}")
+    pytest.skip(why)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_zoo(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Result:
+    """Run the `zoo` CLI in a fresh process, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def train_tiny(recipe: str, tmp_path, *sets: str, data: str | None = None, epochs: int = 1):
+    """Train `recipe` in-process with tiny settings and return the OpenRun and its summary."""
+    import json
+
+    from .config import parse_sets
+    from .runs import open_run, train
+
+    out = tmp_path / recipe.replace("/", "-")
+    train(recipe, data=data, sets=parse_sets(["grad_stats_every=0", *sets]), out=str(out), epochs=epochs,
+          callbacks=[])
+    return open_run(out, device="cpu"), json.loads((out / "summary.json").read_text())

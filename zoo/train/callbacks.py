@@ -1,0 +1,51 @@
+"""Callbacks: the trainer's extension points. Each event receives the trainer."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+class Callback:
+    """Override the events you need; the trainer calls them on the main process only."""
+
+    def on_fit_start(self, trainer) -> None: ...
+    def on_epoch_start(self, trainer) -> None: ...
+    def on_step_end(self, trainer, loss: float) -> None: ...
+    def on_epoch_end(self, trainer, row: dict[str, Any]) -> None: ...
+    def on_fit_end(self, trainer) -> None: ...
+
+
+def format_row(row: dict[str, Any]) -> str:
+    parts = [f"epoch {row['epoch']}"]
+    for key, value in row.items():
+        if key not in ("epoch",) and isinstance(value, float):
+            parts.append(f"{key} {value:.4g}")
+    return "  ".join(parts)
+
+
+class ConsoleLogger(Callback):
+    """A progress bar on a terminal; one plain line per epoch otherwise (logs, CI, pipes)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.progress = self.task = None
+
+    def on_epoch_start(self, trainer) -> None:
+        if self.stream.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            self.progress = Progress(TextColumn(f"epoch {trainer.epoch + 1}/{trainer.config.epochs}"), BarColumn(),
+                                     MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                                     TimeRemainingColumn(), transient=True)
+            self.task = self.progress.add_task("train", total=trainer.batches_per_epoch, completed=trainer.batch,
+                                               loss="-")
+            self.progress.start()
+
+    def on_step_end(self, trainer, loss: float) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=trainer.batch, loss=f"{loss:.4f}")
+
+    def on_epoch_end(self, trainer, row: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        print(format_row(row), file=self.stream, flush=True)

@@ -1,0 +1,73 @@
+"""The LR range test (Smith, 2015): raise the learning rate exponentially and watch the loss."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ..config import split
+
+
+def sweep(trainer, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> tuple[list[float], list[float]]:
+    """Train `steps` batches with an exponentially rising lr; stop once the loss diverges."""
+    import torch
+
+    from ..data import to_device
+    from .device import autocast
+
+    lrs, losses, smooth, best = [], [], 0.0, math.inf
+    factor = (end / start) ** (1 / max(steps - 1, 1))
+    trainer.net.train()
+    batches = iter(())
+    for i in range(steps):
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(trainer.loader)
+            x, y = next(batches)
+        lr = start * factor ** i
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = to_device(x, trainer.device), to_device(y, trainer.device)
+        with autocast(trainer.device):
+            loss = trainer.task.loss(trainer.task.forward(trainer.net, x), y)
+        value = loss.item()
+        if not math.isfinite(value):
+            break
+        trainer.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.config.grad_clip or float("inf"))
+        trainer.optimizer.step()
+        smooth = value if i == 0 else 0.9 * smooth + 0.1 * value
+        corrected = smooth / (1 - 0.9 ** (i + 1)) if i else smooth
+        lrs.append(lr)
+        losses.append(corrected)
+        best = min(best, corrected)
+        if i > 10 and corrected > 4 * best:
+            break
+    return lrs, losses
+
+
+def suggest(lrs: list[float], losses: list[float]) -> float:
+    """The lr where the smoothed loss falls fastest, before the minimum."""
+    if len(lrs) < 3:
+        return lrs[0] if lrs else 1e-3
+    stop = min(range(len(losses)), key=losses.__getitem__)
+    slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(max(stop, 2))]
+    return lrs[min(range(len(slopes)), key=slopes.__getitem__)]
+
+
+def find_lr(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str = "lr_find.png",
+            steps: int = 100, **explicit: Any) -> float:
+    from ..runs import build
+    from .plots import lr_sweep
+    from .trainer import Trainer
+
+    built = build(name, data, sets, **explicit)
+    config = dict(built.config, schedule="constant", ema=0.0, grad_stats_every=0)
+    train_cfg, _, _ = split(config)
+    trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=None, callbacks=[])
+    lrs, losses = sweep(trainer, steps)
+    best = suggest(lrs, losses)
+    lr_sweep(lrs, losses, best, Path(out))
+    return best

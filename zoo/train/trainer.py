@@ -1,0 +1,293 @@
+"""The one trainer that every recipe in every domain uses.
+
+fit() is the whole loop: for each epoch, for each batch: (resize, mix) -> forward -> loss ->
+guard -> backward -> (every `accumulate` batches) clip -> step -> schedule -> EMA -> maybe checkpoint.
+Everything a run writes besides checkpoints and metrics lives in callbacks.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..config import TrainConfig
+from ..data import DataBundle, EpochSampler, to_device
+from ..errors import ZooError
+from ..tasks import Task
+from . import checkpoint
+from .batch_ops import mix, parse_scales, resize_for_epoch, tta_views
+from .callbacks import Callback, ConsoleLogger
+from .device import autocast, init_distributed, is_main, pick_device, rng_state, seed_everything, set_rng_state, world
+from .health import GradientMonitor
+
+
+class NonFiniteLoss(ZooError):
+    """The loss turned NaN or infinite; training stopped before writing any bad weights."""
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, task: Task, data: DataBundle, config: TrainConfig,
+                 run_dir: str | Path | None = None, callbacks: list[Callback] | None = None,
+                 log: Callable[[str], None] | None = None):
+        self.config, self.task, self.data = config, task, data
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.device = pick_device(config.device)
+        self.distributed = init_distributed(self.device)
+        self.rank, self.world_size = world()
+        self.main = is_main()
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.callbacks = callbacks if callbacks is not None else [ConsoleLogger()]
+        seed_everything(config.seed, config.deterministic)
+
+        self.model = model.to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.ema = None
+        if config.ema:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+        self.net = self.model  # what the loop calls: compiled and/or DDP-wrapped
+        if self.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        if config.compile:
+            self.net = torch.compile(self.net)
+
+        self.sampler = EpochSampler(len(data.train), config.seed, True, self.rank, self.world_size)
+        self.loader = self._loader(data.train, config.batch_size, self.sampler)
+        self.batches_per_epoch = len(self.loader)
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate)
+        self.optimizer = self._optimizer()
+        self.scheduler = self._scheduler()
+        self.scales = parse_scales(config.progressive_resize)
+        self.monitor, direction = (config.monitor, "max") if config.monitor else task.monitor
+        if config.monitor.endswith(("loss", "rmse", "mae", "error")):
+            direction = "min"
+        self.better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
+        self.health = None
+        if config.grad_stats_every and self.main:
+            self.health = GradientMonitor(self.model, config.grad_stats_every, self.run_dir, self.warn)
+        # progress, saved in every checkpoint
+        self.epoch = self.batch = self.step = 0  # batch: batches done inside the current epoch
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.best: float | None = None
+        self.history: list[dict[str, Any]] = []
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _loader(self, dataset, batch_size: int, sampler=None) -> DataLoader:
+        # A generator of its own keeps the loader from drawing on the global RNG, which exact resume restores.
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=self.data.collate,
+                          num_workers=self.config.num_workers, generator=torch.Generator().manual_seed(0))
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        decay, no_decay = [], []  # no weight decay on biases and normalization scales
+        for p in self.model.parameters():
+            if p.requires_grad:
+                (decay if p.dim() > 1 else no_decay).append(p)
+        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if cfg.optimizer == "adamw":
+            return torch.optim.AdamW(groups, lr=cfg.lr)
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+        raise ZooError(f"--set optimizer: expected adamw or sgd, got {cfg.optimizer!r}")
+
+    def _scheduler(self):
+        cfg, total = self.config, max(1, self.config.epochs * self.steps_per_epoch)
+        if cfg.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=cfg.lr, total_steps=total + 1,
+                                                       pct_start=min(max(cfg.warmup, 0.01), 0.99))
+        if cfg.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
+        if cfg.schedule == "constant":
+            return torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: 1.0)
+        raise ZooError(f"--set schedule: expected onecycle, cosine or constant, got {cfg.schedule!r}")
+
+    # -- the loop --------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        cfg = self.config
+        self._emit("on_fit_start")
+        while self.epoch < cfg.epochs and not self._done():
+            self.net.train()
+            self.sampler.set_epoch(self.epoch, start=self.batch * cfg.batch_size)
+            started = time.perf_counter()
+            self._emit("on_epoch_start")
+            for x, y in self.loader:
+                self._train_batch(x, y)
+                if self._done():
+                    break
+            row = {"epoch": self.epoch + 1, "train_loss": self.loss_sum / max(self.loss_count, 1)}
+            row.update({f"valid_{k}": v for k, v in self.evaluate("valid").items()})
+            row["lr"] = self.optimizer.param_groups[0]["lr"]
+            row["seconds"] = round(time.perf_counter() - started, 3)
+            self.epoch, self.batch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
+            self._end_epoch(row)
+        self._emit("on_fit_end")
+        return self.history[-1] if self.history else {}
+
+    def _done(self) -> bool:
+        return bool(self.config.max_steps) and self.step >= self.config.max_steps
+
+    def _train_batch(self, x: Any, y: Any) -> None:
+        cfg = self.config
+        x, y = to_device(x, self.device), to_device(y, self.device)
+        x = resize_for_epoch(x, self.epoch, cfg.epochs, self.scales)
+        if cfg.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if (cfg.mixup or cfg.cutmix) and self.task.mixable and isinstance(x, torch.Tensor):
+            x, y = mix(x, self.task.soft_targets(y), cfg.mixup, cfg.cutmix)
+        sample = self.health is not None and self.health.due(self.step) and self.batch % cfg.accumulate == 0
+        if sample:
+            self.health.watch_activations()
+        with autocast(self.device):
+            loss = self.task.loss(self.task.forward(self.net, x), y)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLoss(
+                f"loss became {value} at epoch {self.epoch + 1}, step {self.step}: training stopped and no "
+                f"weights were written. Lower lr (now {cfg.lr}), keep grad_clip on (now {cfg.grad_clip}), "
+                "and check the data for NaN or extreme values.")
+        (loss / cfg.accumulate).backward()
+        self.loss_sum, self.loss_count, self.batch = self.loss_sum + value, self.loss_count + 1, self.batch + 1
+        if self.batch % cfg.accumulate and self.batch < self.batches_per_epoch:
+            return  # keep accumulating
+        if sample:
+            self.health.observe(self.step)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
+        if not torch.isfinite(norm):
+            raise NonFiniteLoss(f"gradients became non-finite at epoch {self.epoch + 1}, step {self.step}: training "
+                                f"stopped and no weights were written. Lower lr (now {cfg.lr}) or set grad_clip.")
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        self.step += 1
+        self._emit("on_step_end", loss=value)
+        if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.batch < self.batches_per_epoch:
+            self.save("last")
+
+    def _end_epoch(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        score = row.get(f"valid_{self.monitor}")
+        improved = score is not None and (self.best is None or self.better(score, self.best))
+        if improved:
+            self.best = score
+        if self.main and self.run_dir:
+            with open(self.run_dir / "metrics.jsonl", "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+        self.save("last")
+        if improved:
+            self.save("best")
+        self._emit("on_epoch_end", row=row)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def eval_model(self) -> nn.Module:
+        """The weights to evaluate: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "valid", tta: str = "", dataset=None) -> dict[str, float]:
+        """Loss and every metric of the task on one split (the main process evaluates the full split)."""
+        dataset = dataset if dataset is not None else getattr(self.data, split)
+        if dataset is None:
+            return {}
+        model = self.eval_model()
+        model.eval()
+        metrics = self.task.metrics()
+        if metrics is not None:
+            metrics = metrics.to(self.device)
+        loader = self._loader(dataset, self.config.eval_batch_size)
+        loss_sum, count = 0.0, 0
+        for x, y in loader:
+            x, y = to_device(x, self.device), to_device(y, self.device)
+            with autocast(self.device):
+                out = self._forward_views(model, x, tta)
+                loss = self.task.loss(out, y)
+            n = len(y) if hasattr(y, "__len__") else 1
+            loss_sum, count = loss_sum + loss.item() * n, count + n
+            if metrics is not None:
+                self.task.update_metrics(metrics, out, y)
+        result = {"loss": loss_sum / max(count, 1)}
+        if metrics is not None:
+            result.update({k: float(v) for k, v in metrics.compute().items()})
+        model.train()
+        return result
+
+    def _forward_views(self, model: nn.Module, x: Any, tta: str) -> Any:
+        if not tta or not isinstance(x, torch.Tensor):
+            return self.task.forward(model, x)
+        return self.task.merge_views([self.task.forward(model, v) for v in tta_views(x, tta)])
+
+    @torch.no_grad()
+    def predict(self, inputs: list[Any], tta: str = "") -> list[dict[str, Any]]:
+        model = self.eval_model()
+        model.eval()
+        batch = self.data.collate(inputs) if self.data.collate else torch.stack(inputs)
+        with autocast(self.device):
+            out = self._forward_views(model, to_device(batch, self.device), tta)
+        return self.task.predict(out)
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng_state(),
+            "progress": {"epoch": self.epoch, "batch": self.batch, "step": self.step, "loss_sum": self.loss_sum,
+                         "loss_count": self.loss_count, "best": self.best, "history": self.history},
+            "config": asdict(self.config),
+        }
+
+    def save(self, which: str) -> None:
+        """Write checkpoints/<which>.safetensors, refusing to store non-finite weights."""
+        if not (self.main and self.run_dir):
+            return
+        for name, p in self.model.state_dict().items():
+            if p.is_floating_point() and not torch.isfinite(p).all():
+                raise NonFiniteLoss(f"weights of {name} are not finite; checkpoint {which} was not written")
+        checkpoint.save(self.run_dir / "checkpoints" / f"{which}.safetensors", self.state())
+
+    def load_weights(self, path: str | Path) -> dict[str, Any]:
+        state = checkpoint.load(path)
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema is not None and state.get("ema"):
+                self.ema.load_state_dict(state["ema"])
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise ZooError(f"{path}: weights do not fit this model ({first})") from None
+        return state
+
+    def resume(self, path: str | Path) -> None:
+        """Continue exactly where the checkpoint left off: weights, optimizer, schedule, RNGs, position."""
+        state = self.load_weights(path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        p = state["progress"]
+        self.epoch, self.batch, self.step = p["epoch"], p["batch"], p["step"]
+        self.loss_sum, self.loss_count, self.best = p["loss_sum"], p["loss_count"], p["best"]
+        self.history = list(p["history"])
+
+    def warn(self, message: str) -> None:
+        self.log(f"warning: {message}")
+        if self.main and self.run_dir:
+            with open(self.run_dir / "train.log", "a") as fh:
+                fh.write(f"warning: {message}\n")
+
+    def _emit(self, event: str, **kwargs: Any) -> None:
+        if self.main:
+            for cb in self.callbacks:
+                getattr(cb, event)(self, **kwargs)
