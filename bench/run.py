@@ -1,0 +1,62 @@
+"""Run benchmarks and rewrite bench/RESULTS.md.
+
+Each bench/bench_<name>.py prints a Markdown section (figures measured side by side in one run).
+`python bench/run.py` runs them all; `python bench/run.py NAME...` reruns some and keeps the other
+sections as they were. Each section records the command that produced it.
+"""
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+SECTION = re.compile(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->\n", re.S)
+
+
+def header() -> str:
+    versions = []
+    for dist in ("zoo", "torch", "timm", "monai", "transformers"):
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        import os
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = "?"
+    return ("# Benchmark results\n\nWritten by `make bench` (`python bench/run.py [NAME...]`). Each section names the "
+            "command behind its figures and the date it ran; comparisons are ratios measured side by side in one run, "
+            "since these machines are shared and noisy.\n\n"
+            f"Machine: {platform.system()} {cpu}, {cores} cores; Python {platform.python_version()}; "
+            f"{', '.join(versions)}.\n\n")
+
+
+def main(names: list[str]) -> None:
+    scripts = {p.stem[len("bench_"):]: p for p in sorted(HERE.glob("bench_*.py"))}
+    unknown = [n for n in names if n not in scripts]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(scripts)}")
+    sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
+    for name in names or list(scripts):
+        command = f"python bench/bench_{name}.py"
+        print(f"== {command}", flush=True)
+        started = time.time()
+        proc = subprocess.run([sys.executable, str(scripts[name])], capture_output=True, text=True)
+        took = time.time() - started
+        body = proc.stdout.strip() if proc.returncode == 0 else f"FAILED (exit {proc.returncode}):\n```\n{proc.stderr[-3000:]}\n```"
+        sections[name] = (f"{body}\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d')}, {took / 60:.1f} min)\n\n")
+        print(sections[name], flush=True)
+        RESULTS.write_text(header() + "".join(f"<!-- bench:{k} -->\n{v}<!-- /bench:{k} -->\n"
+                                              for k, v in sorted(sections.items())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
