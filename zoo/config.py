@@ -43,6 +43,7 @@ class TrainConfig:
     grad_stats_every: int = setting(50, "steps between gradient-health samples; 0 is off")
     checkpoint_every: int = setting(0, "steps between mid-epoch checkpoints; 0 writes one per epoch")
     max_steps: int = setting(0, "stop after this many optimizer steps; 0 is no limit")
+    eval_limit: int = setting(0, "evaluate on at most this many batches per split; 0 is all (for quick checks)")
     monitor: str = setting("", "metric that picks the best checkpoint; empty uses the task's")
     seed: int = setting(0, "seed of every random number generator")
     device: str = setting("auto", "auto | cpu | cuda")

@@ -118,10 +118,8 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
             raise ZooError(f"--out {run_dir}: already holds a run; use --resume {run_dir} to continue it")
     train_cfg, _, _ = split(built.config)
     trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=run_dir, callbacks=callbacks)
-    if trainer.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            write_config(run_dir, built, data)
+    if trainer.main and not resume:
+        write_config(run_dir, built, data)
     if resume:
         trainer.resume(run_dir / "checkpoints" / "last.safetensors")
         if trainer.main:  # the checkpoint's history is the truth; drop epochs logged after it

@@ -70,6 +70,7 @@ class ModelSpec(Entry):
     """A deep backbone; `input` says what it expects (e.g. 'images NxCxHxW')."""
 
     input: str = ""
+    example: str = ""  # "module:callable" -> (factory kwargs, example input), for models no recipe uses
     kind: ClassVar[str] = "model"
 
 

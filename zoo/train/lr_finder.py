@@ -38,8 +38,8 @@ def sweep(trainer, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.config.grad_clip or float("inf"))
         trainer.optimizer.step()
-        smooth = value if i == 0 else 0.9 * smooth + 0.1 * value
-        corrected = smooth / (1 - 0.9 ** (i + 1)) if i else smooth
+        smooth = 0.9 * smooth + 0.1 * value
+        corrected = smooth / (1 - 0.9 ** (i + 1))  # bias-corrected moving average
         lrs.append(lr)
         losses.append(corrected)
         best = min(best, corrected)
@@ -49,12 +49,10 @@ def sweep(trainer, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> 
 
 
 def suggest(lrs: list[float], losses: list[float]) -> float:
-    """The lr where the smoothed loss falls fastest, before the minimum."""
-    if len(lrs) < 3:
-        return lrs[0] if lrs else 1e-3
-    stop = min(range(len(losses)), key=losses.__getitem__)
-    slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(max(stop, 2))]
-    return lrs[min(range(len(slopes)), key=slopes.__getitem__)]
+    """A tenth of the lr at the lowest smoothed loss: the classic, robust rule of thumb."""
+    if not lrs:
+        return 1e-3
+    return lrs[min(range(len(losses)), key=losses.__getitem__)] / 10
 
 
 def find_lr(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str = "lr_find.png",

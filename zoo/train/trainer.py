@@ -45,6 +45,8 @@ class Trainer:
         self.main = is_main()
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.callbacks = callbacks if callbacks is not None else [ConsoleLogger()]
+        if self.main and self.run_dir:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         seed_everything(config.seed, config.deterministic)
 
         self.model = model.to(self.device)
@@ -98,7 +100,7 @@ class Trainer:
         if cfg.optimizer == "adamw":
             return torch.optim.AdamW(groups, lr=cfg.lr)
         if cfg.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
         raise ZooError(f"--set optimizer: expected adamw or sgd, got {cfg.optimizer!r}")
 
     def _scheduler(self):
@@ -208,7 +210,9 @@ class Trainer:
             metrics = metrics.to(self.device)
         loader = self._loader(dataset, self.config.eval_batch_size)
         loss_sum, count = 0.0, 0
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader):
+            if self.config.eval_limit and i >= self.config.eval_limit:
+                break
             x, y = to_device(x, self.device), to_device(y, self.device)
             with autocast(self.device):
                 out = self._forward_views(model, x, tta)

@@ -1,0 +1,62 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zoo.testing import run_zoo
+
+HEAVY = ("torch", "timm", "monai", "transformers")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["list", "vision/*"], ["info", "vision/digits-resnet"],
+                                  ["info", "vision/digits"], ["plugins"]])
+def test_browsing_imports_no_heavy_library(args):
+    code = (f"import sys\nfrom zoo.cli import main\ntry:\n    main({args!r})\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_list_is_a_table_filtered_by_pattern_domain_and_kind():
+    result = run_zoo("list", "vision/*", "--kind", "recipe")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["name", "kind", "task", "summary"]
+    names = [line.split()[0] for line in lines[1:]]
+    assert "vision/digits-resnet" in names and all(n.startswith("vision/") for n in names)
+    assert all(line.split()[1] == "recipe" for line in lines[1:])
+    assert run_zoo("list", "--domain", "nosuchdomain").out.strip() == "no entries match"
+
+
+def test_info_shows_settings_data_source_and_licence():
+    result = run_zoo("info", "vision/digits-resnet")
+    assert result.code == 0
+    for text in ("vision/digits", "licence", "source", "label_smoothing", "mixup", "set by this recipe"):
+        assert text in result.out
+    data = json.loads(run_zoo("info", "vision/fashion-mnist", "--json").out)
+    assert data["kind"] == "dataset" and data["licence"] == "MIT" and "IDX" in data["bring_your_own"]
+
+
+def test_plugins_lists_what_each_contributed():
+    statuses = json.loads(run_zoo("plugins", "--json").out)
+    vision = next(s for s in statuses if s["name"] == "zoo-vision")
+    assert vision["status"] == "loaded" and "vision/digits-resnet" in vision["contributed"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["info", "vision/digts-resnet"], "did you mean vision/digits-resnet"),
+    (["train", "vision/digit-resnet"], "did you mean vision/digits-resnet"),
+    (["train", "vision/digits-resnet", "--set", "lr_rate=1"], "--set lr_rate: unknown setting"),
+    (["train", "vision/digits-resnet", "--set", "lr=fast"], "--set lr: expected float, got 'fast'"),
+    (["train", "vision/digits-resnet", "--set", "epochs=0"], "epochs: must be at least 1"),
+    (["train", "vision/digits-resnet", "--set", "lr"], "expected key=value"),
+    (["train", "vision/image-folder", "--data", "/no/such/folder"], "/no/such/folder"),
+    (["eval", "/no/such/run"], "not a run directory"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
+    result = run_zoo(*args)
+    assert result.code == 2, result.err
+    assert message in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1

@@ -1,0 +1,175 @@
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from synthetic import blobs, mlp, trainer
+from zoo.train import checkpoint
+from zoo.train.trainer import NonFiniteLoss
+
+
+def test_training_learns(tmp_path):
+    t = trainer(tmp_path, epochs=3)
+    before = t.evaluate("valid")
+    t.fit()
+    after = t.evaluate("valid")
+    assert after["loss"] < 0.5 * before["loss"]
+    assert after["accuracy"] > 0.85  # chance is 0.25
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert {"train_loss", "valid_loss", "valid_accuracy", "valid_f1_macro"} <= set(rows[0])
+    assert (tmp_path / "checkpoints" / "last.safetensors").is_file()
+    assert (tmp_path / "checkpoints" / "best.safetensors").is_file()
+
+
+def test_same_seed_same_weights():
+    a, b = trainer(epochs=1), trainer(epochs=1)
+    a.fit(), b.fit()
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_non_finite_loss_stops_and_writes_no_bad_weights(tmp_path):
+    data = blobs()
+    data.train.x[5] = float("nan")  # one poisoned sample
+    t = trainer(tmp_path, data=data, epochs=1)
+    with pytest.raises(NonFiniteLoss, match="loss became nan"):
+        t.fit()
+    for path in (tmp_path / "checkpoints").glob("*.safetensors") if (tmp_path / "checkpoints").exists() else []:
+        for tensor in checkpoint.load(path)["model"].values():
+            assert torch.isfinite(tensor).all()
+
+
+def test_gradient_clipping_bounds_the_update():
+    t = trainer(epochs=1, max_steps=1, grad_clip=1e-3, lr=1.0, schedule="constant", optimizer="sgd", momentum=0.0,
+                weight_decay=0.0)
+    before = [p.detach().clone() for p in t.model.parameters()]
+    t.fit()
+    moved = math.sqrt(sum(float((p - b).pow(2).sum()) for p, b in zip(t.model.parameters(), before)))
+    assert moved == pytest.approx(1e-3, rel=1e-3)  # sgd step = lr x clipped gradient (norm 1e-3)
+
+
+def test_label_smoothing_raises_the_floor_of_the_loss():
+    from zoo.config import TrainConfig
+    from zoo.tasks.classification import ClassificationTask
+
+    logits = torch.tensor([[20.0, -20.0]])
+    sharp = ClassificationTask(TrainConfig(), {"num_classes": 2}).loss(logits, torch.tensor([0]))
+    smooth = ClassificationTask(TrainConfig(label_smoothing=0.2), {"num_classes": 2}).loss(logits, torch.tensor([0]))
+    assert sharp < 1e-6 and smooth > 1.0  # a confident right answer is penalized when smoothing
+
+
+def test_resume_continues_where_the_run_stopped(tmp_path):
+    full = trainer(tmp_path / "full", epochs=3)
+    full.fit()
+    first = trainer(tmp_path / "part", epochs=3, max_steps=13)  # 13 steps per epoch: stops after epoch 1
+    first.fit()
+    second = trainer(tmp_path / "part", epochs=3)
+    second.resume(tmp_path / "part" / "checkpoints" / "last.safetensors")
+    assert second.epoch == 1 and second.step == 13
+    second.fit()
+    for pa, pb in zip(full.model.parameters(), second.model.parameters()):
+        assert torch.equal(pa, pb)
+    assert [r["epoch"] for r in second.history] == [1, 2, 3]
+
+
+def test_accumulation_matches_a_bigger_batch():
+    big = trainer(epochs=1, batch_size=32, max_steps=4)
+    small = trainer(epochs=1, batch_size=16, accumulate=2, max_steps=4)
+    big.fit(), small.fit()
+    for pa, pb in zip(big.model.parameters(), small.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-5)
+
+
+def test_ema_weights_are_evaluated_and_checkpointed(tmp_path):
+    t = trainer(tmp_path, epochs=2, ema=0.9)
+    t.fit()
+    assert t.eval_model() is t.ema.module
+    assert not torch.equal(next(t.ema.module.parameters()), next(t.model.parameters()))
+    saved = checkpoint.load(tmp_path / "checkpoints" / "last.safetensors")
+    assert saved["ema"] is not None and "n_averaged" in saved["ema"]
+    assert t.evaluate("valid")["accuracy"] > 0.8
+
+
+def test_mixup_targets_are_mixed_and_still_learn():
+    from zoo.train.batch_ops import mix
+
+    x = torch.stack([torch.zeros(1, 4, 4), torch.ones(1, 4, 4)])
+    soft = torch.eye(2)
+    mixed_x, mixed_y = mix(x, soft, mixup=0.4, cutmix=0.0)
+    lam = mixed_y[0, 0]  # sample 0 mixed with a permuted partner: its own weight lam
+    assert torch.allclose(mixed_y.sum(1), torch.ones(2))
+    if mixed_x[0].mean() != 0:  # partner was sample 1: pixels carry the same weights as targets
+        assert torch.allclose(mixed_x[0].mean(), 1 - lam)
+    t = trainer(epochs=4, mixup=0.2, label_smoothing=0.1)
+    t.fit()
+    assert t.evaluate("valid")["accuracy"] > 0.8
+
+
+def test_cutmix_weight_is_the_pasted_area():
+    from zoo.train.batch_ops import mix
+
+    torch.manual_seed(3)
+    x = torch.stack([torch.zeros(1, 8, 8), torch.ones(1, 8, 8)])
+    for _ in range(10):
+        mixed_x, mixed_y = mix(x, torch.eye(2), mixup=0.0, cutmix=1.0)
+        for i in range(2):  # the fraction of each image's own pixels equals its own target weight
+            own = (mixed_x[i] == x[i]).float().mean()
+            assert torch.isclose(own, mixed_y[i, i]) or torch.isclose(mixed_y[i, i], torch.tensor(1.0))
+
+
+def test_progressive_resizing_uses_small_images_first():
+    from zoo.train.batch_ops import resize_for_epoch
+
+    x = torch.randn(2, 1, 16, 16)
+    sizes = [resize_for_epoch(x, epoch, 6, [0.5, 0.75]).shape[-1] for epoch in range(6)]
+    assert sizes == [8, 8, 12, 12, 16, 16]
+
+
+def test_tta_averages_over_declared_views():
+    t = trainer(epochs=2, data=blobs(image=True))
+    t.fit()
+    plain = t.evaluate("valid")
+    tta = t.evaluate("valid", tta="hflip")
+    assert plain["loss"] != tta["loss"]  # the flipped view changed the averaged predictions
+    from zoo.train.batch_ops import tta_views
+    assert len(tta_views(torch.zeros(2, 1, 4, 4), "hflip,shift")) == 6
+
+
+def test_lr_finder_suggests_a_learning_rate_where_loss_falls(tmp_path):
+    from zoo.train.lr_finder import suggest, sweep
+
+    lrs, losses = sweep(trainer(grad_clip=0), steps=60)
+    best = suggest(lrs, losses)
+    assert 1e-5 < best < 5.0
+    assert min(losses) < losses[0]
+    assert len(lrs) < 60 or losses[-1] > min(losses)  # the sweep ran until the loss diverged
+
+
+def test_gradient_monitor_records_layers_and_warns_on_vanishing(tmp_path):
+    layers = []
+    for _ in range(30):
+        layers += [nn.Linear(16, 16), nn.Sigmoid()]
+    deep = nn.Sequential(nn.Flatten(), *layers, nn.Linear(16, 4))
+    warnings = []
+    t = trainer(tmp_path, model=deep, epochs=1, grad_stats_every=1)
+    t.log = warnings.append
+    t.fit()
+    assert any("vanishing gradients" in w for w in warnings)
+    rows = [json.loads(line) for line in (tmp_path / "gradients.jsonl").read_text().splitlines()]
+    first = rows[0]["layers"]
+    assert {"grad_norm", "act_mean", "act_std", "act_zero"} <= set(next(iter(first.values())))
+    assert "vanishing" in (tmp_path / "train.log").read_text()
+    assert t.health.vanishing_ratio() < 1e-3
+    t.health.plot(tmp_path / "gradients.png")
+    assert (tmp_path / "gradients.png").stat().st_size > 1000
+
+
+def test_gradient_monitor_is_quiet_on_a_healthy_network(tmp_path):
+    warnings = []
+    t = trainer(tmp_path, epochs=1, grad_stats_every=1)
+    t.log = warnings.append
+    t.fit()
+    assert warnings == []
