@@ -12,6 +12,7 @@ from .. import __version__
 from ..errors import PluginError
 from ..registry import Entry, Registry
 from . import hookspecs
+from .checks import check_hooks
 
 GROUP = "zoo"
 HOOKS = ("zoo_datasets", "zoo_models", "zoo_recipes")
@@ -84,28 +85,23 @@ class PluginManager:
     def add_plugin(self, plugin: Any, status: PluginStatus) -> None:
         """Register one plugin object and collect its entries; failures stay with this plugin."""
         try:
+            check_hooks(plugin)
             self.pm.register(plugin, name=status.name)
             self.pm.check_pending()
-            entries: list[Entry] = []
+            staged = Registry()
             for hook in HOOKS:
                 for impl in getattr(self.pm.hook, hook).get_hookimpls():
                     if impl.plugin is plugin:
-                        contributed = impl.function() or []
-                        if not isinstance(contributed, (list, tuple)):
-                            raise PluginError(f"hook {hook} returned {type(contributed).__name__}, "
-                                              "expected a list of specs")
-                        entries.extend(contributed)
-            staged = Registry()
-            for entry in entries:
-                if isinstance(entry, Entry):
-                    object.__setattr__(entry, "provider", status.name)
-                staged.add(entry)
+                        for entry in _call_hook(hook, impl.function):
+                            object.__setattr__(entry, "provider", status.name)
+                            staged.add(entry)
             self.registry.extend_all_or_nothing(staged)
             status.contributed = [e.name for e in staged]
         except Exception as exc:  # noqa: BLE001
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
-            self._fail(status, f"registration failed: {type(exc).__name__}: {exc}")
+            reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            self._fail(status, f"registration failed: {reason}")
             return
         self.statuses.append(status)
 
@@ -114,6 +110,23 @@ class PluginManager:
         self.statuses.append(status)
         if strict():
             raise PluginError(f"plugin {status.name} {kind}: {error}")
+
+
+def _call_hook(hook: str, function: Any) -> list[Entry]:
+    """Call one hookimpl; errors say which hook returned what."""
+    try:
+        contributed = function()
+    except PluginError as exc:  # e.g. a spec with a bad name, raised while the hook builds its list
+        raise PluginError(f"{hook}: {exc}") from exc
+    if contributed is None:
+        raise PluginError(f"{hook} returned None; return a list of specs (an empty list contributes nothing)")
+    if not isinstance(contributed, (list, tuple)):
+        raise PluginError(f"{hook} returned {type(contributed).__name__}, expected a list of specs")
+    for item in contributed:
+        if not isinstance(item, Entry):
+            raise PluginError(f"{hook} returned a {type(item).__name__} ({item!r:.60}) in its list; "
+                              "expected zoo.DatasetSpec, zoo.ModelSpec or zoo.RecipeSpec")
+    return list(contributed)
 
 
 _MANAGER: PluginManager | None = None

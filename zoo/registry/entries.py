@@ -33,10 +33,20 @@ class Entry:
     kind: ClassVar[str] = "entry"
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.type == "str" and not isinstance(getattr(self, f.name), str):
+                owner = self.name if isinstance(self.name, str) else type(self).__name__
+                raise PluginError(f"{owner}: {type(self).__name__}.{f.name} must be a string, "
+                                  f"got {type(getattr(self, f.name)).__name__}")
         domain, sep, short = self.name.partition("/")
-        if not sep or not domain or not short or "/" in short:
-            raise PluginError(f"entry name {self.name!r} must look like 'domain/name'")
-        if ":" not in self.factory:
+        if not sep:
+            raise PluginError(f"{type(self).__name__} name {self.name!r} has no domain; "
+                              f"write it as 'yourdomain/{self.name}' (keys are 'domain/name')")
+        if not domain or not short or "/" in short or self.name != self.name.strip():
+            raise PluginError(f"{type(self).__name__} name {self.name!r} must look like 'domain/name' "
+                              "(one slash, no spaces around)")
+        module, sep, attr = self.factory.partition(":")
+        if not sep or not module or not attr:
             raise PluginError(f"{self.name}: factory {self.factory!r} must look like 'package.module:callable'")
 
     @property
@@ -45,7 +55,10 @@ class Entry:
 
     def load(self) -> Any:
         """Import and return the factory callable."""
-        return import_path(self.factory, self.name)
+        factory = import_path(self.factory, self.name)
+        if not callable(factory):
+            raise PluginError(f"{self.name}: factory {self.factory!r} is a {type(factory).__name__}, not a callable")
+        return factory
 
     def describe(self) -> dict[str, Any]:
         """Every field as plain data, for `zoo info`."""
@@ -86,6 +99,8 @@ class RecipeSpec(Entry):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.defaults, dict):
+            raise PluginError(f"{self.name}: defaults must be a dict of settings, got {type(self.defaults).__name__}")
         for ref in ("dataset", "model"):
             if "/" not in getattr(self, ref):
                 raise PluginError(f"{self.name}: {ref} {getattr(self, ref)!r} must name a 'domain/name' entry")

@@ -28,10 +28,10 @@ class Registry:
             )
         existing = self._entries.get((entry.kind, entry.name))
         if existing is not None:
-            raise PluginError(
-                f"{entry.kind} {entry.name!r} is registered twice: by {existing.provider or 'unknown'} "
-                f"and by {entry.provider or 'unknown'}"
-            )
+            first, second = existing.provider or "an unnamed plugin", entry.provider or "an unnamed plugin"
+            by = f"twice by {first}" if first == second else f"twice: by {first} and by {second}"
+            raise PluginError(f"{entry.kind} {entry.name!r} is registered {by}; "
+                              "rename one of them (keys are unique per kind)")
         self._entries[(entry.kind, entry.name)] = entry
 
     def extend(self, entries: Iterable[Entry]) -> None:
