@@ -71,7 +71,7 @@ def test_hook_without_hookimpl_is_not_silently_ignored():
 @pytest.mark.parametrize("returned, message", [
     ("None", "zoo_recipes returned None; return a list of specs"),
     ("'demo/x'", "zoo_recipes returned str, expected a list of specs"),
-    ("[{'name': 'demo/x'}]", "zoo_recipes returned a dict ({'name': 'demo/x'}) in its list; expected zoo.DatasetSpec"),
+    ("[{'name': 'demo/x'}]", "zoo_recipes returned a dict ({'name': 'demo/x'}) in its list, which is not a zoo entry"),
 ])
 def test_hook_returning_the_wrong_kind_of_object(returned, message):
     error = failure(f"""

@@ -124,8 +124,8 @@ def _call_hook(hook: str, function: Any) -> list[Entry]:
         raise PluginError(f"{hook} returned {type(contributed).__name__}, expected a list of specs")
     for item in contributed:
         if not isinstance(item, Entry):
-            raise PluginError(f"{hook} returned a {type(item).__name__} ({item!r:.60}) in its list; "
-                              "expected zoo.DatasetSpec, zoo.ModelSpec or zoo.RecipeSpec")
+            raise PluginError(f"{hook} returned a {type(item).__name__} ({item!r:.60}) in its list, which is not "
+                              "a zoo entry; expected zoo.DatasetSpec, zoo.ModelSpec or zoo.RecipeSpec")
     return list(contributed)
 
 
