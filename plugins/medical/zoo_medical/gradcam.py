@@ -1,0 +1,78 @@
+"""Grad-CAM overlays: where a trained classifier looked when it scored a radiograph (monai.visualize.GradCAM)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo import ZooError
+
+from . import data, images
+
+
+def last_conv_layer(model: nn.Module) -> str:
+    """The name of the last convolution-producing block: its activations still have a spatial layout."""
+    names = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+    if not names:
+        raise ZooError(f"{type(model).__name__}: no convolution layer to explain")
+    if hasattr(model, "features"):  # DenseNet: the whole feature extractor, ending in its last norm
+        return "features"
+    if hasattr(model, "layer4"):  # ResNet: the last residual stage
+        return "layer4"
+    return names[-1]
+
+
+def heatmaps(model: nn.Module, batch: torch.Tensor) -> np.ndarray:
+    """Grad-CAM of the anomaly logit for each image: N x H x W in [0, 1]."""
+    from monai.visualize import GradCAM
+
+    model.eval()
+    cam = GradCAM(nn_module=model, target_layers=last_conv_layer(model))
+    with torch.enable_grad():
+        maps = cam(x=batch.clone().requires_grad_(True), class_idx=0)
+    return maps[:, 0].detach().float().cpu().numpy()
+
+
+def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> None:
+    """The radiograph in grey with the heatmap in colour over it, side by side with the plain film."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.7))
+    for ax in axes:
+        ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
+        ax.axis("off")
+    axes[1].imshow(heat, cmap="jet", alpha=0.4, vmin=0, vmax=1)
+    axes[0].set_title("input", fontsize=9)
+    axes[1].set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
+    """For each file, a PNG `<out_dir>/<stem>.gradcam.png` and its prediction; returns one dict per file.
+
+    `open_run` is a zoo.runs.OpenRun of a run whose model has convolutions and one output logit.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trainer = open_run.trainer(with_data=False)
+    info = open_run.saved["info"]
+    model = trainer.eval_model()
+    results = []
+    for text in paths:
+        picture = images.load(text, info["image_size"])
+        x = data.normalize(picture, info)[None].to(trainer.device)
+        heat = heatmaps(model, x)[0]
+        prediction = trainer.predict([x[0].cpu()])[0]
+        score = prediction.get("anomaly_probability", prediction.get("score"))
+        target = out_dir / f"{Path(text).stem}.gradcam.png"
+        overlay(picture[0].numpy(), heat, target, f"Grad-CAM, anomaly probability {score}")
+        results.append({"input": text, **prediction, "heatmap": str(target)})
+    return results

@@ -1,0 +1,142 @@
+"""Reading radiographs from files: DICOM (with its display pipeline), PNG and JPEG, 8 or 16 bit, grey or RGB.
+
+Every reader returns a float32 H x W array in [0, 1] where bright means dense (bone white), and raises a
+ZooError naming the file when it cannot.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zoo import ZooError
+
+DICOM_SUFFIXES = {".dcm", ".dicom"}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = DICOM_SUFFIXES | PICTURE_SUFFIXES
+
+
+def _rescale(array: np.ndarray) -> np.ndarray:
+    """Stretch to [0, 1] using the image's own range (the values of 16-bit and float images have no fixed scale)."""
+    array = array.astype(np.float32)
+    lo, hi = float(array.min()), float(array.max())
+    return (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
+
+
+def read_dicom(path: Path) -> np.ndarray:
+    """Pixel data through the DICOM display pipeline: modality LUT (rescale slope/intercept), then the
+    VOI LUT or window centre/width, then MONOCHROME1 inversion (in MONOCHROME1, low values are white)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError:
+        raise ZooError(f"{path}: not a DICOM file (no DICM preamble); rename it or convert it to PNG") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise ZooError(f"{path}: unreadable DICOM ({exc})") from None
+    if "PixelData" not in ds:
+        kind = ds.get("SOPClassUID", None)
+        raise ZooError(f"{path}: DICOM file holds no pixel data (SOP class {getattr(kind, 'name', kind)}); "
+                       "it is not an image")
+    try:
+        array = ds.pixel_array
+    except Exception as exc:  # missing decoders and corrupt data raise many different types
+        raise ZooError(f"{path}: cannot decode its pixel data ({type(exc).__name__}: {exc})") from None
+    samples = int(ds.get("SamplesPerPixel", 1))
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames > 1:  # a multi-frame object: take its middle frame
+        array = array[frames // 2]
+    if samples > 1:  # colour DICOM (e.g. a secondary capture): use its luminance
+        return _rescale(array[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    array = apply_modality_lut(array, ds)
+    if "VOILUTSequence" in ds or "WindowCenter" in ds:
+        array = apply_voi_lut(array, ds, index=0)
+    image = _rescale(np.asarray(array))
+    if ds.get("PhotometricInterpretation", "MONOCHROME2") == "MONOCHROME1":
+        image = 1.0 - image
+    return image
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """PNG/JPEG/TIFF: 8-bit grey, 16-bit grey (rescaled by its own range), RGB/RGBA/palette (as luminance)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                return _rescale(np.asarray(img))
+            return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise ZooError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ZooError(f"{path}: not a readable image ({exc})") from None
+
+
+def read_radiograph(path: str | Path) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES:
+        return read_dicom(path)
+    if suffix in PICTURE_SUFFIXES:
+        return read_picture(path)
+    if _has_dicom_magic(path):  # DICOM files often come without a suffix
+        return read_dicom(path)
+    raise ZooError(f"{path}: unknown image type {suffix or '(no suffix)'}; expected "
+                   f"{', '.join(sorted(IMAGE_SUFFIXES))}")
+
+
+def _has_dicom_magic(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+    return head[128:132] == b"DICM"
+
+
+def square_resize(image: np.ndarray, size: int) -> torch.Tensor:
+    """Pad the shorter side (black) so anatomy keeps its proportions, then resize: 1 x size x size."""
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+    h, w = x.shape
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    x = F.pad(x, (left, side - w - left, top, side - h - top))
+    if side != size:
+        x = F.interpolate(x[None, None], size=(size, size), mode="bilinear", align_corners=False,
+                          antialias=side > size)[0, 0]
+    return x.clamp(0, 1)[None]
+
+
+def load(path: str | Path, size: int) -> torch.Tensor:
+    """One radiograph file -> 1 x size x size in [0, 1]."""
+    return square_resize(read_radiograph(path), size)
+
+
+def check_readable(path: Path) -> None:
+    """Cheap check at scan time (header only), so a bad file fails before training, not in epoch 3."""
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES or suffix not in PICTURE_SUFFIXES:
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+
+        try:
+            ds = pydicom.dcmread(path, defer_size="1 KB")  # large values (the pixels) stay on disk
+        except InvalidDicomError:
+            raise ZooError(f"{path}: not a DICOM file (no DICM preamble)") from None
+        except (OSError, EOFError, ValueError) as exc:
+            raise ZooError(f"{path}: unreadable DICOM ({exc})") from None
+        if "PixelData" not in ds:
+            raise ZooError(f"{path}: DICOM file holds no pixel data; it is not an image")
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ZooError(f"{path}: not a readable image ({exc})") from None

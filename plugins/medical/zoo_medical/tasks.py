@@ -1,0 +1,193 @@
+"""Anomaly tasks: a supervised normal/abnormal classifier and an unsupervised reconstruction scorer.
+
+Both end a run the same way (report): an operating point chosen on the validation split, AUROC with a
+bootstrap interval, sensitivity and specificity on the test split, AUROC per finding, and roc.png.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAUROC
+
+from zoo.tasks import Task
+from zoo.tasks.classification import BinaryTask
+
+TARGET_SENSITIVITY = 0.9  # screening: miss at most one abnormal film in ten on the validation split
+
+
+class AnomalyTask(BinaryTask):
+    """One logit per radiograph; BCE weighted by the class ratio (info['pos_weight']), AUROC monitored."""
+
+    name = "anomaly"
+    mixable = False  # mixing two films would blend a lesion into a 'half normal' one
+
+    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+        threshold = float(self.info.get("threshold", 0.5))
+        return [{"label": "abnormal" if p >= threshold else "normal", "anomaly_probability": round(p, 4)}
+                for p in self.scores(output).tolist()]
+
+    def report(self, trainer, run_dir) -> None:
+        write_report(self, trainer, Path(run_dir))
+
+
+class ReconstructionTask(Task):
+    """An autoencoder trained on normal films; a film's anomaly score is its worst local reconstruction error."""
+
+    name = "reconstruction"
+    monitor = ("loss", "min")  # needs no abnormal labels
+    window = 7  # pixels over which the squared error is averaged before taking the maximum
+
+    def forward(self, model, x):
+        return model(x), x
+
+    def loss(self, output, target) -> torch.Tensor:
+        reconstruction, x = output
+        return F.mse_loss(reconstruction.float(), x.float())
+
+    def scores(self, output) -> torch.Tensor:
+        reconstruction, x = output
+        error = (reconstruction.float() - x.float()).pow(2).mean(1, keepdim=True)
+        local = F.avg_pool2d(error, self.window, stride=1, padding=self.window // 2)
+        return local.flatten(1).amax(1)
+
+    def metrics(self):
+        return MetricCollection({"auroc": BinaryAUROC()})
+
+    def update_metrics(self, metrics, output, target) -> None:
+        metrics.update(self.scores(output), target.long().reshape(-1))
+
+    def merge_views(self, outputs):
+        return torch.stack([o[0] for o in outputs]).mean(0), outputs[0][1]
+
+    def predict(self, output) -> list[dict[str, Any]]:
+        threshold = self.info.get("threshold")
+        return [{"label": ("abnormal" if s >= threshold else "normal") if threshold is not None else "?",
+                 "anomaly_score": round(s, 5)} for s in self.scores(output).tolist()]
+
+    def report(self, trainer, run_dir) -> None:
+        write_report(self, trainer, Path(run_dir))
+
+
+# -- the end-of-run report -----------------------------------------------------------------
+@torch.no_grad()
+def collect(task: Task, trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels of a whole split with the weights being evaluated."""
+    model = trainer.eval_model()
+    model.eval()
+    loader = torch.utils.data.DataLoader(dataset, batch_size=trainer.config.eval_batch_size)
+    scores, labels = [], []
+    for x, y in loader:
+        scores.append(task.scores(task.forward(model, x.to(trainer.device))).float().cpu())
+        labels.append(y.reshape(-1))
+    return torch.cat(scores).numpy(), torch.cat(labels).numpy().astype(int)
+
+
+def operating_threshold(scores: np.ndarray, labels: np.ndarray, sensitivity: float = TARGET_SENSITIVITY) -> float:
+    """The highest threshold that still reaches `sensitivity`; the 95th percentile of normals without positives."""
+    positives = np.sort(scores[labels == 1])
+    if len(positives) == 0:
+        return float(np.quantile(scores[labels == 0], 0.95))
+    index = int(np.floor((1 - sensitivity) * len(positives)))
+    return float(positives[min(index, len(positives) - 1)])
+
+
+def at_threshold(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    flagged = scores >= threshold
+    pos, neg = labels == 1, labels == 0
+    return {"sensitivity": float(flagged[pos].mean()) if pos.any() else float("nan"),
+            "specificity": float((~flagged[neg]).mean()) if neg.any() else float("nan")}
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
+
+
+def auroc_interval(scores: np.ndarray, labels: np.ndarray, rounds: int = 500, seed: int = 0) -> list[float]:
+    """95% bootstrap interval, resampling normals and abnormals separately (keeps the prevalence)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    if not len(pos) or not len(neg):
+        return [float("nan"), float("nan")]
+    values = []
+    for _ in range(rounds):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        values.append(roc_auc_score(labels[idx], scores[idx]))
+    return [round(float(v), 4) for v in np.quantile(values, [0.025, 0.975])]
+
+
+def by_finding(scores: np.ndarray, labels: np.ndarray, groups: list[str], threshold: float) -> dict[str, dict]:
+    """Each finding's abnormal films against all normal films: AUROC and the share caught at the threshold."""
+    normal = labels == 0
+    out = {}
+    for group in sorted({g for g, y in zip(groups, labels) if y == 1}):
+        mine = np.array([g == group for g in groups]) & (labels == 1)
+        keep = mine | normal
+        out[group] = {"count": int(mine.sum()), "auroc": round(auroc(scores[keep], labels[keep]), 4),
+                      "sensitivity": round(float((scores[mine] >= threshold).mean()), 4)}
+    return out
+
+
+def write_report(task: Task, trainer, run_dir: Path) -> None:
+    valid_scores, valid_labels = collect(task, trainer, trainer.data.valid)
+    threshold = operating_threshold(valid_scores, valid_labels)
+    result: dict[str, Any] = {
+        "threshold": threshold, "chosen_on": f"validation, sensitivity >= {TARGET_SENSITIVITY}",
+        "valid": {"auroc": round(auroc(valid_scores, valid_labels), 4),
+                  **at_threshold(valid_scores, valid_labels, threshold)}}
+    curves = {"valid": (valid_scores, valid_labels)}
+    test = trainer.data.test
+    if test is not None:
+        scores, labels = collect(task, trainer, test)
+        curves["test"] = (scores, labels)
+        result["test"] = {"auroc": round(auroc(scores, labels), 4), "auroc_95ci": auroc_interval(scores, labels),
+                          **at_threshold(scores, labels, threshold), "count": int(len(labels)),
+                          "abnormal": int(labels.sum())}
+        if getattr(test, "groups", None):
+            result["test_by_finding"] = by_finding(scores, labels, test.groups, threshold)
+    (run_dir / "operating_point.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_roc(curves, threshold, run_dir / "roc.png")
+    _update_json(run_dir / "summary.json", lambda s: s.update({"operating_point": result}))
+    # `zoo predict` reads the threshold from the run's info: make it the chosen operating point
+    _update_json(run_dir / "config.json", lambda c: c["info"].update({"threshold": threshold}))
+    task.info["threshold"] = threshold
+
+
+def _update_json(path: Path, change) -> None:
+    if path.is_file():
+        payload = json.loads(path.read_text())
+        change(payload)
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], threshold: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    for split, (scores, labels) in curves.items():
+        if not 0 < labels.sum() < len(labels):
+            continue
+        fpr, tpr, _ = roc_curve(labels, scores)
+        ax.plot(fpr, tpr, label=f"{split} (AUROC {auroc(scores, labels):.3f})")
+        point = at_threshold(scores, labels, threshold)
+        ax.scatter([1 - point["specificity"]], [point["sensitivity"]], zorder=3)
+    ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title="ROC (dots: operating point)", xlim=(0, 1),
+           ylim=(0, 1.01))
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
