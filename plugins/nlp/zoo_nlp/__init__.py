@@ -1,0 +1,1 @@
+"""zoo-nlp: document classification and summarization on real text that installs offline."""

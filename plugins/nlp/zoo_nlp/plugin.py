@@ -1,0 +1,105 @@
+"""What zoo-nlp contributes. Only specs here: torch and transformers are imported when an entry is built."""
+from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+
+IU_SOURCE = ("Indiana University chest X-ray collection (Open-i, NLM), the NLMCXR_reports.tgz file shipped inside "
+             "the PyPI wheel torchxrayvision==1.5.7 (installed with --no-deps)")
+IU_LICENCE = "CC BY-NC-ND 4.0 (non-commercial, no derivatives): research and teaching use only"
+TOKENS = "token ids N x L (LongTensor, [PAD] = pad_id), any vocabulary size and number of classes"
+OWN_TEXT = ("--data FILE.csv or FILE.jsonl with a text and a label column (data.text_column, data.label_column; "
+            "default 'text' and 'label'), or --data DIR holding one sub-folder of UTF-8 .txt files per class")
+
+
+@hookimpl
+def zoo_datasets():
+    return [
+        DatasetSpec(
+            name="nlp/iu-xray-reports",
+            summary="3,927 chest X-ray reports (findings + impression), normal vs abnormal from their MeSH tags",
+            factory="zoo_nlp.data:iu_reports", reader="zoo_nlp.data:read_text", task="classification",
+            source=IU_SOURCE, licence=IU_LICENCE,
+            bring_your_own="not applicable: use nlp/text-folder for your own labelled text",
+            notes="1,391 normal / 2,564 abnormal of 3,955 reports (28 without text are dropped). A report is normal "
+                  "when its only major MeSH tag is 'normal'. Fixed stratified 70/10/20 split; a WordPiece tokenizer "
+                  "is trained on the training split (data.vocab_size) and texts are cut at data.max_length tokens."),
+        DatasetSpec(
+            name="nlp/iu-xray-summaries",
+            summary="3,419 chest X-ray reports as findings -> impression pairs (summarization)",
+            factory="zoo_nlp.data:iu_summaries", reader="zoo_nlp.data:read_text", task="zoo_nlp.tasks:Seq2SeqTask",
+            source=IU_SOURCE, licence=IU_LICENCE,
+            bring_your_own="not yet: the default pairs only",
+            notes="Fixed 80/10/10 split. One WordPiece tokenizer for findings and impressions, trained on the "
+                  "training pairs. `zoo predict RUN_DIR \"findings...\"` prints the generated impression."),
+        DatasetSpec(
+            name="nlp/wordnet-glosses",
+            summary="117,659 WordNet definitions labelled with their 45 lexicographer categories (noun.animal, ...)",
+            factory="zoo_nlp.data:wordnet_glosses", reader="zoo_nlp.data:read_text", task="classification",
+            source="WordNet 3.0 data files (data.noun, data.verb, data.adj, data.adv) from the Debian package "
+                   "wordnet-base (/usr/share/wordnet)",
+            licence="WordNet 3.0 licence (Princeton University; BSD-like, free to use, copy and distribute)",
+            bring_your_own="not applicable: use nlp/text-folder for your own labelled text",
+            notes="The definition only (example sentences dropped). Fixed stratified 80/10/10 split; data.limit "
+                  "keeps a fixed random subset for quick experiments."),
+        DatasetSpec(
+            name="nlp/text-folder",
+            summary="your own labelled text: CSV, JSONL, or a folder of .txt files per class",
+            factory="zoo_nlp.data:text_folder", reader="zoo_nlp.data:read_text", task="classification",
+            source="--data FILE|DIR; without it, the IU chest X-ray reports exported as normal/ and abnormal/ .txt "
+                   "files (a documented default)",
+            licence="yours; the default export is CC BY-NC-ND 4.0 (IU reports)",
+            bring_your_own=OWN_TEXT,
+            notes="Files must be UTF-8; empty texts, empty labels and single-class data are refused with the file "
+                  "and row. Fixed stratified 70/10/20 split; every class needs at least 3 examples."),
+    ]
+
+
+@hookimpl
+def zoo_models():
+    return [
+        ModelSpec(name="nlp/transformer", summary="small BERT-style encoder from scratch, mean-pooled, linear head",
+                  factory="zoo_nlp.models:transformer", task="classification", input=TOKENS,
+                  notes="model.width, model.depth, model.heads, model.dropout; context = data.max_length tokens."),
+        ModelSpec(name="nlp/text-cnn", summary="text CNN (Kim 2014): embeddings, convolutions of widths 2,3,4, max-pool",
+                  factory="zoo_nlp.models:text_cnn", task="classification", input=TOKENS,
+                  notes="The fast baseline backbone: model.width, model.channels, model.kernels, model.dropout."),
+        ModelSpec(name="nlp/t5", summary="small T5 encoder-decoder from scratch (transformers), beam-search generation",
+                  factory="zoo_nlp.models:t5_small", task="zoo_nlp.tasks:Seq2SeqTask",
+                  input="source ids N x L and target ids N x T (teacher forcing); generates while evaluating",
+                  notes="model.width, model.depth (layers per side), model.heads, model.ff, model.dropout."),
+    ]
+
+
+@hookimpl
+def zoo_recipes():
+    classify = {"batch_size": 32, "lr": 1e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup": 0.1,
+                "eval_batch_size": 128, "data.limit": 0, "model.dropout": 0.1}
+    return [
+        RecipeSpec(
+            name="nlp/report-classify", summary="normal vs abnormal chest X-ray report with a small transformer",
+            dataset="nlp/iu-xray-reports", model="nlp/transformer", task="classification",
+            defaults={**classify, "epochs": 8, "data.max_length": 256, "data.vocab_size": 6000, "model.width": 128,
+                      "model.depth": 2, "model.heads": 4}),
+        RecipeSpec(
+            name="nlp/gloss-topic", summary="45-way WordNet category of a definition, text CNN",
+            dataset="nlp/wordnet-glosses", model="nlp/text-cnn", task="classification",
+            defaults={**classify, "epochs": 4, "batch_size": 128, "eval_batch_size": 512, "lr": 2e-3,
+                      "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128, "model.channels": 256,
+                      "model.kernels": "2,3,4", "model.dropout": 0.3}),
+        RecipeSpec(
+            name="nlp/gloss-topic-transformer", summary="45-way WordNet category of a definition, small transformer",
+            dataset="nlp/wordnet-glosses", model="nlp/transformer", task="classification",
+            defaults={**classify, "epochs": 3, "batch_size": 128, "eval_batch_size": 512,
+                      "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128, "model.depth": 2,
+                      "model.heads": 4}),
+        RecipeSpec(
+            name="nlp/text-classify", summary="classify your own labelled text (CSV, JSONL or .txt folders), text CNN",
+            dataset="nlp/text-folder", model="nlp/text-cnn", task="classification",
+            defaults={**classify, "epochs": 10, "data.max_length": 256, "data.vocab_size": 8000,
+                      "data.text_column": "text", "data.label_column": "label", "model.dropout": 0.3}),
+        RecipeSpec(
+            name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
+            dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",
+            defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
+                      "label_smoothing": 0.1, "warmup": 0.1, "data.num_beams": 4, "data.limit": 0,
+                      "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
+                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),
+    ]

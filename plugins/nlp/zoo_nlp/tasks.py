@@ -1,0 +1,107 @@
+"""Sequence-to-sequence (summarization): teacher-forced loss, beam-search generation, ROUGE-1/2/L."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.text import ROUGEScore
+
+from zoo import ZooError
+from zoo.data import to_device
+from zoo.tasks import Task
+
+from .tokenization import decode, from_info
+
+IGNORE = -100
+
+
+class RougeF(ROUGEScore):
+    """ROUGE F-measures only (rouge1, rouge2, rougeL), without the stemmer so it needs no nltk."""
+
+    def __init__(self) -> None:
+        super().__init__(use_stemmer=False, rouge_keys=("rouge1", "rouge2", "rougeL"))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        scores = super().compute()
+        return {k.removesuffix("_fmeasure"): v for k, v in scores.items() if k.endswith("_fmeasure")}
+
+
+class Seq2SeqTask(Task):
+    """x = {'input_ids', 'labels'} while training (teacher forcing); a bare id tensor when predicting.
+
+    In eval mode forward also generates with beam search, so validation ROUGE measures real outputs.
+    """
+
+    name = "seq2seq"
+    monitor = ("rougeL", "max")
+
+    def __init__(self, config, info: dict[str, Any]):
+        super().__init__(config, info)
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = from_info(self.info)
+        return self._tokenizer
+
+    def forward(self, model: nn.Module, x: Any) -> dict[str, torch.Tensor]:
+        input_ids, labels = (x["input_ids"], x.get("labels")) if isinstance(x, dict) else (x, None)
+        mask = (input_ids != int(self.info["pad_id"])).long()
+        out: dict[str, torch.Tensor] = {}
+        if labels is not None:
+            out["logits"] = model(input_ids=input_ids, attention_mask=mask, labels=labels).logits
+        if labels is None or not model.training:
+            out["generated"] = self.generate(model, input_ids, mask)
+        return out
+
+    @torch.no_grad()
+    def generate(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        model = getattr(model, "module", model)  # unwrap DDP
+        beams = int(self.info.get("num_beams", 4))
+        return model.generate(input_ids=input_ids, attention_mask=mask, num_beams=beams, do_sample=False,
+                              max_new_tokens=int(self.info.get("max_target_length", 64)),
+                              early_stopping=beams > 1, no_repeat_ngram_size=3)
+
+    def loss(self, output: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+        logits = output["logits"].float()
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE,
+                               label_smoothing=self.config.label_smoothing)
+
+    def metrics(self):
+        return RougeF()
+
+    def texts(self, ids: torch.Tensor) -> list[str]:
+        ids = ids.masked_fill(ids == IGNORE, int(self.info["pad_id"]))
+        return decode(self.tokenizer, ids.tolist())
+
+    def update_metrics(self, metrics, output: dict[str, torch.Tensor], target: torch.Tensor) -> None:
+        metrics.update(self.texts(output["generated"]), self.texts(target))
+
+    def merge_views(self, outputs: list[Any]) -> Any:
+        return outputs[0]  # text has no test-time views
+
+    def predict(self, output: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        key = self.info.get("target_name", "output")
+        return [{key: text} for text in self.texts(output["generated"])]
+
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not (isinstance(x, dict) and {"input_ids", "labels"} <= set(x)):
+            raise ZooError(f"{dataset}: a seq2seq dataset must yield x = {{'input_ids', 'labels'}} batches")
+
+    def report(self, trainer, run_dir) -> None:
+        """samples.md: generated next to reference outputs for the first test (or valid) examples."""
+        data = trainer.data.test if trainer.data.test is not None else trainer.data.valid
+        batch = trainer.data.collate([data[i] for i in range(min(8, len(data)))])
+        x, y = to_device(batch, trainer.device)
+        model = trainer.eval_model()
+        model.eval()
+        generated = self.texts(self.forward(model, x["input_ids"])["generated"])
+        sources, references = self.texts(x["input_ids"]), self.texts(y)
+        lines = ["# Generated samples", "", "| source | reference | generated |", "|---|---|---|"]
+        for s, r, g in zip(sources, references, generated):
+            lines.append(f"| {s.replace('|', '/')} | {r.replace('|', '/')} | {g.replace('|', '/')} |")
+        (Path(run_dir) / "samples.md").write_text("\n".join(lines) + "\n")
