@@ -4,7 +4,8 @@ The dependency set of a plugin is resolved by walking its declared requirements 
 the installed distributions' metadata (importlib.metadata), evaluating markers and extras as pip does.
 That is offline and takes milliseconds; it is exact for the versions installed here. Set ZOO_RESOLVE_PYPI=1
 to also resolve each plugin from scratch against the package index with `pip install --dry-run --report`
-(about 25-35 s per plugin), which sees what a fresh `pip install ./plugins/X` would bring today.
+(35-100 s per plugin on a 2-core machine: too slow for every run), which sees what a fresh
+`pip install . ./plugins/X` would bring today.
 """
 from __future__ import annotations
 
