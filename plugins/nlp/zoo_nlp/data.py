@@ -53,10 +53,26 @@ def collate_seq2seq(batch):
 
 
 # -- shared plumbing -------------------------------------------------------------------------
-def _subsample(n: int, limit: int) -> list[int]:
-    """`limit` items (seeded, fixed) for quick experiments; all of them when limit is 0."""
-    keep = split_indices(n, [1.0], seed=0)[0]
-    return sorted(keep[:limit]) if 0 < limit < n else list(range(n))
+def _subsample(n: int, limit: int, labels: Sequence[int] | None = None) -> list[int]:
+    """A fixed random subset of about `limit` items for quick experiments (all of them when limit is 0).
+
+    With labels, every class keeps its share but at least 3 items, so that each split still sees it.
+    """
+    if not 0 < limit < n:
+        return list(range(n))
+    order = split_indices(n, [1.0], seed=0)[0]
+    if labels is None:
+        return sorted(order[:limit])
+    quota: dict[int, int] = {}
+    for y in labels:
+        quota[y] = quota.get(y, 0) + 1
+    quota = {y: max(3, round(count * limit / n)) for y, count in quota.items()}
+    keep = []
+    for i in order:
+        if quota[labels[i]] > 0:
+            quota[labels[i]] -= 1
+            keep.append(i)
+    return sorted(keep)
 
 
 def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: list[str], vocab_size: int,
@@ -90,7 +106,8 @@ def iu_reports(data: str | None = None, seed: int = 0, vocab_size: int = 6000, m
     """IU chest X-ray reports (findings + impression) labelled normal / abnormal by their MeSH tags."""
     _no_data("nlp/iu-xray-reports", data, "nlp/text-folder")
     reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
-    reports = [reports[i] for i in _subsample(len(reports), limit)]
+    keep = _subsample(len(reports), limit, [int(not r.normal) for r in reports])
+    reports = [reports[i] for i in keep]
     texts = [" ".join(t for t in (r.findings, r.impression) if t) for r in reports]
     labels = [0 if r.normal else 1 for r in reports]
     return _classifier_bundle("nlp/iu-xray-reports", texts, labels, ["normal", "abnormal"], vocab_size, max_length)
@@ -101,7 +118,7 @@ def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16
     """117,659 WordNet definitions, each labelled with its lexicographer category (45 classes)."""
     _no_data("nlp/wordnet-glosses", data, "nlp/text-folder")
     texts, labels = corpora.wordnet_glosses()
-    keep = _subsample(len(texts), limit)
+    keep = _subsample(len(texts), limit, labels)
     return _classifier_bundle("nlp/wordnet-glosses", [texts[i] for i in keep], [labels[i] for i in keep],
                               corpora.LEXNAMES, vocab_size, max_length, fractions=(0.8, 0.1, 0.1))
 
@@ -111,9 +128,9 @@ def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text
     """A user's labelled text (CSV, JSONL, or DIR/<class>/*.txt); by default the IU reports exported as .txt."""
     root = Path(data) if data else corpora.export_reports_folder(cache_dir("nlp", "iu-reports-folder"))
     texts, names = corpora.read_labelled(root, text_column, label_column)
-    keep = _subsample(len(texts), limit)
-    texts, names = [texts[i] for i in keep], [names[i] for i in keep]
     classes = sorted(set(names))
+    keep = _subsample(len(texts), limit, [classes.index(n) for n in names])
+    texts, names = [texts[i] for i in keep], [names[i] for i in keep]
     index = {c: i for i, c in enumerate(classes)}
     return _classifier_bundle(str(root), texts, [index[n] for n in names], classes, vocab_size, max_length)
 
