@@ -97,6 +97,13 @@ def resolve(defaults: dict[str, Any], sets: dict[str, str] | None = None,
         if key not in TRAIN_KEYS and not key.startswith(FACTORY_PREFIXES):
             raise PluginError(f"{recipe}: default {key!r} is neither a trainer setting nor model./data.")
         config[key] = value
+    return override(config, sets, recipe, **explicit)
+
+
+def override(config: dict[str, Any], sets: dict[str, str] | None = None, recipe: str = "recipe",
+             **explicit: Any) -> dict[str, Any]:
+    """A copy of a resolved config with `--set` strings and explicit options applied, then checked."""
+    config = dict(config)
     for key, text in (sets or {}).items():
         if key not in config:
             close = difflib.get_close_matches(key, list(config), n=3)

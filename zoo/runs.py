@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import resolve, split
+from .config import override, resolve, split
 from .errors import PluginError, ZooError
 from .plugins import get_registry
 from .registry import DatasetSpec, RecipeSpec
@@ -39,42 +39,58 @@ def recipe_spec(name: str) -> RecipeSpec:
 
 def build(name: str, data: str | None = None, sets: dict[str, str] | None = None, *,
           config: dict[str, Any] | None = None, **explicit: Any) -> Built:
-    """Resolve the config and build dataset, model and task through the recipe's factory."""
+    """Resolve the config and build dataset, model and task through the recipe's factory, then check them."""
+    import torch.nn as nn
+
+    from .data import DataBundle
+    from .tasks import Task
+    from .train.device import seed_everything
+
     recipe = recipe_spec(name)
     if config is None:
         config = resolve(recipe.defaults, sets, recipe=name, **explicit)
     if data is not None and not Path(data).exists():
         raise ZooError(f"--data {data}: no such file or folder")
-    builder = recipe.load()
-    bundle, model, task = builder(recipe, config, data)
+    seed_everything(config["seed"])  # model initialization and data generation depend on the seed only
+    built = recipe.load()(recipe, config, data)
+    if not (isinstance(built, tuple) and len(built) == 3):
+        raise PluginError(f"{name}: its builder {recipe.factory} must return (DataBundle, nn.Module, Task)")
+    bundle, model, task = built
+    for value, kind, what in ((bundle, DataBundle, "a zoo DataBundle"), (model, nn.Module, "a torch nn.Module"),
+                              (task, Task, "a zoo Task")):
+        if not isinstance(value, kind):
+            source = {"a zoo DataBundle": recipe.dataset, "a torch nn.Module": recipe.model}.get(what, name)
+            raise PluginError(f"{source}: its factory returned {type(value).__name__}, expected {what}")
+    bundle.check(recipe.dataset)
+    first = next(iter(_first_batch(bundle)))
+    task.check_batch(first[0], first[1], recipe.dataset)
     return Built(recipe, config, bundle, model, task)
 
 
 def default_recipe(recipe: RecipeSpec, config: dict[str, Any], data: str | None):
     """The usual recipe: the registry's dataset and model, the named task. Plugins may supply their own."""
-    import torch.nn as nn
-
-    from .data import DataBundle
     from .tasks import get_task
 
     registry = get_registry()
     train_cfg, model_opts, data_opts = split(config)
-    dataset_spec = registry.get(recipe.dataset, kind="dataset")
-    bundle = dataset_spec.load()(data, seed=train_cfg.seed, **data_opts)
-    if not isinstance(bundle, DataBundle):
-        raise PluginError(f"{recipe.dataset}: its factory returned {type(bundle).__name__}, expected a zoo DataBundle")
-    bundle.check(recipe.dataset)
-    model_spec = registry.get(recipe.model, kind="model")
-    try:
-        model = model_spec.load()(**{**bundle.model_args, **model_opts})
-    except TypeError as exc:
-        raise ZooError(f"{recipe.model}: bad model settings ({exc})") from None
-    if not isinstance(model, nn.Module):
-        raise PluginError(f"{recipe.model}: its factory returned {type(model).__name__}, expected a torch nn.Module")
+    dataset = registry.get(recipe.dataset, kind="dataset").load()
+    bundle = call_with(dataset, recipe.dataset, "data", data, seed=train_cfg.seed, **data_opts)
+    model_factory = registry.get(recipe.model, kind="model").load()
+    model = call_with(model_factory, recipe.model, "model", **{**bundle.model_args, **model_opts})
     task = get_task(recipe.task)(train_cfg, bundle.info)
-    first = next(iter(_first_batch(bundle)))
-    task.check_batch(first[0], first[1], recipe.dataset)
     return bundle, model, task
+
+
+def call_with(factory, owner: str, prefix: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a factory, refusing settings it does not take with an error that names them."""
+    import inspect
+
+    try:
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as exc:
+        params = [p for p in inspect.signature(factory).parameters if p not in ("data", "seed")]
+        raise ZooError(f"{owner}: {exc}; its {prefix}.* settings are {', '.join(params) or 'none'}") from None
+    return factory(*args, **kwargs)
 
 
 def _first_batch(bundle):
@@ -107,9 +123,8 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         saved = read_config(run_dir)
         if saved["recipe"] != name:
             raise ZooError(f"--resume {run_dir}: that run trained {saved['recipe']}, not {name}")
-        config = dict(saved["config"])
-        if explicit.get("epochs"):
-            config["epochs"] = explicit["epochs"]
+        # the run's own settings, with what the user changes now (e.g. more --epochs)
+        config = override(saved["config"], sets, name, **explicit)
         built = build(name, saved.get("data"), config=config)
     else:
         built = build(name, data, sets, **explicit)
@@ -224,7 +239,7 @@ class OpenRun:
         from .tasks import get_task
         from .train.trainer import Trainer
 
-        config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False)
+        config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False, schedule="constant")
         train_cfg, model_opts, _ = split(config)
         if with_data:
             data = self.data if self.data is not None else self.saved.get("data")

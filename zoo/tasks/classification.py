@@ -93,6 +93,10 @@ class BinaryTask(Task):
     def update_metrics(self, metrics, output: Any, target: Any) -> None:
         metrics.update(self.scores(output), target.long().reshape(-1))
 
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not isinstance(y, torch.Tensor) or not ((y == 0) | (y == 1)).all():
+            raise ZooError(f"{dataset}: a binary dataset must yield labels 0 or 1")
+
     def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
         names = self.info.get("classes") or ["negative", "positive"]
         threshold = float(self.info.get("threshold", 0.5))

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
+from ..errors import ZooError
 from .base import Task
 
 
@@ -23,3 +24,7 @@ class RegressionTask(Task):
 
     def update_metrics(self, metrics, output, target) -> None:
         metrics.update(self.scores(output), target.float().reshape(-1))
+
+    def check_batch(self, x, y, dataset: str) -> None:
+        if not isinstance(y, torch.Tensor) or not torch.isfinite(y.float()).all():
+            raise ZooError(f"{dataset}: a regression dataset must yield finite numeric targets")

@@ -106,8 +106,10 @@ class Trainer:
     def _scheduler(self):
         cfg, total = self.config, max(1, self.config.epochs * self.steps_per_epoch)
         if cfg.schedule == "onecycle":
+            # at least two warm-up steps: OneCycleLR divides by the length of each phase
+            pct = min(max(cfg.warmup, 2.0 / (total + 1)), 0.99)
             return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=cfg.lr, total_steps=total + 1,
-                                                       pct_start=min(max(cfg.warmup, 0.01), 0.99))
+                                                       pct_start=pct)
         if cfg.schedule == "cosine":
             return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
         if cfg.schedule == "constant":
@@ -134,6 +136,9 @@ class Trainer:
             self.epoch, self.batch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
             self._end_epoch(row)
         self._emit("on_fit_end")
+        if self.distributed:
+            import torch.distributed as dist
+            dist.barrier()
         return self.history[-1] if self.history else {}
 
     def _done(self) -> bool:

@@ -13,7 +13,10 @@ SMALL = 64  # images up to this size get the small-image stem
 
 def _small_stem(model: ResNet, in_channels: int) -> ResNet:
     """Replace the 7x7/2 stem and max-pool, which throw away most of a 32 px image, by a 3x3/1 conv."""
-    model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 3, 1, 1, bias=False)
+    if isinstance(model.conv1, nn.Conv2d):
+        model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 3, 1, 1, bias=False)
+    else:  # a deep stem (resnet*d, *t): keep its convs, drop the first stride
+        model.conv1[0].stride = (1, 1)
     model.maxpool = nn.Identity()
     return model
 
@@ -45,3 +48,10 @@ def timm_model(num_classes: int, in_channels: int = 3, image_size: int = 224, ar
     model = timm.create_model(arch, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels,
                               drop_rate=drop_rate)
     return _small_stem(model, in_channels) if isinstance(model, ResNet) and image_size <= SMALL else model
+
+
+def timm_example():
+    """Factory kwargs and an input batch for the registry-wide forward test."""
+    import torch
+
+    return {"num_classes": 3, "in_channels": 1, "image_size": 16, "arch": "resnet10t"}, torch.randn(2, 1, 16, 16)

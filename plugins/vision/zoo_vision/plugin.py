@@ -43,6 +43,7 @@ def zoo_models():
                   factory="zoo_vision.models:resnet_tiny", task="classification", input=small),
         ModelSpec(name="vision/timm", summary="any timm architecture by name (model.arch), from scratch",
                   factory="zoo_vision.models:timm_model", task="classification", input="images N x C x H x W",
+                  example="zoo_vision.models:timm_example",
                   notes="e.g. --set model.arch=convnext_atto; small-image stems are adapted for ResNets only."),
     ]
 
