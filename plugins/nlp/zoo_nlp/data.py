@@ -21,6 +21,7 @@ from . import corpora
 from .tokenization import PAD, SEP, encode, from_info, train_wordpiece
 
 IGNORE = -100  # target positions the loss skips (padding)
+REPORT_FRACTIONS, GLOSS_FRACTIONS, SUMMARY_FRACTIONS = (0.7, 0.1, 0.2), (0.8, 0.1, 0.1), (0.8, 0.1, 0.1)
 
 
 class TokenSequences(Dataset):
@@ -76,14 +77,14 @@ def _subsample(n: int, limit: int, labels: Sequence[int] | None = None) -> list[
 
 
 def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: list[str], vocab_size: int,
-                       max_length: int, fractions=(0.7, 0.1, 0.2)) -> DataBundle:
+                       max_length: int, fractions: Sequence[float] = REPORT_FRACTIONS) -> DataBundle:
     """Stratified fixed split (the test set is the same for every seed), tokenizer fitted to train only."""
     counts = [labels.count(c) for c in range(len(classes))]
     if min(counts) < 3:
         rare = classes[counts.index(min(counts))]
         raise ZooError(f"{name}: class {rare!r} has {min(counts)} example(s); every class needs at least 3 "
                        "(one each for train, valid and test)")
-    train, valid, test = stratified_split(labels, list(fractions), seed=0)
+    train, valid, test = classifier_splits(labels, fractions)
     tokenizer = train_wordpiece([texts[i] for i in train], vocab_size)
     ids = encode(tokenizer, texts, max_length, what=f"{name} texts")
     split = lambda idx: TokenSequences([ids[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
@@ -100,27 +101,50 @@ def _no_data(name: str, data: str | None, instead: str) -> None:
         raise ZooError(f"{name} has no --data; use {instead} for your own text")
 
 
+# -- raw text and fixed splits (shared with the benchmark's classical baselines) ------------------
+def report_texts(limit: int = 0) -> tuple[list[str], list[int]]:
+    """Findings + impression of each IU report with text, 0 = normal, 1 = abnormal."""
+    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
+    reports = [reports[i] for i in _subsample(len(reports), limit, [int(not r.normal) for r in reports])]
+    return [" ".join(t for t in (r.findings, r.impression) if t) for r in reports], [int(not r.normal) for r in reports]
+
+
+def gloss_texts(limit: int = 0) -> tuple[list[str], list[int]]:
+    texts, labels = corpora.wordnet_glosses()
+    keep = _subsample(len(texts), limit, labels)
+    return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
+def summary_pairs(limit: int = 0) -> tuple[list[str], list[str], list[list[int]]]:
+    """Findings, impressions, and the fixed train/valid/test indices."""
+    reports = [r for r in corpora.iu_reports() if r.findings and r.impression]
+    reports = [reports[i] for i in _subsample(len(reports), limit)]
+    return ([r.findings for r in reports], [r.impression for r in reports],
+            split_indices(len(reports), list(SUMMARY_FRACTIONS), seed=0))
+
+
+def classifier_splits(labels: Sequence[int], fractions: Sequence[float]) -> list[list[int]]:
+    """Stratified and fixed (seed 0), so the test set is the same for every run and every baseline."""
+    return stratified_split(labels, list(fractions), seed=0)
+
+
 # -- dataset factories -------------------------------------------------------------------------
 def iu_reports(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_length: int = 256,
                limit: int = 0) -> DataBundle:
     """IU chest X-ray reports (findings + impression) labelled normal / abnormal by their MeSH tags."""
     _no_data("nlp/iu-xray-reports", data, "nlp/text-folder")
-    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
-    keep = _subsample(len(reports), limit, [int(not r.normal) for r in reports])
-    reports = [reports[i] for i in keep]
-    texts = [" ".join(t for t in (r.findings, r.impression) if t) for r in reports]
-    labels = [0 if r.normal else 1 for r in reports]
-    return _classifier_bundle("nlp/iu-xray-reports", texts, labels, ["normal", "abnormal"], vocab_size, max_length)
+    texts, labels = report_texts(limit)
+    return _classifier_bundle("nlp/iu-xray-reports", texts, labels, ["normal", "abnormal"], vocab_size, max_length,
+                              REPORT_FRACTIONS)
 
 
 def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16000, max_length: int = 64,
                     limit: int = 0) -> DataBundle:
     """117,659 WordNet definitions, each labelled with its lexicographer category (45 classes)."""
     _no_data("nlp/wordnet-glosses", data, "nlp/text-folder")
-    texts, labels = corpora.wordnet_glosses()
-    keep = _subsample(len(texts), limit, labels)
-    return _classifier_bundle("nlp/wordnet-glosses", [texts[i] for i in keep], [labels[i] for i in keep],
-                              corpora.LEXNAMES, vocab_size, max_length, fractions=(0.8, 0.1, 0.1))
+    texts, labels = gloss_texts(limit)
+    return _classifier_bundle("nlp/wordnet-glosses", texts, labels, corpora.LEXNAMES, vocab_size, max_length,
+                              GLOSS_FRACTIONS)
 
 
 def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text", label_column: str = "label",
@@ -139,10 +163,7 @@ def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
                  max_target_length: int = 64, num_beams: int = 4, limit: int = 0) -> DataBundle:
     """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides."""
     _no_data("nlp/iu-xray-summaries", data, "a CSV of findings,impression with the same recipe (not yet supported)")
-    reports = [r for r in corpora.iu_reports() if r.findings and r.impression]
-    reports = [reports[i] for i in _subsample(len(reports), limit)]
-    train, valid, test = split_indices(len(reports), [0.8, 0.1, 0.1], seed=0)
-    sources, targets = [r.findings for r in reports], [r.impression for r in reports]
+    sources, targets, (train, valid, test) = summary_pairs(limit)
     tokenizer = train_wordpiece([sources[i] for i in train] + [targets[i] for i in train], vocab_size)
     src = encode(tokenizer, sources, max_source_length, what="findings", setting="data.max_source_length")
     tgt = encode(tokenizer, targets, max_target_length, add_eos=True, what="impressions",
