@@ -85,7 +85,8 @@ def zoo_recipes():
         RecipeSpec(
             name="recsys/ml100k-two-tower", summary="MovieLens-100k ratings with the two-tower model and side features",
             dataset="recsys/movielens-100k", model="recsys/two-tower", task=RATING, factory=BUILD,
-            defaults={**rating, "epochs": 20, "lr": 3e-3, "weight_decay": 0.1}),
+            defaults={**rating, "epochs": 20, "lr": 3e-3, "weight_decay": 0.0, "model.reg": 0.2, "model.dim": 64,
+                      "model.hidden": 128, "model.dropout": 0.1}),
         RecipeSpec(
             name="recsys/insteval-rating", summary="InstEval student ratings of lecturers with biased MF",
             dataset="recsys/insteval", model="recsys/mf", task=RATING, factory=BUILD,
