@@ -4,16 +4,22 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
-
 from ..config import help_of, trainer_defaults
 from ..plugins import get_manager, get_registry
 from ..registry import KINDS, DatasetSpec, ModelSpec, RecipeSpec
 
 
-def _console() -> Console:
+def _console():
+    from rich.console import Console  # rich is imported by the commands that print tables only
     return Console(soft_wrap=False, width=None if click.get_text_stream("stdout").isatty() else 160)
+
+
+def _table(*columns: str, **kwargs):
+    from rich.table import Table
+    table = Table(box=None, header_style="bold", **kwargs)
+    for column in columns:
+        table.add_column(column, overflow="fold" if column in ("summary", "contributes", "status") else None)
+    return table
 
 
 @click.command("list")
@@ -26,9 +32,7 @@ def list_entries(pattern: str | None, domain: str | None, kind: str | None) -> N
     if not entries:
         click.echo("no entries match" + (f" {pattern!r}" if pattern else ""))
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("name", "kind", "task", "summary"):
-        table.add_column(column, overflow="fold" if column == "summary" else None)
+    table = _table("name", "kind", "task", "summary")
     for e in entries:
         table.add_row(e.name, e.kind, e.task, e.summary)
     _console().print(table)
@@ -69,9 +73,7 @@ def info(name: str, as_json: bool) -> None:
                 out.print(f"  source: {sub.source}\n  licence: {sub.licence}")
                 if sub.bring_your_own:
                     out.print(f"  your own data (--data): {sub.bring_your_own}")
-        table = Table(title="settings (change with --set key=value)", box=None, header_style="bold")
-        for column in ("key", "value", "meaning"):
-            table.add_column(column)
+        table = _table("key", "value", "meaning", title="settings (change with --set key=value)")
         for key, value in data["settings"].items():
             mark = "*" if key in entry.defaults else ""
             table.add_row(key + mark, repr(value), help_of(key) or "recipe setting")
@@ -91,9 +93,7 @@ def plugins(as_json: bool) -> None:
     if not statuses:
         click.echo("no plugins installed; try: pip install ./plugins/vision")
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("plugin", "version", "status", "contributes"):
-        table.add_column(column, overflow="fold")
+    table = _table("plugin", "version", "status", "contributes")
     for s in statuses:
         status = s.status if not s.error else f"{s.status}: {s.error}"
         table.add_row(s.name, s.version, status, ", ".join(s.contributed))
