@@ -34,7 +34,7 @@ def list_entries(pattern: str | None, domain: str | None, kind: str | None) -> N
         return
     table = _table("name", "kind", "task", "summary")
     for e in entries:
-        table.add_row(e.name, e.kind, e.task, e.summary)
+        table.add_row(e.name, e.kind, e.task.rpartition(":")[2], e.summary)
     _console().print(table)
 
 
