@@ -134,3 +134,13 @@ def test_feature_tables_and_their_errors(tmp_path):
     write(tmp_path, "title,genre\nA,Drama\n", "items.csv")
     with pytest.raises(ZooError, match=r"items.csv, line 1: missing the item id column"):
         interactions_csv(str(tmp_path))
+
+
+def test_default_csv_export_reads_back_as_movielens(tmp_path, monkeypatch):
+    require(HAS_RECBOLE, "pip install --no-deps recbole==1.2.1")
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    data = interactions_csv(None)
+    assert (data.info["num_users"], data.info["num_items"]) == (943, 1682)
+    assert sum(data.info["split"].values()) == 100_000
+    assert data.info["titles"][data.info["item_ids"].index("1")] == "Toy Story (1995)"
+    assert data.model_args["user_vocab"] > 30 and data.model_args["item_vocab"] > 20

@@ -306,7 +306,7 @@ def export_movielens_csv() -> Path:
         columns = sorted({t.split("=", 1)[0] for row in tokens or [] for t in row})
         with open(root / name, "w", newline="") as fh:
             out = csv.writer(fh)
-            out.writerow([name[:-5][:-1]] + (["title"] if titles else []) + columns)
+            out.writerow([name[:-5]] + (["title"] if titles else []) + columns)
             for k, ident in enumerate(ids):
                 values = {c: "|".join(t.split("=", 1)[1] for t in tokens[k] if t.startswith(c + "=")) for c in columns}
                 out.writerow([ident] + ([titles[k]] if titles else []) + [values[c] for c in columns])
