@@ -6,6 +6,7 @@ Classifiers take a LongTensor of token ids (N x L, [PAD] = pad_id) and return lo
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig, BertModel, T5Config, T5ForConditionalGeneration
 
@@ -51,15 +52,21 @@ class TextCNN(nn.Module):
             raise ZooError(f"--set model.kernels={kernels!r}: expected comma-separated widths such as 2,3,4")
         self.pad_id = pad_id
         self.embed = nn.Embedding(vocab_size, width, padding_idx=pad_id)
-        self.convs = nn.ModuleList(nn.Conv1d(width, channels, k, padding="same") for k in sizes)
+        self.convs = nn.ModuleList(nn.Conv1d(width, channels, k) for k in sizes)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(sizes), num_classes))
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         keep = (input_ids != self.pad_id).unsqueeze(1)  # N x 1 x L
         x = self.embed(input_ids).transpose(1, 2)  # N x width x L
         # after ReLU every activation is >= 0, so zeroing the padded positions keeps them out of the max
-        pooled = [torch.relu(conv(x)).masked_fill(~keep, 0.0).amax(-1) for conv in self.convs]
+        pooled = [torch.relu(conv(self._same_length(x, conv.kernel_size[0]))).masked_fill(~keep, 0.0).amax(-1)
+                  for conv in self.convs]
         return self.head(torch.cat(pooled, 1))
+
+    @staticmethod
+    def _same_length(x: torch.Tensor, kernel: int) -> torch.Tensor:
+        """Zero-pad so the convolution keeps length L (padding='same' warns and copies for even widths)."""
+        return F.pad(x, ((kernel - 1) // 2, kernel // 2))
 
 
 def transformer(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 512, **opts) -> nn.Module:
