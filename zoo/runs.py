@@ -273,9 +273,17 @@ class OpenRun:
             raise ZooError(f"{dataset.name} declares no reader, so its models cannot predict on raw inputs")
         read = import_path(dataset.reader, dataset.name)
         items = [read(text, self.saved["info"]) for text in inputs]
+        return self.predictor().predict(items)
+
+    def predictor(self):
+        """The run's trainer without data, built once: enough to predict."""
         if self._trainer is None:
             self._trainer = self.trainer(with_data=False)
-        return self._trainer.predict(items)
+        return self._trainer
+
+    def explain(self, inputs: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
+        """Predictions with a heatmap file per input, when the recipe's task can draw them."""
+        return self.predictor().task.explain(self, inputs, Path(out_dir))
 
 
 def open_run(run_dir: str | Path, **kwargs: Any) -> OpenRun:

@@ -54,14 +54,29 @@ def evaluate(run_dir, data, tta, device, as_json) -> None:
 
 @click.command()
 @click.argument("run_dir", type=str)
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
+@click.option("--user", "users", multiple=True, help="Recommenders: a user id to recommend for (repeatable).")
+@click.option("--heatmap", is_flag=True, help="Also write a heatmap PNG per input (where the model looked).")
+@click.option("--heatmap-dir", type=str, help="Where heatmaps go (default RUN_DIR/heatmaps).")
 @click.option("--device", type=DEVICES, default="auto")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
-def predict(run_dir, inputs, device, as_json) -> None:
+def predict(run_dir, inputs, users, heatmap, heatmap_dir, device, as_json) -> None:
     """Predict with a trained run: one line per INPUT (a file, or text for text models)."""
+    from pathlib import Path
+
+    from ..errors import ZooError
     from ..runs import open_run
 
-    for text, pred in zip(inputs, open_run(run_dir, device=device).predict(list(inputs))):
+    inputs = list(inputs) + [f"user={u}" for u in users]
+    if not inputs:
+        raise ZooError("zoo predict: give at least one INPUT (or --user ID)")
+    run = open_run(run_dir, device=device)
+    if heatmap:
+        results = run.explain(inputs, heatmap_dir or Path(run_dir) / "heatmaps")
+    else:
+        results = run.predict(inputs)
+    for text, pred in zip(inputs, results):
+        pred = {k: v for k, v in pred.items() if k != "input"}
         if as_json:
             click.echo(json.dumps({"input": text, **pred}))
         else:

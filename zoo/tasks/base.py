@@ -50,6 +50,11 @@ class Task:
         """One readable prediction per sample, e.g. {'label': 'cat', 'score': 0.93}."""
         return [{"value": v} for v in self.scores(output).tolist()]
 
+    def explain(self, run, inputs: list[str], out_dir) -> list[dict[str, Any]]:
+        """`zoo predict --heatmap`: predictions plus a picture per input of where the model looked."""
+        from ..errors import ZooError
+        raise ZooError(f"recipe task {self.name!r} cannot draw heatmaps")
+
     def report(self, trainer, run_dir) -> None:
         """Write task-specific figures or files into the run directory at the end of training."""
 
