@@ -49,6 +49,7 @@ class TrainConfig:
     device: str = setting("auto", "auto | cpu | cuda")
     deterministic: bool = setting(False, "use deterministic algorithms only (slower, bitwise repeatable)")
     num_workers: int = setting(0, "DataLoader worker processes")
+    threads: int = setting(0, "CPU threads for torch; 0 keeps torch's default (1 helps on a shared machine)")
 
 
 

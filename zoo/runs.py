@@ -186,9 +186,14 @@ def summarize(history: list[dict[str, Any]], test: dict[str, float] | None) -> d
 def finish(run_dir: Path, built: Built, trainer) -> None:
     from .train import plots
 
+    best = run_dir / "checkpoints" / "best.safetensors"
+    if built.bundle.test is not None and best.is_file():
+        trainer.load_weights(best)  # the test split is scored once, by the checkpoint validation picked
     test = trainer.evaluate("test") if built.bundle.test is not None else None
     summary = summarize(trainer.history, test)
     summary["monitor"] = trainer.monitor
+    if test is not None:
+        summary["test_checkpoint"] = "best" if best.is_file() else "last"
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     plots.curves(trainer.history, run_dir / "curves.png")
     if trainer.health is not None:

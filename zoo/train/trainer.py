@@ -48,6 +48,8 @@ class Trainer:
         if self.main and self.run_dir:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         seed_everything(config.seed, config.deterministic)
+        if config.threads:
+            torch.set_num_threads(config.threads)
 
         self.model = model.to(self.device)
         if config.channels_last:
