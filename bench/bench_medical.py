@@ -33,7 +33,7 @@ def main() -> None:
         procs[recipe] = (out, log, time.perf_counter(), subprocess.Popen(
             [sys.executable, "-m", "zoo", "train", recipe, "--out", str(out)], env=env, stdout=log, stderr=log))
         if recipe == RECIPES[0]:
-            time.sleep(60)  # let the first process render the shared cache before the second one asks for it
+            time.sleep(75)  # let the first process render the shared cache before the second one asks for it
     walls = {}
     for recipe, (out, log, t0, proc) in procs.items():
         code = proc.wait()

@@ -92,3 +92,14 @@ def test_unsupervised_trains_on_normals_only(tmp_path):
     losses = [row["train_loss"] for row in _history(run)]
     assert losses[-1] < 0.5 * losses[0], losses  # the autoencoder learns to reconstruct normal films
     assert "auroc" in summary["test"] and (run.dir / "roc.png").is_file()
+
+
+@pytest.mark.parametrize("factory", ["densenet", "densenet121", "resnet"])
+def test_gradcam_of_classifiers(factory):
+    import torch
+
+    from zoo_medical import gradcam, models
+
+    model = getattr(models, factory)(in_channels=1, image_size=64)
+    heat = gradcam.heatmaps(model, torch.randn(2, 1, 64, 64))
+    assert heat.shape == (2, 64, 64) and 0 <= heat.min() and heat.max() <= 1

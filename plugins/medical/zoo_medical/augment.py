@@ -4,7 +4,7 @@ from __future__ import annotations
 from zoo import ZooError
 
 
-def build(spec: str, seed: int):
+def build(spec: str, seed: int, paired: bool = False):
     """'affine,contrast,noise' -> a MONAI Compose acting on a 1 x H x W tensor in [0, 1]; '' or 'none' -> None.
 
     No flips: left and right are not interchangeable on a chest film (the heart sits on the left).
@@ -24,6 +24,30 @@ def build(spec: str, seed: int):
             raise ZooError(f"--set data.augment: unknown augmentation {name!r}; known: {', '.join(known)}")
     if not names:
         return None
+    if paired:
+        return Paired([known[n]() for n in names if n in GEOMETRIC], [known[n]() for n in names if n not in GEOMETRIC],
+                      seed)
     compose = mt.Compose([known[n]() for n in names])
     compose.set_random_state(seed=seed)
     return compose
+
+
+GEOMETRIC = {"affine"}
+
+
+class Paired:
+    """Geometric transforms applied alike to a film and its lesion mask (stacked as channels); intensity ones to the film."""
+
+    def __init__(self, geometric, intensity, seed: int):
+        from monai import transforms as mt
+
+        self.geometric, self.intensity = mt.Compose(geometric), mt.Compose(intensity)
+        self.geometric.set_random_state(seed=seed)
+        self.intensity.set_random_state(seed=seed + 1)
+
+    def __call__(self, x, mask):
+        import torch
+
+        both = torch.as_tensor(self.geometric(torch.cat([x, mask]))).float()
+        x, mask = both[:1], both[1:]
+        return torch.as_tensor(self.intensity(x)).float(), mask

@@ -22,7 +22,7 @@ from . import augment as augmentations
 from . import images
 
 CLASSES = ["normal", "abnormal"]
-GENERATOR_VERSION = 1  # bump when drr.py changes what it renders, so old caches are not reused
+GENERATOR_VERSION = 3  # bump when drr.py changes what it renders, so old caches are not reused
 NIH_CSV = "Data_Entry_2017.csv"
 
 
@@ -33,9 +33,9 @@ class Radiographs(Dataset):
     """
 
     def __init__(self, pictures: torch.Tensor | list[Path], labels: list[int], info: dict[str, Any],
-                 transform=None, groups: list[str] | None = None):
+                 transform=None, groups: list[str] | None = None, masks: torch.Tensor | None = None):
         self.pictures, self.labels, self.info, self.transform = pictures, torch.as_tensor(labels), info, transform
-        self.groups = groups
+        self.groups, self.masks = groups, masks  # masks (N x H x W bool): the targets, when given
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,9 +49,14 @@ class Radiographs(Dataset):
 
     def __getitem__(self, i: int):
         x = self.image(i)
+        if self.masks is None:
+            if self.transform is not None:
+                x = torch.as_tensor(self.transform(x)).float()
+            return normalize(x, self.info), self.labels[i]
+        mask = self.masks[i][None].float()
         if self.transform is not None:
-            x = torch.as_tensor(self.transform(x)).float()
-        return normalize(x, self.info), self.labels[i]
+            x, mask = self.transform(x, mask)
+        return normalize(x, self.info), (mask[0] > 0.5).float()
 
 
 def normalize(x: torch.Tensor, info: dict[str, Any]) -> torch.Tensor:
@@ -107,7 +112,8 @@ def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: 
 
 def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_size: int = 128,
               abnormal_fraction: float = 0.3, data_seed: int = 0, augment: str = "affine,contrast,noise",
-              normal_only_train: bool = False, valid_fraction: float = 0.1, test_fraction: float = 0.2) -> DataBundle:
+              normal_only_train: bool = False, valid_fraction: float = 0.1, test_fraction: float = 0.2,
+              masks: bool = False) -> DataBundle:
     """Generated radiographs (or `--data`, your own). Images are independent draws, so the splits are
     plain index ranges: train first, then validation, then test; the test set is the same for every run."""
     if data is not None:
@@ -124,14 +130,17 @@ def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_s
     train = [i for i in range(n_train) if not (normal_only_train and labels[i])]
     valid, test = list(range(n_train, n_train + n_valid)), list(range(n_train + n_valid, count))
     pictures = torch.from_numpy(arrays["images"])
+    lesion_masks = torch.from_numpy(arrays["masks"]) if masks else None
     info = _info("medical/chest-drr", image_size, [labels[i] for i in train], pictures[train].float() / 255)
     info["generator"] = {"count": count, "abnormal_fraction": abnormal_fraction, "data_seed": data_seed,
                          "version": GENERATOR_VERSION}
 
     def part(idx: list[int], transform=None) -> Radiographs:
-        return Radiographs(pictures[idx], [labels[i] for i in idx], info, transform, [groups[i] for i in idx])
+        return Radiographs(pictures[idx], [labels[i] for i in idx], info, transform, [groups[i] for i in idx],
+                           lesion_masks[idx] if lesion_masks is not None else None)
 
-    return DataBundle(train=part(train, augmentations.build(augment, seed)), valid=part(valid), test=part(test),
+    transform = augmentations.build(augment, seed, paired=masks)
+    return DataBundle(train=part(train, transform), valid=part(valid), test=part(test),
                       model_args=_model_args(image_size), info=info)
 
 

@@ -103,19 +103,19 @@ def draw_lesion(phantom: Phantom, rng: np.random.Generator, kind: str) -> tuple[
         # fluid filling the base of one lower lobe up to a level: blunts the costophrenic angle
         lobe = LEFT_LOWER if rng.random() < 0.5 else RIGHT_LOWER
         lo, hi = (corner.copy() for corner in phantom.lower_lobe_boxes[lobe])
-        height_mm = float(rng.uniform(20, 55))
+        height_mm = float(rng.uniform(35, 80))  # enough to rise above the diaphragm's dome on a frontal film
         lo[0] = max(int(lo[0]), int(hi[0]) - int(height_mm / VOXEL_MM))  # rows run head to feet
         box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
         occupancy = (phantom.lobes[box] == lobe).float()
         return box, occupancy, Lesion("effusion", height_mm, float(rng.uniform(0, 30)))
     if kind == "nodule":
-        diameter = float(rng.uniform(6, 30))
-        density = float(rng.uniform(-350, 80))  # part-solid to solid
+        diameter = float(rng.uniform(8, 30))
+        density = float(rng.uniform(-100, 100))  # solid nodules: ground-glass ones are rarely seen on radiographs
         radii = np.array([diameter / 2 / VOXEL_MM] * 3) * rng.uniform(0.85, 1.15, 3)
         lobulation = float(rng.uniform(0, 0.15))
     elif kind == "consolidation":  # a large irregular opacity within the lung
         diameter = float(rng.uniform(30, 70))
-        density = float(rng.uniform(-250, 20))
+        density = float(rng.uniform(-100, 30))
         radii = np.array([diameter / 2 / VOXEL_MM] * 3) * rng.uniform(0.6, 1.0, 3)
         lobulation = float(rng.uniform(0.15, 0.35))
     else:
@@ -232,11 +232,24 @@ def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: 
     path, lesion_path = F.grid_sample(planes, grid, align_corners=False, padding_mode="border")[0]
     # film response: optical density grows with attenuation and saturates; exposure and window vary
     image = 1 - torch.exp(-float(rng.uniform(0.004, 0.009)) * path)
+    # digital radiography's dynamic-range compression (unsharp masking of the large-scale background),
+    # which is what makes lung detail readable next to the mediastinum on a processed film
+    image = image + float(rng.uniform(0.8, 1.6)) * (image - _blur(image, sigma=size / 12))
     lo, hi = torch.quantile(image.flatten(), torch.tensor([0.01, 0.995]))
     lo = lo + float(rng.uniform(-0.03, 0.03))
     image = ((image - lo) / (hi - lo + 1e-6)).clamp(0, 1) ** float(rng.uniform(0.8, 1.25))
     image = image + torch.from_numpy(rng.normal(0, rng.uniform(0.005, 0.02), image.shape).astype(np.float32))
     return image.clamp(0, 1), lesion_path > 1.0, lesion
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of an H x W image, edges reflected."""
+    radius = int(3 * sigma)
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float32) / sigma) ** 2)
+    taps = taps / taps.sum()
+    x = F.pad(image[None, None], (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, taps.view(1, 1, 1, -1))
+    return F.conv2d(x, taps.view(1, 1, -1, 1))[0, 0]
 
 
 def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: float, log=None) -> dict[str, np.ndarray]:

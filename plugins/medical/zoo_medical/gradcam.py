@@ -1,4 +1,5 @@
-"""Grad-CAM overlays: where a trained classifier looked when it scored a radiograph (monai.visualize.GradCAM)."""
+"""Heatmaps of where a model looked: Grad-CAM (monai.visualize.GradCAM) for classifiers with one logit,
+the model's own anomaly map (sigmoid of its per-pixel logits) for map models such as medical/anomaly-unet."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ def last_conv_layer(model: nn.Module) -> str:
     names = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
     if not names:
         raise ZooError(f"{type(model).__name__}: no convolution layer to explain")
-    if hasattr(model, "features"):  # DenseNet: the whole feature extractor, ending in its last norm
-        return "features"
+    if hasattr(model, "features") and hasattr(model.features, "denseblock3"):
+        # DenseNet: the last block before the final pooling, at 1/16 of the input (1/32 is 4x4 at 128 px)
+        return "features.denseblock3"
     if hasattr(model, "layer4"):  # ResNet: the last residual stage
         return "layer4"
     return names[-1]
@@ -30,6 +32,9 @@ def heatmaps(model: nn.Module, batch: torch.Tensor) -> np.ndarray:
     from monai.visualize import GradCAM
 
     model.eval()
+    for module in model.modules():  # the hooks that capture gradients forbid in-place changes of activations
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
     cam = GradCAM(nn_module=model, target_layers=last_conv_layer(model))
     with torch.enable_grad():
         maps = cam(x=batch.clone().requires_grad_(True), class_idx=0)
@@ -69,10 +74,16 @@ def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict
     for text in paths:
         picture = images.load(text, info["image_size"])
         x = data.normalize(picture, info)[None].to(trainer.device)
-        heat = heatmaps(model, x)[0]
+        with torch.no_grad():
+            model.eval()
+            output = model(x)
+        if output.dim() == 4:  # a map model: its own per-pixel anomaly probability is the heatmap
+            heat, method = output[0, 0].float().sigmoid().cpu().numpy(), "anomaly map"
+        else:
+            heat, method = heatmaps(model, x)[0], "Grad-CAM"
         prediction = trainer.predict([x[0].cpu()])[0]
         score = prediction.get("anomaly_probability", prediction.get("score"))
         target = out_dir / f"{Path(text).stem}.gradcam.png"
-        overlay(picture[0].numpy(), heat, target, f"Grad-CAM, anomaly probability {score}")
+        overlay(picture[0].numpy(), heat, target, f"{method}, anomaly probability {score}")
         results.append({"input": text, **prediction, "heatmap": str(target)})
     return results

@@ -49,3 +49,30 @@ def autoencoder(in_channels: int = 1, image_size: int = 128, channels: str = "16
                        f"for {len(widths)} stride-2 stages")
     return AutoEncoder(spatial_dims=2, in_channels=in_channels, out_channels=in_channels, channels=widths,
                        strides=(2,) * len(widths), num_res_units=residual_units)
+
+
+class AnomalyMapNet(nn.Module):
+    """A MONAI U-Net that outputs a per-pixel anomaly logit map (N x 1 x H x W).
+
+    The film's anomaly logit is a smooth maximum over the map (task side), so the network can be taught
+    where lesions are (their masks) as well as whether there is one: that local signal is what lets it
+    learn from a few thousand films on a CPU, and the map itself shows where it looked.
+    """
+
+    def __init__(self, in_channels: int = 1, channels: tuple[int, ...] = (16, 32, 64, 128), residual_units: int = 1):
+        super().__init__()
+        from monai.networks.nets import UNet
+
+        self.unet = UNet(spatial_dims=2, in_channels=in_channels, out_channels=1, channels=channels,
+                         strides=(2,) * (len(channels) - 1), num_res_units=residual_units)
+
+    def forward(self, x):
+        return self.unet(x)
+
+
+def anomaly_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",
+                 residual_units: int = 1) -> nn.Module:
+    widths = tuple(int(c) for c in str(channels).split(","))
+    if image_size % (2 ** (len(widths) - 1)):
+        raise ZooError(f"medical/anomaly-unet: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
+    return AnomalyMapNet(in_channels, widths, residual_units)

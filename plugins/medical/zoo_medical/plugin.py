@@ -38,6 +38,10 @@ def zoo_models():
                   notes="model.growth=32 model.blocks=6,12,24,16 model.init_features=64 is DenseNet-121."),
         ModelSpec(name="medical/resnet", summary="MONAI ResNet-10/18/34 (model.depth, model.width), from scratch",
                   factory="zoo_medical.models:resnet", task="binary", input=RADIOGRAPHS),
+        ModelSpec(name="medical/anomaly-unet", summary="MONAI U-Net giving a per-pixel anomaly logit map; the film's logit is its smooth maximum",
+                  factory="zoo_medical.models:anomaly_unet", task="zoo_medical.tasks:AnomalyTask",
+                  input="radiographs N x 1 x H x W, H and W divisible by 2^(stages-1)",
+                  notes="Trained on lesion masks where the data has them (data.masks=true), on labels alone otherwise."),
         ModelSpec(name="medical/autoencoder", summary="MONAI convolutional autoencoder for reconstruction-based anomaly scores",
                   factory="zoo_medical.models:autoencoder", task="zoo_medical.tasks:ReconstructionTask",
                   input="radiographs N x 1 x H x W, H and W divisible by 2^stages"),
@@ -51,9 +55,10 @@ def zoo_recipes():
             name="medical/xray-anomaly",
             summary="normal vs abnormal chest radiograph (DenseNet, MONAI augmentations, class-weighted loss); "
                     "AUROC, sensitivity/specificity at an operating point, roc.png",
-            dataset="medical/chest-drr", model="medical/densenet", task="zoo_medical.tasks:AnomalyTask",
+            dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4,
-                      "data.count": 3000, "data.image_size": 128, "data.augment": "affine,contrast,noise"},
+                      "data.count": 3000, "data.image_size": 128, "data.augment": "affine,contrast,noise",
+                      "data.masks": True},
             notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
                   "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),

@@ -6,6 +6,7 @@ bootstrap interval, sensitivity and specificity on the test split, AUROC per fin
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,47 @@ from torchmetrics.classification import BinaryAUROC
 from zoo.tasks import Task
 from zoo.tasks.classification import BinaryTask
 
+PIXEL_POS_WEIGHT = 10.0
 TARGET_SENSITIVITY = 0.9  # screening: miss at most one abnormal film in ten on the validation split
 
 
 class AnomalyTask(BinaryTask):
-    """One logit per radiograph; BCE weighted by the class ratio (info['pos_weight']), AUROC monitored."""
+    """Normal/abnormal with a class-weighted BCE (info['pos_weight']) and AUROC monitored.
+
+    The model gives one logit per film, or a logit map (N x 1 x H x W) whose smooth maximum is the film's
+    logit. Targets are labels (N,), or lesion masks (N x H x W; a film is abnormal when its mask is not
+    empty): masks add a per-pixel loss that teaches the map where lesions are.
+    """
 
     name = "anomaly"
     mixable = False  # mixing two films would blend a lesion into a 'half normal' one
+    sharpness = 8.0  # of the log-sum-exp pooling from the map to the film's logit
+
+    def image_logits(self, output: torch.Tensor) -> torch.Tensor:
+        if output.dim() == 4:
+            flat = output.float().flatten(1)
+            return (torch.logsumexp(self.sharpness * flat, 1) - math.log(flat.shape[1])) / self.sharpness
+        return output.float().reshape(-1)
+
+    @staticmethod
+    def labels(target: torch.Tensor) -> torch.Tensor:
+        return target.flatten(1).amax(1) if target.dim() > 1 else target.reshape(-1)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = super().loss(self.image_logits(output), self.labels(target).float())
+        if output.dim() == 4 and target.dim() == 3:  # where: lesion pixels are rare, so they weigh more
+            weight = torch.tensor(PIXEL_POS_WEIGHT, device=output.device)
+            loss = loss + F.binary_cross_entropy_with_logits(output.float()[:, 0], target.float(), pos_weight=weight)
+        return loss
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        return self.image_logits(output).sigmoid()
+
+    def update_metrics(self, metrics, output, target) -> None:
+        metrics.update(self.scores(output), self.labels(target).long())
+
+    def merge_views(self, outputs):
+        return torch.stack([o.float() for o in outputs]).mean(0)
 
     def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
         threshold = float(self.info.get("threshold", 0.5))
@@ -84,7 +118,7 @@ def collect(task: Task, trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
     scores, labels = [], []
     for x, y in loader:
         scores.append(task.scores(task.forward(model, x.to(trainer.device))).float().cpu())
-        labels.append(y.reshape(-1))
+        labels.append(AnomalyTask.labels(y).long())
     return torch.cat(scores).numpy(), torch.cat(labels).numpy().astype(int)
 
 
