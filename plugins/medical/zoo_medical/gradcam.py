@@ -67,7 +67,7 @@ def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    trainer = open_run.trainer(with_data=False)
+    trainer = open_run.predictor() if hasattr(open_run, "predictor") else open_run.trainer(with_data=False)
     info = open_run.saved["info"]
     model = trainer.eval_model()
     results = []

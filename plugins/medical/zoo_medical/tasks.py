@@ -69,6 +69,12 @@ class AnomalyTask(BinaryTask):
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
 
+    def explain(self, run, inputs: list[str], out_dir) -> list[dict[str, Any]]:
+        """`zoo predict --heatmap`: Grad-CAM (classifiers) or the model's anomaly map (map models) per file."""
+        from .gradcam import write_heatmaps
+
+        return write_heatmaps(run, inputs, out_dir)
+
 
 class ReconstructionTask(Task):
     """An autoencoder trained on normal films; a film's anomaly score is its worst local reconstruction error."""
