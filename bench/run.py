@@ -44,7 +44,6 @@ def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in scripts]
     if unknown:
         sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(scripts)}")
-    sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
     for name in names or list(scripts):
         command = f"python bench/bench_{name}.py"
         print(f"== {command}", flush=True)
@@ -52,8 +51,11 @@ def main(names: list[str]) -> None:
         proc = subprocess.run([sys.executable, str(scripts[name])], capture_output=True, text=True)
         took = time.time() - started
         body = proc.stdout.strip() if proc.returncode == 0 else f"FAILED (exit {proc.returncode}):\n```\n{proc.stderr[-3000:]}\n```"
-        sections[name] = (f"{body}\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d')}, {took / 60:.1f} min)\n\n")
-        print(sections[name], flush=True)
+        section = f"{body}\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d')}, {took / 60:.1f} min)\n\n"
+        print(section, flush=True)
+        # re-read just before writing: other sections may have been rewritten meanwhile
+        sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
+        sections[name] = section
         RESULTS.write_text(header() + "".join(f"<!-- bench:{k} -->\n{v}<!-- /bench:{k} -->\n"
                                               for k, v in sorted(sections.items())))
 
