@@ -69,12 +69,15 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
 
 def default_recipe(recipe: RecipeSpec, config: dict[str, Any], data: str | None):
     """The usual recipe: the registry's dataset and model, the named task. Plugins may supply their own."""
+    from .data import DataBundle
     from .tasks import get_task
 
     registry = get_registry()
     train_cfg, model_opts, data_opts = split(config)
     dataset = registry.get(recipe.dataset, kind="dataset").load()
     bundle = call_with(dataset, recipe.dataset, "data", data, seed=train_cfg.seed, **data_opts)
+    if not isinstance(bundle, DataBundle):
+        raise PluginError(f"{recipe.dataset}: its factory returned {type(bundle).__name__}, expected a zoo DataBundle")
     model_factory = registry.get(recipe.model, kind="model").load()
     model = call_with(model_factory, recipe.model, "model", **{**bundle.model_args, **model_opts})
     task = get_task(recipe.task)(train_cfg, bundle.info)
