@@ -24,12 +24,22 @@ def model_and_input(name: str):
     from zoo.config import resolve
     from zoo.runs import build
 
-    recipe = next((r for r in REGISTRY.find(kind="recipe") if r.model == name), None)
-    assert recipe is not None, f"{name}: no recipe uses it and it declares no example input"
+    # a recipe that trains this model; else one of its domain whose data has the same task, model swapped in
+    recipes = [r for r in REGISTRY.find(kind="recipe") if r.model == name]
+    recipes += [r for r in REGISTRY.find(kind="recipe", domain=spec.domain) if r not in recipes and spec.task in
+                (REGISTRY.get(r.model, kind="model").task, REGISTRY.get(r.dataset, kind="dataset").task)]
+    assert recipes, f"{name}: no recipe of its domain fits it and it declares no example input"
+    recipe = recipes[0]
     built = build(recipe.name, config={**resolve(recipe.defaults, recipe=recipe.name), **TINY})
+    task = built.task
+    if recipe.model != name:  # swap this model in, trained for its own task
+        from zoo.config import split
+        from zoo.tasks import get_task
+        task = get_task(spec.task)(split(built.config)[0], built.bundle.info)
+    model = built.model if recipe.model == name else spec.load()(**built.bundle.model_args)
     loader = torch.utils.data.DataLoader(built.bundle.train, batch_size=2, collate_fn=built.bundle.collate)
     x, y = next(iter(loader))
-    return built.model, x, (built.task, y)
+    return model, x, (task, y)
 
 
 @pytest.mark.parametrize("name", MODELS)
