@@ -94,7 +94,8 @@ def _soft_ball(shape, center, radii, rng, lobulation: float) -> torch.Tensor:
                    + ((xx - center[2]) / radii[2]) ** 2)
     theta, phi = torch.atan2(yy - center[1], xx - center[2]), torch.atan2(zz - center[0], xx - center[2])
     bumps = 1 + lobulation * (torch.sin(3 * theta + rng.uniform(0, 6.3)) * torch.cos(2 * phi + rng.uniform(0, 6.3)))
-    return torch.sigmoid((bumps - d) * 6.0)
+    # the edge rises over about one voxel, whatever the size: nodules have sharp margins
+    return torch.sigmoid((bumps - d) * 4.0 * float(np.mean(radii)))
 
 
 def draw_lesion(phantom: Phantom, rng: np.random.Generator, kind: str) -> tuple[tuple[slice, ...], torch.Tensor, Lesion]:
@@ -110,12 +111,12 @@ def draw_lesion(phantom: Phantom, rng: np.random.Generator, kind: str) -> tuple[
         return box, occupancy, Lesion("effusion", height_mm, float(rng.uniform(0, 30)))
     if kind == "nodule":
         diameter = float(rng.uniform(8, 30))
-        density = float(rng.uniform(-100, 100))  # solid nodules: ground-glass ones are rarely seen on radiographs
+        density = float(rng.uniform(-50, 100))  # solid nodules: ground-glass ones are rarely seen on radiographs
         radii = np.array([diameter / 2 / VOXEL_MM] * 3) * rng.uniform(0.85, 1.15, 3)
         lobulation = float(rng.uniform(0, 0.15))
     elif kind == "consolidation":  # a large irregular opacity within the lung
         diameter = float(rng.uniform(30, 70))
-        density = float(rng.uniform(-100, 30))
+        density = float(rng.uniform(-50, 40))  # airspaces filled with fluid or pus
         radii = np.array([diameter / 2 / VOXEL_MM] * 3) * rng.uniform(0.6, 1.0, 3)
         lobulation = float(rng.uniform(0.15, 0.35))
     else:
@@ -151,6 +152,7 @@ class Pose:
     theta: np.ndarray  # (3, 4): affine_grid unit coordinates (depth, col, row, 1) -> grid_sample (x, y, z)
     soft: torch.Tensor  # (DETECTOR_PX, DETECTOR_PX) water-equivalent mm of soft tissue along each ray
     bone: torch.Tensor  # same, for the excess attenuation of bone
+    lung: torch.Tensor  # same, mm of lung along each ray: where the lung fields are, to set the display window
 
 
 def _theta(phantom: Phantom, rotation: np.ndarray) -> np.ndarray:
@@ -176,9 +178,10 @@ def project_poses(phantom: Phantom) -> list[Pose]:
             theta = _theta(phantom, _rotation(turn, tilt))
             grid = F.affine_grid(torch.tensor(theta, dtype=torch.float32)[None],
                                  [1, 1, DETECTOR_PX, DETECTOR_PX, DEPTH_SAMPLES], align_corners=True)
-            sampled = F.grid_sample(phantom.volumes[None], grid, align_corners=True)[0]
-            soft, bone = sampled.sum(-1) * _step(phantom)
-            poses.append(Pose(theta, soft, bone))
+            volumes = torch.cat([phantom.volumes, phantom.lung[None].float()])
+            sampled = F.grid_sample(volumes[None], grid, align_corners=True)[0]
+            soft, bone, lung = sampled.sum(-1) * _step(phantom)
+            poses.append(Pose(theta, soft, bone, lung))
     return poses
 
 
@@ -220,7 +223,7 @@ def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: 
             phantom.occupancy[box] = 0
     # the lesion replaces air-filled lung (about -850 HU) by tissue of its own density
     excess = max(0.0, 1 + lesion.density_hu / 1000 - 0.15)
-    bone_gain = float(rng.uniform(1.3, 2.2))  # lower tube voltage: bones stand out more
+    bone_gain = float(rng.uniform(0.6, 1.1))  # high-kVp chest technique: bones kept faint so lung detail shows
     path = pose.soft + bone_gain * pose.bone + excess * lesion_path
     # in-plane rotation, scale and shift, and resampling to the final size: one 2D affine resample
     angle, scale = np.deg2rad(rng.uniform(-6, 6)), float(rng.uniform(0.9, 1.1)) / MARGIN
@@ -228,18 +231,33 @@ def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: 
     theta = torch.tensor([[scale * np.cos(angle), -scale * np.sin(angle), shift[0]],
                           [scale * np.sin(angle), scale * np.cos(angle), shift[1]]], dtype=torch.float32)
     grid = F.affine_grid(theta[None], [1, 1, size, size], align_corners=False)
-    planes = torch.stack([path, lesion_path])[None]
-    path, lesion_path = F.grid_sample(planes, grid, align_corners=False, padding_mode="border")[0]
-    # film response: optical density grows with attenuation and saturates; exposure and window vary
-    image = 1 - torch.exp(-float(rng.uniform(0.004, 0.009)) * path)
-    # digital radiography's dynamic-range compression (unsharp masking of the large-scale background),
-    # which is what makes lung detail readable next to the mediastinum on a processed film
-    image = image + float(rng.uniform(0.8, 1.6)) * (image - _blur(image, sigma=size / 12))
-    lo, hi = torch.quantile(image.flatten(), torch.tensor([0.01, 0.995]))
-    lo = lo + float(rng.uniform(-0.03, 0.03))
-    image = ((image - lo) / (hi - lo + 1e-6)).clamp(0, 1) ** float(rng.uniform(0.8, 1.25))
-    image = image + torch.from_numpy(rng.normal(0, rng.uniform(0.005, 0.02), image.shape).astype(np.float32))
-    return image.clamp(0, 1), lesion_path > 1.0, lesion
+    planes = torch.stack([path, lesion_path, pose.lung])[None]
+    path, lesion_path, lung = F.grid_sample(planes, grid, align_corners=False, padding_mode="border")[0]
+    image = film(path, lung, rng, size)
+    return image, lesion_path > 1.0, lesion
+
+
+def film(path: torch.Tensor, lung: torch.Tensor, rng: np.random.Generator, size: int) -> torch.Tensor:
+    """A processed digital film from water-equivalent path lengths, in [0, 1], dense = bright.
+
+    Displayed in the log domain (linear in path: -log of the transmitted intensity), windowed on the lung
+    fields as a reader would, with the denser mediastinum and abdomen rolled off into the highlights
+    rather than clipped. Digital radiography's dynamic-range compression (unsharp masking of the
+    large-scale background) is what makes lung detail readable next to the mediastinum.
+    """
+    path = path + float(rng.uniform(1.5, 2.5)) * (path - _blur(path, sigma=size / 12))
+    fields = path[lung > 0.1 * lung.max()]  # the lung fields, including where heart and diaphragm overlap them
+    if fields.numel() < 16:
+        fields = path.flatten()
+    lo, hi = torch.quantile(fields, torch.tensor([0.01, 0.7]))
+    lo = lo + float(rng.uniform(-0.1, 0.05)) * (hi - lo)
+    hi = hi + float(rng.uniform(-0.1, 0.15)) * (hi - lo)
+    x = (path - lo) / (hi - lo + 1e-6)
+    knee = 0.8  # above it, a soft shoulder: mediastinum and bone stay bright without burning out
+    x = torch.where(x > knee, knee + (1 - knee) * torch.tanh((x - knee) / (1 - knee) / 2), x)
+    image = x.clamp(0, 1) ** float(rng.uniform(0.85, 1.15))
+    image = image + torch.from_numpy(rng.normal(0, rng.uniform(0.003, 0.01), image.shape).astype(np.float32))
+    return image.clamp(0, 1)
 
 
 def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:

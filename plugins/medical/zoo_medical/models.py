@@ -63,11 +63,15 @@ class AnomalyMapNet(nn.Module):
         super().__init__()
         from monai.networks.nets import UNet
 
-        self.unet = UNet(spatial_dims=2, in_channels=in_channels, out_channels=1, channels=channels,
+        # the U-Net ends in features, a 1x1 convolution turns them into the logit map: MONAI's top block
+        # instance-normalizes its output channels, and a single normalized channel could never be
+        # negative everywhere (every film would have 'lesion' pixels)
+        self.unet = UNet(spatial_dims=2, in_channels=in_channels, out_channels=channels[0], channels=channels,
                          strides=(2,) * (len(channels) - 1), num_res_units=residual_units)
+        self.head = nn.Sequential(nn.PReLU(), nn.Conv2d(channels[0], 1, kernel_size=1))
 
     def forward(self, x):
-        return self.unet(x)
+        return self.head(self.unet(x))
 
 
 def anomaly_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",

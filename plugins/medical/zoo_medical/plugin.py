@@ -56,9 +56,9 @@ def zoo_recipes():
             summary="normal vs abnormal chest radiograph (DenseNet, MONAI augmentations, class-weighted loss); "
                     "AUROC, sensitivity/specificity at an operating point, roc.png",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
-            defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4,
-                      "data.count": 3000, "data.image_size": 128, "data.augment": "affine,contrast,noise",
-                      "data.masks": True},
+            defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
+                      "threads": 1, "data.count": 3000, "data.image_size": 96,
+                      "data.augment": "affine,contrast,noise", "data.masks": True},
             notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
                   "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),
@@ -67,8 +67,8 @@ def zoo_recipes():
             summary="anomaly detection without abnormal labels: an autoencoder trained on normal films, scored by "
                     "local reconstruction error",
             dataset="medical/chest-drr", model="medical/autoencoder", task="zoo_medical.tasks:ReconstructionTask",
-            defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-5,
-                      "data.count": 3000, "data.image_size": 128, "data.augment": "none",
+            defaults={"epochs": 10, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-5,
+                      "threads": 1, "data.count": 3000, "data.image_size": 96, "data.augment": "none",
                       "data.normal_only_train": True},
             notes="Trains on the normal films of the training split only; AUROC on the same test split as "
                   "medical/xray-anomaly. The operating point is the 95th percentile of normal scores when the "

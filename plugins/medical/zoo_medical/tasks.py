@@ -19,7 +19,7 @@ from torchmetrics.classification import BinaryAUROC
 from zoo.tasks import Task
 from zoo.tasks.classification import BinaryTask
 
-PIXEL_POS_WEIGHT = 10.0
+PIXEL_POS_WEIGHT = 5.0
 TARGET_SENSITIVITY = 0.9  # screening: miss at most one abnormal film in ten on the validation split
 
 
