@@ -25,9 +25,12 @@ def model_and_input(name: str):
     from zoo.runs import build
 
     # a recipe that trains this model; else one of its domain whose data has the same task, model swapped in
-    recipes = [r for r in REGISTRY.find(kind="recipe") if r.model == name]
-    recipes += [r for r in REGISTRY.find(kind="recipe", domain=spec.domain) if r not in recipes and spec.task in
-                (REGISTRY.get(r.model, kind="model").task, REGISTRY.get(r.dataset, kind="dataset").task)]
+    def fit(r):  # this model's own recipe first, then one whose model, then whose data, has the same task
+        return (r.model == name, REGISTRY.get(r.model, kind="model").task == spec.task,
+                REGISTRY.get(r.dataset, kind="dataset").task == spec.task)
+
+    recipes = sorted((r for r in REGISTRY.find(kind="recipe", domain=spec.domain) if any(fit(r))), key=fit,
+                     reverse=True)
     assert recipes, f"{name}: no recipe of its domain fits it and it declares no example input"
     recipe = recipes[0]
     built = build(recipe.name, config={**resolve(recipe.defaults, recipe=recipe.name), **TINY})

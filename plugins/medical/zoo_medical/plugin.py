@@ -64,6 +64,16 @@ def zoo_recipes():
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
                   "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),
         RecipeSpec(
+            name="medical/xray-densenet",
+            summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
+                    "AUROC, sensitivity/specificity, roc.png",
+            dataset="medical/chest-drr", model="medical/densenet", task="zoo_medical.tasks:AnomalyTask",
+            defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
+                      "threads": 1, "data.count": 3000, "data.image_size": 96,
+                      "data.augment": "affine,contrast,noise"},
+            notes="The classifier baseline of medical/xray-anomaly: no lesion masks, Grad-CAM heatmaps with "
+                  "`zoo predict --heatmap`. --set model.growth=32 model.blocks=6,12,24,16 gives DenseNet-121 sizes."),
+        RecipeSpec(
             name="medical/xray-anomaly-unsupervised",
             summary="anomaly detection without abnormal labels: an autoencoder trained on normal films, scored by "
                     "local reconstruction error",
