@@ -1,6 +1,7 @@
 """Vision targets: digits test accuracy >= 99.0%, Fashion-MNIST >= 94.0% in <= 30 min of CPU training.
 
 Each recipe is trained with its defaults through the CLI, exactly as a user would run it.
+`python bench/bench_vision.py [RECIPE...]` runs only the recipes named.
 """
 import json
 import subprocess
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 RECIPES = [("vision/digits-resnet", 0.990, None), ("vision/fashion-mnist-resnet", 0.940, 30 * 60)]
+if sys.argv[1:]:
+    RECIPES = [r for r in RECIPES if r[0] in sys.argv[1:]]
 
 
 def zoo(*args):
