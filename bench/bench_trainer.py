@@ -16,7 +16,7 @@ from zoo.train.trainer import Trainer
 
 EPOCHS, REPEATS = 3, 3
 BASE = ["model.width=16", "data.image_size=8", "data.augment=none", "model.drop_rate=0", "batch_size=64",
-        "epochs=%d" % EPOCHS, "device=cpu", "eval_limit=1", "tta="]
+        "epochs=%d" % EPOCHS, "device=cpu", "eval_limit=1", "tta=", "threads=1"]
 OFF = ["grad_clip=0", "grad_stats_every=0", "label_smoothing=0", "schedule=constant", "weight_decay=0"]
 DEFAULTS = ["grad_clip=1.0", "grad_stats_every=50", "label_smoothing=0.1", "schedule=onecycle", "weight_decay=0.05"]
 
@@ -47,6 +47,7 @@ def run_by_hand():
     """What a user would write: AdamW, a constant lr, the same batches in the same order."""
     b, cfg = built(OFF)
     seed_everything(cfg.seed)
+    torch.set_num_threads(1)  # as the trainer does with threads=1: one thread avoids OpenMP stalls on shared cores
     model, data = b.model, b.bundle.train
     opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.dim() > 1], "weight_decay": 0.0},
                              {"params": [p for p in model.parameters() if p.dim() <= 1], "weight_decay": 0.0}],
@@ -81,7 +82,7 @@ for _ in range(REPEATS):
         results[name] += times[1:]  # the first epoch warms up allocators and caches
 med = {k: statistics.median(v) for k, v in results.items()}
 print("## Trainer overhead against a hand-written loop\n")
-print(f"vision/digits-resnet (width 16, 8x8, no augmentation), {EPOCHS} epochs x {REPEATS} interleaved repeats, CPU; "
+print(f"vision/digits-resnet (width 16, 8x8, no augmentation), {EPOCHS} epochs x {REPEATS} interleaved repeats, CPU, 1 thread; "
       "median seconds per training epoch (first epoch of each run left out).\n")
 print("| loop | median s/epoch | ratio to hand loop | target |\n|---|---|---|---|")
 print(f"| hand-written PyTorch | {med['hand']:.3f} | 1.000 | |")
