@@ -173,3 +173,16 @@ def test_gradient_monitor_is_quiet_on_a_healthy_network(tmp_path):
     t.log = warnings.append
     t.fit()
     assert warnings == []
+
+
+def test_channels_last_trains_to_the_same_weights():
+    def conv():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(64, 4))
+
+    a = trainer(model=conv(), data=blobs(image=True), epochs=1, max_steps=3)
+    b = trainer(model=conv(), data=blobs(image=True), epochs=1, max_steps=3, channels_last=True)
+    a.fit(), b.fit()
+    assert b.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-5)
