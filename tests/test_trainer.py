@@ -186,3 +186,24 @@ def test_channels_last_trains_to_the_same_weights():
     assert b.model[0].weight.is_contiguous(memory_format=torch.channels_last)
     for pa, pb in zip(a.model.parameters(), b.model.parameters()):
         assert torch.allclose(pa, pb, atol=1e-5)
+
+
+def test_torch_compile_trains_to_the_same_weights():
+    a = trainer(epochs=1, max_steps=3)
+    b = trainer(epochs=1, max_steps=3, compile=True)
+    a.fit(), b.fit()
+    assert b.net is not b.model  # the loop ran the compiled module
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-4)
+
+
+def test_lr_find_command_saves_a_plot_and_suggests_a_value(tmp_path):
+    from zoo.testing import run_zoo
+
+    plot = tmp_path / "lr.png"
+    result = run_zoo("lr-find", "vision/digits-resnet", "--steps", "30", "--out", str(plot), "--set", "model.width=8",
+                     "--set", "data.image_size=8", "--set", "threads=1")
+    assert result.code == 0, result.err
+    assert plot.stat().st_size > 1000
+    suggested = float(result.out.split("suggested lr:")[1].split()[0])
+    assert 1e-7 < suggested < 10
