@@ -207,3 +207,18 @@ def test_lr_find_command_saves_a_plot_and_suggests_a_value(tmp_path):
     assert plot.stat().st_size > 1000
     suggested = float(result.out.split("suggested lr:")[1].split()[0])
     assert 1e-7 < suggested < 10
+
+
+def test_gradient_monitor_warns_on_exploding_gradients():
+    from zoo.train.health import GradientMonitor
+
+    warnings = []
+    monitor = GradientMonitor(mlp(), every=1, out=None, warn=warnings.append)
+    layers = lambda norm: {"0.weight": {"grad_norm": norm}, "1.weight": {"grad_norm": norm}}  # noqa: E731
+    for step in range(6):
+        monitor._check(step, layers(1.0))
+    assert warnings == []
+    monitor._check(6, layers(500.0))
+    assert len(warnings) == 1 and "Exploding gradients" in warnings[0] and "grad_clip" in warnings[0]
+    monitor._check(7, layers(float("nan")))
+    assert "non-finite gradients" in warnings[1]
