@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, Sampler, Subset
+from torch.utils.data import Dataset, Sampler
 
 from .errors import ZooError
 
@@ -55,10 +55,6 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: in
         for k, chunk in enumerate(split_indices(len(idx), fractions, seed + c)):
             parts[k].extend(idx[i] for i in chunk)
     return [sorted(p) for p in parts]
-
-
-def subset(dataset: Dataset, indices: list[int]) -> Subset:
-    return Subset(dataset, indices)
 
 
 class EpochSampler(Sampler[int]):

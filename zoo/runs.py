@@ -258,7 +258,7 @@ class OpenRun:
             dummy = torch.utils.data.TensorDataset(torch.zeros(1), torch.zeros(1))
             bundle = DataBundle(train=dummy, valid=dummy, model_args=self.saved["model_args"], info=self.saved["info"])
             model_spec = get_registry().get(self.recipe.model, kind="model")
-            model = model_spec.load()(**{**bundle.model_args, **model_opts})
+            model = call_with(model_spec.load(), model_spec.name, "model", **{**bundle.model_args, **model_opts})
             task = get_task(self.recipe.task)(train_cfg, bundle.info)
         trainer = Trainer(model, task, bundle, train_cfg, run_dir=None, callbacks=[])
         trainer.load_weights(self.checkpoint)
