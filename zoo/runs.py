@@ -142,9 +142,12 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         trainer.resume(run_dir / "checkpoints" / "last.safetensors")
         if trainer.main:  # the checkpoint's history is the truth; drop epochs logged after it
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in trainer.history))
-    trainer.fit()
-    if trainer.main:
-        finish(run_dir, built, trainer)
+    try:
+        trainer.fit()
+        if trainer.main:
+            finish(run_dir, built, trainer)
+    finally:
+        trainer.close()
     return run_dir
 
 

@@ -138,10 +138,19 @@ class Trainer:
             self.epoch, self.batch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
             self._end_epoch(row)
         self._emit("on_fit_end")
+        return self.history[-1] if self.history else {}
+
+    def close(self) -> None:
+        """Leave the torchrun job: wait for every rank, then tear the process group down.
+
+        Left to interpreter exit, the teardown races with gloo's threads and can abort the process.
+        """
         if self.distributed:
             import torch.distributed as dist
-            dist.barrier()
-        return self.history[-1] if self.history else {}
+            if dist.is_initialized():
+                dist.barrier()
+                dist.destroy_process_group()
+            self.distributed = False
 
     def _done(self) -> bool:
         return bool(self.config.max_steps) and self.step >= self.config.max_steps
@@ -214,7 +223,7 @@ class Trainer:
         model.eval()
         metrics = self.task.metrics()
         if metrics is not None:
-            metrics = metrics.to(self.device)
+            metrics = local_only(metrics.to(self.device))
         loader = self._loader(dataset, self.config.eval_batch_size)
         loss_sum, count = 0.0, 0
         for i, (x, y) in enumerate(loader):
@@ -302,3 +311,15 @@ class Trainer:
         if self.main:
             for cb in self.callbacks:
                 getattr(cb, event)(self, **kwargs)
+
+
+def local_only(metrics: Any) -> Any:
+    """Compute torchmetrics from this process's own updates.
+
+    Each rank evaluates the whole split itself (and the test split is scored by rank 0 alone), so the
+    all-gather torchmetrics does under torchrun would double-count or wait forever for the other ranks.
+    """
+    for metric in metrics.values() if hasattr(metrics, "values") else [metrics]:
+        metric.sync_on_compute = False
+        metric._to_sync = False  # torchmetrics copies the flag at construction
+    return metrics
