@@ -76,8 +76,10 @@ def zoo_recipes():
         RecipeSpec(
             name="nlp/report-classify", summary="normal vs abnormal chest X-ray report with a small transformer",
             dataset="nlp/iu-xray-reports", model="nlp/transformer", task="classification",
-            defaults={**classify, "epochs": 5, "data.max_length": 256, "data.vocab_size": 6000, "model.width": 128,
-                      "model.depth": 2, "model.heads": 4}),
+            # 12 epochs, weight EMA and dropout 0.2: best valid accuracy (0.974) against 5 and 12 epochs without
+            # them (0.972) and the text CNN (0.959)
+            defaults={**classify, "epochs": 12, "ema": 0.99, "model.dropout": 0.2, "data.max_length": 256,
+                      "data.vocab_size": 6000, "model.width": 128, "model.depth": 2, "model.heads": 4}),
         RecipeSpec(
             name="nlp/gloss-topic", summary="45-way WordNet category of a definition, text CNN",
             dataset="nlp/wordnet-glosses", model="nlp/text-cnn", task="classification",
@@ -98,8 +100,9 @@ def zoo_recipes():
         RecipeSpec(
             name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
             dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",
-            defaults={"epochs": 8, "batch_size": 32, "eval_batch_size": 384, "lr": 2e-3, "weight_decay": 0.01,
-                      "label_smoothing": 0.1, "warmup": 0.1, "data.num_beams": 4, "data.limit": 0,
+            # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66)
+            defaults={"epochs": 15, "batch_size": 32, "eval_batch_size": 384, "lr": 2e-3, "weight_decay": 0.01,
+                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.limit": 0,
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),
     ]
