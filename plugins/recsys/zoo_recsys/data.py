@@ -232,6 +232,10 @@ def bundle(inter: Interactions, name: str, protocol: str = "rating", negatives: 
     # Not JSON, so not in info: the recipe builder hands these to the model, whose checkpoint keeps them.
     result.attachments = {"history": History(inter.users, inter.items, inter.num_users),  # type: ignore[attr-defined]
                           "user_tokens": user_table, "item_tokens": item_table}
+    if protocol == "rating":  # for models that read ratings as input (AutoRec): the training split's only
+        train_rows = part == 0
+        result.attachments["train_ratings"] = (inter.users[train_rows], inter.items[train_rows],  # type: ignore[attr-defined]
+                                               inter.ratings[train_rows])
     return result
 
 

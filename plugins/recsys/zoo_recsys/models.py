@@ -1,4 +1,4 @@
-"""Recommenders: biased matrix factorization, NeuMF and a two-tower model with side features.
+"""Recommenders: biased matrix factorization, NeuMF, a two-tower model with side features and I-AutoRec.
 
 Every model is called as model(users, items): users (B,), items (B,) or (B, K) -> scores of the
 same shape as items; without items it scores the whole catalogue, (B, num_items). Each keeps the
@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-ATTACHED = ("history_indptr", "history_items", "user_tokens", "item_tokens")
+ATTACHED = ("history_indptr", "history_items", "user_tokens", "item_tokens", "train_matrix")
 
 
 class _PenalizeRows(torch.autograd.Function):
@@ -53,8 +53,12 @@ class Recommender(nn.Module):
                 setattr(self, name, torch.empty_like(state_dict[prefix + name], device=getattr(self, name).device))
 
     def attach(self, history=None, user_tokens: torch.Tensor | None = None,
-               item_tokens: torch.Tensor | None = None) -> None:
-        """Give the model the users' known items (a data.History) and the padded side-feature tables."""
+               item_tokens: torch.Tensor | None = None, train_ratings=None) -> None:
+        """Give the model the users' known items (a data.History) and the padded side-feature tables.
+
+        train_ratings, (users, items, ratings) of the training split, is for models that read ratings
+        as input (AutoRec); the others ignore it.
+        """
         device = self.global_bias.device
         if history is not None:
             self.history_indptr = torch.as_tensor(history.indptr, dtype=torch.long, device=device)
@@ -184,6 +188,55 @@ class TwoTower(Recommender):
                 + self.users_vec(users) @ self.items_vec(every).T)
 
 
+class AutoRec(Recommender):
+    """Item-based AutoRec (Sedhain et al. 2015): an item's ratings by every user -> sigmoid hidden layer -> all users.
+
+    r(u, i) = mu + (W sigmoid(V x_i + b) + c)[u], x_i the item's training ratings (0 where missing). The
+    training matrix is a buffer (train_ratings from `attach`, training split only), so a checkpoint alone
+    predicts. While training, each batch's own ratings are hidden from the input it is predicted from, as
+    valid and test ratings are, and `dropout` of the other ratings too: the net learns to fill in missing
+    ratings instead of copying its input (so a batch should be a small fraction of the training ratings).
+    L2 comes from the trainer's weight decay on V and W.
+    """
+
+    def __init__(self, num_users: int, num_items: int, global_mean: float = 0.0, hidden: int = 200,
+                 dropout: float = 0.2, reg: float = 0.0, user_vocab: int = 1, item_vocab: int = 1):
+        super().__init__(num_users, num_items, global_mean, reg)  # side features and reg are not used
+        self.dropout = dropout
+        self.encoder, self.decoder = nn.Linear(num_users, hidden), nn.Linear(hidden, num_users)
+        self.register_buffer("train_matrix", torch.zeros(num_items, num_users))
+
+    def attach(self, history=None, user_tokens=None, item_tokens=None, train_ratings=None) -> None:
+        super().attach(history, user_tokens, item_tokens)
+        if train_ratings is not None:
+            users, items, ratings = (torch.as_tensor(a) for a in train_ratings)
+            flat = items.long() * self.num_users + users.long()
+            total = torch.zeros(self.num_items * self.num_users).index_add_(0, flat, ratings.float())
+            count = torch.zeros_like(total).index_add_(0, flat, torch.ones_like(total[flat]))
+            # repeated (user, item) pairs (InstEval's lectures) enter as their mean
+            self.train_matrix = (total / count.clamp_min(1)).view(self.num_items, self.num_users).to(
+                self.global_bias.device)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.encoder(x))
+
+    def score(self, users, items):
+        shape, users, items = items.shape, users.reshape(-1), items.reshape(-1)
+        unique, inverse = torch.unique(items, return_inverse=True)
+        x = self.train_matrix[unique]
+        if self.training:
+            if self.dropout:
+                x = x * (torch.rand_like(x) >= self.dropout)
+            x = x.index_put((inverse, users), x.new_zeros(()))  # the batch's targets, unseen as at test time
+        hidden = self.encode(x)[inverse]
+        out = (hidden * self.decoder.weight[users]).sum(-1) + self.decoder.bias[users]
+        return (self.global_bias + out).view(shape)
+
+    def score_all(self, users):
+        every = self.decoder(self.encode(self.train_matrix))  # (num_items, num_users)
+        return self.global_bias + every[:, users].T
+
+
 def biased_mf(num_users: int, num_items: int, **kwargs: Any) -> BiasedMF:
     return BiasedMF(num_users, num_items, **kwargs)
 
@@ -194,3 +247,7 @@ def neumf(num_users: int, num_items: int, **kwargs: Any) -> NeuMF:
 
 def two_tower(num_users: int, num_items: int, **kwargs: Any) -> TwoTower:
     return TwoTower(num_users, num_items, **kwargs)
+
+
+def autorec(num_users: int, num_items: int, **kwargs: Any) -> AutoRec:
+    return AutoRec(num_users, num_items, **kwargs)
