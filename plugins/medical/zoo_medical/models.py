@@ -51,6 +51,13 @@ def autoencoder(in_channels: int = 1, image_size: int = 128, channels: str = "16
                        strides=(2,) * len(widths), num_res_units=residual_units)
 
 
+def autoencoder_example():
+    """Factory kwargs and an input batch for the registry-wide forward test (no recipe uses it by default)."""
+    import torch
+
+    return {"in_channels": 1, "image_size": 32}, torch.randn(2, 1, 32, 32)
+
+
 class AnomalyMapNet(nn.Module):
     """A MONAI U-Net that outputs a per-pixel anomaly logit map (N x 1 x H x W).
 
@@ -80,3 +87,23 @@ def anomaly_unet(in_channels: int = 1, image_size: int = 128, channels: str = "1
     if image_size % (2 ** (len(widths) - 1)):
         raise ZooError(f"medical/anomaly-unet: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
     return AnomalyMapNet(in_channels, widths, residual_units)
+
+
+class HealingNet(AnomalyMapNet):
+    """A U-Net that returns the film with its lesions removed: the input minus a predicted lesion layer.
+
+    Trained on normal films carrying synthetic blobs (see tasks.HealingTask), it learns to take away what
+    does not belong to normal anatomy. Skip connections keep normal detail sharp, which a bottlenecked
+    autoencoder blurs, so the reconstruction error is small on normal anatomy and large on a lesion.
+    """
+
+    def forward(self, x):
+        return x - super().forward(x)
+
+
+def healing_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",
+                 residual_units: int = 1) -> nn.Module:
+    widths = tuple(int(c) for c in str(channels).split(","))
+    if image_size % (2 ** (len(widths) - 1)):
+        raise ZooError(f"medical/healing-unet: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
+    return HealingNet(in_channels, widths, residual_units)

@@ -19,6 +19,8 @@ from torchmetrics.classification import BinaryAUROC
 from zoo.tasks import Task
 from zoo.tasks.classification import BinaryTask
 
+from .augment import opacities
+
 PIXEL_POS_WEIGHT = 5.0
 TARGET_SENSITIVITY = 0.9  # screening: miss at most one abnormal film in ten on the validation split
 
@@ -112,6 +114,22 @@ class ReconstructionTask(Task):
 
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
+
+
+class HealingTask(ReconstructionTask):
+    """Reconstruction of normal films from copies carrying synthetic blobs; scored by reconstruction error.
+
+    In training, normal films get soft bright blobs of random size, shape and contrast (about one in six
+    stays clean) and the model must return the clean film: it learns to remove what is not normal
+    anatomy while copying the rest. At evaluation the film goes in as it is, and a real lesion, removed
+    like the blobs were, leaves a large local error. No abnormal film or label is used to train.
+    """
+
+    def forward(self, model, x):
+        if model.training:
+            added, _ = opacities(len(x), x.shape[-2], x.shape[-1], shares=(0.75, 0.35), device=x.device)
+            return model(x + added[:, None] / self.info["std"]), x  # film units, normalized like x
+        return model(x), x
 
 
 # -- the end-of-run report -----------------------------------------------------------------
