@@ -100,7 +100,7 @@ def test_unsupervised_trains_on_normals_only(tmp_path):
 def test_synthetic_opacities_and_the_healing_net():
     import torch
 
-    from zoo_medical.augment import AddOpacity, opacities
+    from zoo_medical.augment import opacities
     from zoo_medical.models import healing_unet
 
     torch.manual_seed(0)
@@ -108,12 +108,7 @@ def test_synthetic_opacities_and_the_healing_net():
     assert added.min() >= 0 and added.max() < 0.6  # opacities: denser, brighter on the film
     clean = (~masks.flatten(1).any(1)).float().mean()
     assert 0.03 < clean < 0.4  # about one film in six is left as it was
-    film, empty = torch.full((1, 32, 32), 0.3), torch.zeros(1, 32, 32)
-    x, mask = AddOpacity(prob=1.0)(film, empty)
-    assert mask.any() and (x[mask.bool()] > 0.3).all()  # a normal film gets an opacity and its mask
-    lesion = torch.zeros(1, 32, 32)
-    lesion[0, 5, 5] = 1
-    assert AddOpacity(prob=1.0)(film, lesion)[1] is lesion  # a film with a real finding keeps it alone
+    assert (added[masks] > 0.015).all() and (added[~masks] <= 0.015).all()  # the masks say where
     net = healing_unet(image_size=32)
     torch.nn.init.zeros_(net.head[1].weight), torch.nn.init.zeros_(net.head[1].bias)
     x = torch.randn(2, 1, 32, 32)

@@ -17,7 +17,6 @@ def build(spec: str, seed: int, paired: bool = False):
         "contrast": lambda: mt.RandAdjustContrast(prob=0.5, gamma=(0.75, 1.3)),
         "noise": lambda: mt.RandGaussianNoise(prob=0.3, std=0.02),
         "blur": lambda: mt.RandGaussianSmooth(prob=0.2, sigma_x=(0.3, 0.8), sigma_y=(0.3, 0.8)),
-        "opacities": lambda: AddOpacity(prob=0.5),  # with masks: normal films get a synthetic lesion
     }
     names = [s.strip() for s in spec.split(",") if s.strip() and s.strip() != "none"]
     for name in names:
@@ -25,58 +24,33 @@ def build(spec: str, seed: int, paired: bool = False):
             raise ZooError(f"--set data.augment: unknown augmentation {name!r}; known: {', '.join(known)}")
     if not names:
         return None
-    if "opacities" in names and not paired:
-        raise ZooError("--set data.augment: 'opacities' needs lesion masks (data.masks=true)")
     if paired:
-        return Paired([known[n]() for n in names if n in GEOMETRIC], [known[n]() for n in names if n not in LESION_MAKERS | GEOMETRIC],
-                      seed, [known[n]() for n in names if n in LESION_MAKERS])
+        return Paired([known[n]() for n in names if n in GEOMETRIC], [known[n]() for n in names if n not in GEOMETRIC],
+                      seed)
     compose = mt.Compose([known[n]() for n in names])
     compose.set_random_state(seed=seed)
     return compose
 
 
 GEOMETRIC = {"affine"}
-LESION_MAKERS = {"opacities"}
 
 
 class Paired:
     """Geometric transforms applied alike to a film and its lesion mask (stacked as channels); intensity ones to the film."""
 
-    def __init__(self, geometric, intensity, seed: int, lesion_makers=()):
+    def __init__(self, geometric, intensity, seed: int):
         from monai import transforms as mt
 
         self.geometric, self.intensity = mt.Compose(geometric), mt.Compose(intensity)
         self.geometric.set_random_state(seed=seed)
         self.intensity.set_random_state(seed=seed + 1)
-        self.lesion_makers = list(lesion_makers)
 
     def __call__(self, x, mask):
         import torch
 
-        for make in self.lesion_makers:
-            x, mask = make(x, mask)
         both = torch.as_tensor(self.geometric(torch.cat([x, mask]))).float()
         x, mask = both[:1], both[1:]
         return torch.as_tensor(self.intensity(x)).float(), mask
-
-
-class AddOpacity:
-    """A synthetic opacity (see `opacities`) on a normal film (1 x H x W in [0, 1]), with its mask.
-
-    More lesion examples than the data holds, for the mask-supervised recipe: films that already carry
-    a lesion are left alone, so every abnormal film still shows one real finding.
-    """
-
-    def __init__(self, prob: float):
-        self.prob = prob
-
-    def __call__(self, x, mask):
-        import torch
-
-        if mask.any() or float(torch.rand(())) >= self.prob:
-            return x, mask
-        added, where = opacities(1, x.shape[-2], x.shape[-1], shares=(1.0,), device=x.device)
-        return (x + added).clamp(0, 1), where.float()
 
 
 def opacities(n: int, h: int, w: int, shares=(1.0,), device=None):
