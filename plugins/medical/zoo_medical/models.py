@@ -81,14 +81,6 @@ class AnomalyMapNet(nn.Module):
         return self.head(self.unet(x))
 
 
-def anomaly_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",
-                 residual_units: int = 1) -> nn.Module:
-    widths = tuple(int(c) for c in str(channels).split(","))
-    if image_size % (2 ** (len(widths) - 1)):
-        raise ZooError(f"medical/anomaly-unet: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
-    return AnomalyMapNet(in_channels, widths, residual_units)
-
-
 class HealingNet(AnomalyMapNet):
     """A U-Net that returns the film with its lesions removed: the input minus a predicted lesion layer.
 
@@ -101,9 +93,18 @@ class HealingNet(AnomalyMapNet):
         return x - super().forward(x)
 
 
+def anomaly_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",
+                 residual_units: int = 1) -> nn.Module:
+    return _unet(AnomalyMapNet, "medical/anomaly-unet", in_channels, image_size, channels, residual_units)
+
+
 def healing_unet(in_channels: int = 1, image_size: int = 128, channels: str = "16,32,64,128",
                  residual_units: int = 1) -> nn.Module:
+    return _unet(HealingNet, "medical/healing-unet", in_channels, image_size, channels, residual_units)
+
+
+def _unet(cls, name: str, in_channels: int, image_size: int, channels: str, residual_units: int) -> nn.Module:
     widths = tuple(int(c) for c in str(channels).split(","))
     if image_size % (2 ** (len(widths) - 1)):
-        raise ZooError(f"medical/healing-unet: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
-    return HealingNet(in_channels, widths, residual_units)
+        raise ZooError(f"{name}: image size {image_size} must be divisible by {2 ** (len(widths) - 1)}")
+    return cls(in_channels, widths, residual_units)
