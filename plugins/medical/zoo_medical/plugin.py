@@ -6,6 +6,9 @@ OWN_DATA = ("--data DIR with normal/ and abnormal/ sub-folders (PNG, JPEG or DIC
             "test_list.txt, when present, is the test split); or a CSV with path and label columns "
             "(label normal/abnormal or 0/1; paths relative to the CSV)")
 RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's strides divide"
+# what the three chest-drr recipes share: 3,000 films at 96 px, one thread so two recipes can share 2 cores
+FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "threads": 1,
+         "data.count": 3000, "data.image_size": 96, "data.augment": "affine,contrast,noise"}
 
 
 @hookimpl
@@ -65,9 +68,7 @@ def zoo_recipes():
                     "augmentations, class-weighted loss); "
                     "AUROC, sensitivity/specificity at an operating point, roc.png",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
-            defaults={"epochs": 20, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-                      "threads": 1, "data.count": 3000, "data.image_size": 96,
-                      "data.augment": "affine,contrast,noise", "data.masks": True},
+            defaults={**FILMS, "epochs": 20, "data.masks": True},
             notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
                   "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),
@@ -76,9 +77,7 @@ def zoo_recipes():
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
                     "AUROC, sensitivity/specificity, roc.png",
             dataset="medical/chest-drr", model="medical/densenet", task="zoo_medical.tasks:AnomalyTask",
-            defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-                      "threads": 1, "data.count": 3000, "data.image_size": 96,
-                      "data.augment": "affine,contrast,noise"},
+            defaults={**FILMS, "epochs": 12},
             notes="The classifier baseline of medical/xray-anomaly: no lesion masks, Grad-CAM heatmaps with "
                   "`zoo predict --heatmap`. --set model.growth=32 model.blocks=6,12,24,16 gives DenseNet-121 sizes."),
         RecipeSpec(
@@ -86,9 +85,7 @@ def zoo_recipes():
             summary="anomaly detection without abnormal labels: a U-Net trained on normal films to remove synthetic "
                     "blobs, scored by its local reconstruction error",
             dataset="medical/chest-drr", model="medical/healing-unet", task="zoo_medical.tasks:HealingTask",
-            defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-                      "threads": 1, "data.count": 3000, "data.image_size": 96, "data.augment": "affine,contrast,noise",
-                      "data.normal_only_train": True},
+            defaults={**FILMS, "epochs": 12, "data.normal_only_train": True},
             notes="Trains on the normal films of the training split only (no abnormal film, no label); AUROC on the "
                   "same test split as medical/xray-anomaly. The classic alternative, a bottlenecked autoencoder "
                   "(model medical/autoencoder, task zoo_medical.tasks:ReconstructionTask), blurs normal anatomy as "
