@@ -142,12 +142,12 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         trainer.resume(run_dir / "checkpoints" / "last.safetensors")
         if trainer.main:  # the checkpoint's history is the truth; drop epochs logged after it
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in trainer.history))
-    try:
-        trainer.fit()
-        if trainer.main:
-            finish(run_dir, built, trainer)
-    finally:
-        trainer.close()
+    trainer.fit()
+    if trainer.main:
+        finish(run_dir, built, trainer)
+    # not in a `finally`: a rank that fails leaves at once and torchrun stops the others, where a barrier
+    # here would pair with whatever collective the other ranks are in
+    trainer.close()
     return run_dir
 
 
