@@ -22,10 +22,11 @@ DEVICES = click.Choice(["auto", "cpu", "cuda"])
 def train(name, data, epochs, sets, out, resume, seed, device) -> None:
     """Train recipe NAME and write a run directory."""
     from ..runs import train as run_training
+    from ..train.device import is_main
 
     run_dir = run_training(name, data=data, sets=parse_sets(sets), out=out, resume=resume,
                            epochs=epochs, seed=seed, device=device)
-    if run_dir is not None and (run_dir / "summary.json").exists():
+    if is_main() and (run_dir / "summary.json").exists():  # under torchrun, rank 0 reports
         summary = json.loads((run_dir / "summary.json").read_text())
         final = summary.get("test") or summary["valid"]["final"]
         split = "test" if "test" in summary else "valid"
