@@ -123,10 +123,13 @@ def test_models_adapt_to_small_images_and_any_channels():
 
     for model, x in ((resnet18(5, in_channels=1, image_size=16), torch.randn(2, 1, 16, 16)),
                      (resnet_tiny(3, in_channels=4, image_size=8), torch.randn(2, 4, 8, 8)),
-                     (resnet_tiny(3, image_size=28, stem_stride=2, stem_convs=2), torch.randn(2, 1, 28, 28))):
+                     (resnet_tiny(3, image_size=28, stem_stride=2, stem_convs=2), torch.randn(2, 1, 28, 28)),
+                     (resnet_tiny(3, width="16,32,64,64", depth="2,1,1,1"), torch.randn(2, 1, 28, 28))):
         assert model(x).shape == (2, model.num_classes)
     with pytest.raises(ZooError, match="model.stem_convs"):
         resnet_tiny(3, stem_convs=3)
+    with pytest.raises(ZooError, match="model.depth"):
+        resnet_tiny(3, depth="2,1")
     with pytest.raises(ZooError, match="model.arch"):
         from zoo_vision.models import timm_model
         timm_model(3, arch="resnet_does_not_exist")

@@ -32,27 +32,43 @@ def resnet18(num_classes: int, in_channels: int = 3, image_size: int = 224, pret
     return _small_stem(model, in_channels) if image_size <= SMALL else model
 
 
-def resnet_tiny(num_classes: int, in_channels: int = 1, image_size: int = 28, width: int = 32,
-                depth: int = 1, stem_stride: int = 1, stem_convs: int = 1, drop_rate: float = 0.0,
+def resnet_tiny(num_classes: int, in_channels: int = 1, image_size: int = 28, width: int | str = 32,
+                depth: int | str = 1, stem_stride: int = 1, stem_convs: int = 1, drop_rate: float = 0.0,
                 drop_path_rate: float = 0.0) -> nn.Module:
-    """Four residual stages of `depth` basic blocks each, `width` to 8x`width` channels.
+    """Four residual stages of basic blocks: `depth` blocks each (or four counts, '2,1,1,1'), `width` to
+    8x`width` channels (or four widths, '32,64,128,128').
 
     stem_stride=2 halves the first stage's resolution: about 4x less compute at 28 px, for CPU budgets.
     stem_convs=2 puts a narrow full-resolution 3x3 conv before the (strided) stem conv, so that
     fine texture is seen before it is subsampled, for about 10% more compute.
     """
-    model = ResNet(BasicBlock, layers=(depth,) * 4, channels=(width, 2 * width, 4 * width, 8 * width), num_classes=num_classes,
-                   in_chans=in_channels, stem_width=width, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+    widths = _per_stage("model.width", width, lambda w: (w, 2 * w, 4 * w, 8 * w))
+    layers = _per_stage("model.depth", depth, lambda d: (d,) * 4)
+    model = ResNet(BasicBlock, layers=layers, channels=widths, num_classes=num_classes, in_chans=in_channels,
+                   stem_width=widths[0], drop_rate=drop_rate, drop_path_rate=drop_path_rate)
     model = _small_stem(model, in_channels)
     model.conv1.stride = (stem_stride, stem_stride)
     if stem_convs == 2:
-        narrow = max(8, width // 2)
+        narrow = max(8, widths[0] // 2)
         model.conv1 = nn.Sequential(nn.Conv2d(in_channels, narrow, 3, 1, 1, bias=False), nn.BatchNorm2d(narrow),
                                     nn.ReLU(inplace=True), nn.Conv2d(narrow, model.conv1.out_channels, 3, stem_stride, 1,
                                                                      bias=False))
     elif stem_convs != 1:
         raise ZooError(f"--set model.stem_convs: expected 1 or 2, got {stem_convs}")
     return model
+
+
+def _per_stage(key: str, value: int | str, spread) -> tuple[int, ...]:
+    """'32' -> spread(32); '32,64,128,128' -> those four numbers."""
+    try:
+        numbers = tuple(int(v) for v in str(value).split(","))
+    except ValueError:
+        numbers = ()
+    if len(numbers) == 1:
+        numbers = spread(numbers[0])
+    if len(numbers) != 4 or min(numbers) < 1:
+        raise ZooError(f"--set {key}: expected one positive number or four (one per stage), got {value!r}")
+    return numbers
 
 
 def timm_model(num_classes: int, in_channels: int = 3, image_size: int = 224, arch: str = "resnet18",
