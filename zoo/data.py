@@ -18,6 +18,8 @@ class DataBundle:
     model_args go to the model factory (e.g. num_classes, in_channels); info (JSON values only) to
     the task and to the dataset's reader, which turns one `zoo predict` argument into a model input.
     Both are stored in the run directory, so a trained model predicts without its training data.
+    augment, when given, is applied by the trainer to each training batch of inputs once it is on the
+    device: one call per batch (drawing each sample's parameters on its own) instead of one per sample.
     """
 
     train: Dataset
@@ -26,6 +28,7 @@ class DataBundle:
     model_args: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     collate: Callable | None = None
+    augment: Callable | None = None
 
     def check(self, name: str) -> None:
         for split in ("train", "valid"):

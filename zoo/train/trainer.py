@@ -158,6 +158,8 @@ class Trainer:
     def _train_batch(self, x: Any, y: Any) -> None:
         cfg = self.config
         x, y = to_device(x, self.device), to_device(y, self.device)
+        if self.data.augment is not None:
+            x = self.data.augment(x)
         x = resize_for_epoch(x, self.epoch, cfg.epochs, self.scales)
         if cfg.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)

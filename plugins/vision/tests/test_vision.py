@@ -135,11 +135,36 @@ def test_models_adapt_to_small_images_and_any_channels():
         timm_model(3, arch="resnet_does_not_exist")
 
 
+def test_batch_augmentations_draw_each_image_on_its_own():
+    from zoo_vision import augment
+
+    torch.manual_seed(0)
+    image = torch.arange(64.0).view(1, 1, 8, 8)
+    batch = image.expand(256, 1, 8, 8)
+    flipped = augment.random_flip(batch)
+    mirrored = (flipped == image.flip(-1)).flatten(1).all(1)
+    assert ((flipped == image).flatten(1).all(1) | mirrored).all() and 80 < int(mirrored.sum()) < 176
+    # a crop is an 8x8 window of the edge-padded image, at its own offset per image
+    padded = torch.nn.functional.pad(image, (1, 1, 1, 1), mode="replicate")[0, 0]
+    cropped = augment.random_crop(batch, pad=1)
+    offsets = set()
+    for out in cropped[:, 0]:
+        found = [(dy, dx) for dy in range(3) for dx in range(3) if torch.equal(out, padded[dy:dy + 8, dx:dx + 8])]
+        assert len(found) == 1
+        offsets.add(found[0])
+    assert len(offsets) == 9
+    # erasing blanks one rectangle of 2-15% of the area, or nothing
+    erased = augment.random_erase(torch.ones(256, 3, 20, 20), p=0.5)
+    area = (erased[:, 0] == 0).flatten(1).sum(1)
+    assert (erased == erased[:, :1]).all()  # the same rectangle in every channel
+    assert 80 < int((area > 0).sum()) < 176 and int(area.max()) <= 0.16 * 400 and int(area[area > 0].min()) >= 4
+
+
 def test_augmentations_are_declared_by_name():
     from zoo_vision import augment
 
-    tf = augment.build("crop,flip,erase", 16)
-    assert tf(torch.randn(1, 16, 16)).shape == (1, 16, 16)
+    tf = augment.build("crop,flip,erase,affine", 16)
+    assert tf(torch.randn(4, 1, 16, 16)).shape == (4, 1, 16, 16)
     assert augment.build("none", 16) is None
     with pytest.raises(ZooError, match="unknown augmentation 'blur'"):
         augment.build("blur", 16)

@@ -25,11 +25,13 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 
 class Images(Dataset):
-    """Images in [0, 1] (a tensor N x C x H x W, or files read on demand), normalized, then augmented."""
+    """Images in [0, 1] (a tensor N x C x H x W, or files read on demand), normalized.
 
-    def __init__(self, images: torch.Tensor | list[Path], labels: list[int] | torch.Tensor, info: dict[str, Any],
-                 transform=None):
-        self.images, self.labels, self.info, self.transform = images, torch.as_tensor(labels), info, transform
+    Training augmentation is not done here but on whole batches, by the trainer (DataBundle.augment).
+    """
+
+    def __init__(self, images: torch.Tensor | list[Path], labels: list[int] | torch.Tensor, info: dict[str, Any]):
+        self.images, self.labels, self.info = images, torch.as_tensor(labels), info
         self.mean = torch.tensor(info["mean"]).view(-1, 1, 1)
         self.std = torch.tensor(info["std"]).view(-1, 1, 1)
 
@@ -39,24 +41,20 @@ class Images(Dataset):
     def __getitem__(self, i: int):
         image = self.images[i]
         x = load_image(image, self.info) if isinstance(image, Path) else image
-        x = (x - self.mean) / self.std
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, self.labels[i]
+        return (x - self.mean) / self.std, self.labels[i]
 
 
 def _bundle(name: str, images, labels, parts: dict[str, list[int] | None], classes: list[str],
             info: dict[str, Any], augment_spec: str, test=None) -> DataBundle:
-    """Splits of one image set with the train split augmented; mean/std come from the training images."""
-    train_idx = parts["train"]
-    transform = augment.build(augment_spec, info["image_size"])
+    """Splits of one image set, training batches augmented; mean/std come from the training images."""
 
-    def pick(idx, tf=None):
+    def pick(idx):
         chosen = [images[i] for i in idx] if isinstance(images, list) else images[idx]
-        return Images(chosen, [labels[i] for i in idx], info, tf)
+        return Images(chosen, [labels[i] for i in idx], info)
 
     return DataBundle(
-        train=pick(train_idx, transform), valid=pick(parts["valid"]),
+        train=pick(parts["train"]), valid=pick(parts["valid"]),
+        augment=augment.build(augment_spec, info["image_size"]),
         test=pick(parts["test"]) if parts.get("test") else test,
         model_args={"num_classes": len(classes), "in_channels": info["channels"], "image_size": info["image_size"]},
         info={**info, "classes": classes, "num_classes": len(classes), "dataset": name})
