@@ -60,7 +60,7 @@ def zoo_recipes():
         RecipeSpec(
             name="vision/fashion-mnist-resnet", summary="compact ResNet on Fashion-MNIST from scratch, sized for 30 minutes of CPU training",
             dataset="vision/fashion-mnist", model="vision/resnet-tiny", task="classification",
-            defaults={"epochs": 21, "batch_size": 128, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+            defaults={"epochs": 25, "batch_size": 128, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
                       "data.augment": "crop,flip", "model.width": "32,64,128,128", "model.depth": "2,1,1,1",
                       "model.stem_stride": 2, "model.stem_convs": 2, "model.drop_rate": 0.1, "tta": "hflip",
                       "channels_last": True}),
