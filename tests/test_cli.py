@@ -54,6 +54,10 @@ def test_plugins_lists_what_each_contributed():
     (["train", "vision/digits-resnet", "--set", "lr"], "expected key=value"),
     (["train", "vision/image-folder", "--data", "/no/such/folder"], "/no/such/folder"),
     (["eval", "/no/such/run"], "not a run directory"),
+    (["train", "vision/digits-resnet", "--epochs", "abc"], "'--epochs': 'abc' is not a valid integer"),
+    (["train", "vision/digits-resnet", "--device", "gpu"], "'--device': 'gpu' is not one of"),
+    (["list", "--kind", "recipes"], "'--kind': 'recipes' is not one of"),
+    (["info"], "Missing argument 'NAME'"),
 ])
 def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
     result = run_zoo(*args)

@@ -4,12 +4,12 @@ Importing zoo is light: torch is imported only by the parts that train, evaluate
 """
 __version__ = "0.1.0"
 
-from .errors import PluginError, ZooError
+from .errors import DataMissing, PluginError, ZooError
 from .plugins import get_registry, hookimpl
 from .registry import DatasetSpec, ModelSpec, RecipeSpec, Registry
 
 __all__ = [
-    "DatasetSpec", "ModelSpec", "PluginError", "RecipeSpec", "Registry", "ZooError",
+    "DataMissing", "DatasetSpec", "ModelSpec", "PluginError", "RecipeSpec", "Registry", "ZooError",
     "Trainer", "TrainConfig", "DataBundle", "get_registry", "hookimpl", "__version__",
 ]
 

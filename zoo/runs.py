@@ -172,8 +172,10 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise ZooError(f"{path}: not valid JSON ({exc})") from None
 
 
-def summarize(history: list[dict[str, Any]], test: dict[str, float] | None) -> dict[str, Any]:
-    """Final and best value of every validation metric, and the test metrics."""
+def summarize(history: list[dict[str, Any]], test: dict[str, float] | None,
+              test_final: dict[str, float] | None = None) -> dict[str, Any]:
+    """Final and best value of every validation metric; the test metrics of the checkpoint validation
+    picked (`test`) and of the last epoch's weights (`test_final`)."""
     valid = {"final": {}, "best": {}}
     for key in history[-1] if history else {}:
         if not key.startswith("valid_"):
@@ -186,6 +188,7 @@ def summarize(history: list[dict[str, Any]], test: dict[str, float] | None) -> d
     summary: dict[str, Any] = {"epochs": len(history), "valid": valid}
     if test:
         summary["test"] = test
+        summary["test_final"] = test_final or test
     return summary
 
 
@@ -193,10 +196,15 @@ def finish(run_dir: Path, built: Built, trainer) -> None:
     from .train import plots
 
     best = run_dir / "checkpoints" / "best.safetensors"
-    if built.bundle.test is not None and best.is_file():
-        trainer.load_weights(best)  # the test split is scored once, by the checkpoint validation picked
-    test = trainer.evaluate("test") if built.bundle.test is not None else None
-    summary = summarize(trainer.history, test)
+    test = final = None
+    if built.bundle.test is not None:
+        final = trainer.evaluate("test")  # the last epoch's weights
+        last_score = trainer.history[-1].get(f"valid_{trainer.monitor}") if trainer.history else None
+        test = final
+        if best.is_file() and last_score != trainer.best:  # validation picked an earlier epoch
+            trainer.load_weights(best)
+            test = trainer.evaluate("test")
+    summary = summarize(trainer.history, test, final)
     summary["monitor"] = trainer.monitor
     if test is not None:
         summary["test_checkpoint"] = "best" if best.is_file() else "last"
@@ -219,11 +227,13 @@ def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
              "## Data", "", f"- source: {dataset.source or 'n/a'}", f"- licence: {dataset.licence or 'n/a'}"]
     if dataset.notes:
         lines.append(f"- notes: {dataset.notes}")
-    lines += ["", "## Results", "", "| split | metric | final | best |", "|---|---|---|---|"]
+    lines += ["", "## Results", "", "Final: the last epoch's weights; best: the checkpoint the validation split picked "
+              f"(by {summary.get('monitor', 'its metric')}), which `zoo eval` and `zoo predict` use.", "",
+              "| split | metric | final | best |", "|---|---|---|---|"]
     for name, value in summary["valid"]["final"].items():
         lines.append(f"| valid | {name} | {value:.4f} | {summary['valid']['best'][name]:.4f} |")
     for name, value in summary.get("test", {}).items():
-        lines.append(f"| test | {name} | {value:.4f} | |")
+        lines.append(f"| test | {name} | {summary['test_final'][name]:.4f} | {value:.4f} |")
     lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...", "```",
               "", "```python", "from zoo.runs import open_run", f"run = open_run({str(run_dir)!r})",
               "print(run.predict(['INPUT']))", "```", ""]

@@ -2,7 +2,8 @@
 
 fit() is the whole loop: for each epoch, for each batch: (resize, mix) -> forward -> loss ->
 guard -> backward -> (every `accumulate` batches) clip -> step -> schedule -> EMA -> maybe checkpoint.
-Everything a run writes besides checkpoints and metrics lives in callbacks.
+The loop writes checkpoints and metrics.jsonl; progress output hangs on callbacks, and the rest of a run
+directory (summary, curves, model card) is written by zoo.runs.finish once training ends.
 """
 from __future__ import annotations
 

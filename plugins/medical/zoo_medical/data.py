@@ -22,7 +22,7 @@ from . import augment as augmentations
 from . import images
 
 CLASSES = ["normal", "abnormal"]
-GENERATOR_VERSION = 6  # bump when drr.py changes what it renders, so old caches are not reused
+GENERATOR_VERSION = 7  # bump when drr.py changes what it renders, so old caches are not reused
 NIH_CSV = "Data_Entry_2017.csv"
 
 

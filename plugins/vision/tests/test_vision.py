@@ -1,4 +1,5 @@
 import gzip
+import json
 import struct
 
 import numpy as np
@@ -43,6 +44,19 @@ def test_digits_recipe_learns_in_seconds(tmp_path):
                               "batch_size=32", epochs=3)
     assert summary["test"]["accuracy"] > 0.6  # chance is 0.1
     assert summary["valid"]["best"]["accuracy"] >= summary["valid"]["final"]["accuracy"] - 1e-9
+    assert summary["test_final"]["accuracy"] > 0.6 and set(summary["test_final"]) == set(summary["test"])
+    assert "| test | accuracy |" in (run.dir / "README.md").read_text()
+
+
+def test_missing_default_fashion_mnist_says_which_package(monkeypatch, tmp_path):
+    from zoo import DataMissing
+
+    monkeypatch.setattr(vdata, "FASHION_DIR", tmp_path / "absent")
+    with pytest.raises(DataMissing, match="dataset-fashion-mnist"):
+        vdata.fashion_mnist()
+    with pytest.raises(ZooError, match="no Fashion-MNIST folder") as caught:  # a user's own path: their error
+        vdata.fashion_mnist(str(tmp_path / "mine"))
+    assert not isinstance(caught.value, DataMissing)
 
 
 def test_idx_reader_and_split_of_a_users_copy(tmp_path):
@@ -73,8 +87,11 @@ def test_image_folder_trains_and_predicts_through_the_cli(tmp_path):
     root = image_tree(tmp_path / "imgs")
     out = tmp_path / "run"
     result = run_zoo("train", "vision/image-folder", "--data", str(root), "--out", str(out), "--epochs", "4",
-                     "--set", "data.image_size=8", "--set", "batch_size=8", "--set", "lr=5e-3")
+                     "--set", "data.image_size=8", "--set", "batch_size=8", "--set", "lr=5e-3", "--seed", "3",
+                     "--device", "cpu")
     assert result.code == 0, result.err
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == 3 and config["config"]["device"] == "cpu" and config["config"]["epochs"] == 4
     bright, dark = root / "dog" / "0.png", root / "cat" / "0.png"
     pred = run_zoo("predict", str(out), str(bright), str(dark))
     assert pred.code == 0, pred.err
@@ -82,6 +99,11 @@ def test_image_folder_trains_and_predicts_through_the_cli(tmp_path):
     assert "label=dog" in lines[0] and "label=cat" in lines[1]
     evaluated = run_zoo("eval", str(out), "--json")
     assert '"accuracy": 1.0' in evaluated.out
+    # --data evaluates on other images: here the brightness of the two classes is swapped
+    swapped = image_tree(tmp_path / "swapped", classes=("dog", "cat"))
+    evaluated = run_zoo("eval", str(out), "--data", str(swapped), "--json")
+    assert evaluated.code == 0, evaluated.err
+    assert json.loads(evaluated.out)["valid"]["accuracy"] == 0.0
 
 
 def test_image_folder_reads_grey_rgba_and_jpeg_alike(tmp_path):

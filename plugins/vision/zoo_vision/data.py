@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 from zoo.data import DataBundle, stratified_split
 from zoo.paths import cache_dir
 
@@ -114,7 +114,7 @@ def fashion_mnist(data: str | None = None, seed: int = 0, augment: str = "crop,f
     """60,000 + 10,000 images; `limit` keeps only that many training images (quick experiments)."""
     folder = Path(data) if data else FASHION_DIR
     if not folder.is_dir():
-        raise ZooError(f"{folder}: no Fashion-MNIST folder; install the Debian package dataset-fashion-mnist "
+        raise (ZooError if data else DataMissing)(f"{folder}: no Fashion-MNIST folder; install the Debian package dataset-fashion-mnist "
                        "or pass --data DIR with the IDX gz files")
     arrays = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
