@@ -61,6 +61,22 @@ def test_label_smoothing_raises_the_floor_of_the_loss():
     assert sharp < 1e-6 and smooth > 1.0  # a confident right answer is penalized when smoothing
 
 
+def test_logit_adjustment_favours_rare_classes_in_predictions_not_in_the_loss():
+    from zoo import ZooError
+    from zoo.config import TrainConfig
+    from zoo.tasks.classification import ClassificationTask
+
+    info = {"num_classes": 3, "class_counts": [80, 15, 5]}
+    logits = torch.tensor([[2.0, 1.0, 0.5]])  # the frequent class leads, but not by much
+    plain = ClassificationTask(TrainConfig(), info)
+    adjusted = ClassificationTask(TrainConfig(logit_adjust=1.0), info)
+    assert plain.scores(logits).argmax() == 0 and adjusted.scores(logits).argmax() == 2
+    assert torch.isclose(adjusted.scores(logits).sum(), torch.tensor(1.0))
+    assert adjusted.loss(logits, torch.tensor([0])) == plain.loss(logits, torch.tensor([0]))
+    with pytest.raises(ZooError, match="logit_adjust"):
+        ClassificationTask(TrainConfig(logit_adjust=1.0), {"num_classes": 3}).scores(logits)
+
+
 def test_resume_continues_where_the_run_stopped(tmp_path):
     full = trainer(tmp_path / "full", epochs=3)
     full.fit()

@@ -32,6 +32,8 @@ class TrainConfig:
     warmup: float = setting(0.25, "fraction of steps spent warming up (one-cycle pct_start)")
     grad_clip: float = setting(1.0, "max global gradient norm; 0 turns clipping off")
     label_smoothing: float = setting(0.0, "label smoothing for classification, e.g. 0.1")
+    logit_adjust: float = setting(0.0, "classification: predict with logits - this x log(training class share), "
+                                       "for rare classes (macro-F1); 0 is off")
     mixup: float = setting(0.0, "Beta(alpha, alpha) for mixup; 0 is off")
     cutmix: float = setting(0.0, "Beta(alpha, alpha) for CutMix; 0 is off")
     ema: float = setting(0.0, "decay of the weights' moving average, e.g. 0.999; 0 is off")

@@ -40,7 +40,22 @@ class ClassificationTask(Task):
         })
 
     def scores(self, output: torch.Tensor) -> torch.Tensor:
-        return output.float().softmax(-1)
+        logits = output.float()
+        if self.config.logit_adjust:
+            logits = logits - self.config.logit_adjust * self.log_prior(logits.device)
+        return logits.softmax(-1)
+
+    def log_prior(self, device) -> torch.Tensor:
+        """log of each class's share of the training labels, from info['class_counts'].
+
+        Post-hoc logit adjustment (Menon et al., 2021): a model trained by cross-entropy leans toward
+        frequent classes; subtracting tau x log prior when predicting gives rare classes their due.
+        """
+        counts = self.info.get("class_counts")
+        if not counts or len(counts) != self.num_classes:
+            raise ZooError("--set logit_adjust: this dataset gives no training class counts (info['class_counts'])")
+        counts = torch.tensor(counts, dtype=torch.float32, device=device).clamp_min(1)
+        return (counts / counts.sum()).log()
 
     def merge_views(self, outputs: list[torch.Tensor]) -> torch.Tensor:
         # average probabilities, returned as log-probabilities so they still act as logits

@@ -5,6 +5,7 @@ padded to their longest member only (collate functions below), never to a global
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -91,7 +92,9 @@ def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: 
     tokenizer = published_tokenizer(published) if published else train_wordpiece([texts[i] for i in train], vocab_size)
     ids = encode(tokenizer, texts, max_length, what=f"{name} texts")
     split = lambda idx: TokenSequences([ids[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
+    shares = Counter(labels[i] for i in train)
     info = {"dataset": name, "classes": classes, "num_classes": len(classes), "max_length": max_length,
+            "class_counts": [shares.get(c, 0) for c in range(len(classes))],  # for logit_adjust
             "tokenizer": tokenizer.to_str(), "pad_id": tokenizer.token_to_id(PAD)}
     return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_classify,
                       model_args={"num_classes": len(classes), "vocab_size": tokenizer.get_vocab_size(),

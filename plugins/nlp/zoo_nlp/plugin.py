@@ -98,9 +98,10 @@ def zoo_recipes():
             name="nlp/gloss-topic", summary="45-way WordNet category of a definition, text CNN",
             dataset="nlp/wordnet-glosses", model="nlp/text-cnn", task="classification",
             # 6 epochs, unigram convolutions too (width 1) and no label smoothing: valid accuracy 0.762 and
-            # macro-F1 0.593; the previous 4 epochs of widths 2,3,4 with smoothing 0.1 lost to TF-IDF on both
+            # macro-F1 0.593; the previous 4 epochs of widths 2,3,4 with smoothing 0.1 lost to TF-IDF on both.
+            # logit_adjust 0.25 (best valid macro-F1 among 0, 0.25 ... 1): rare categories 0.591 -> 0.606
             defaults={**classify, "epochs": 6, "batch_size": 128, "eval_batch_size": 512, "lr": 2e-3,
-                      "label_smoothing": 0.0, "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128,
+                      "label_smoothing": 0.0, "logit_adjust": 0.25, "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128,
                       "model.channels": 256, "model.kernels": "1,2,3,4", "model.dropout": 0.3}),
         RecipeSpec(
             name="nlp/gloss-topic-transformer", summary="45-way WordNet category of a definition, small transformer",
