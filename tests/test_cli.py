@@ -58,9 +58,25 @@ def test_plugins_lists_what_each_contributed():
     (["train", "vision/digits-resnet", "--device", "gpu"], "'--device': 'gpu' is not one of"),
     (["list", "--kind", "recipes"], "'--kind': 'recipes' is not one of"),
     (["info"], "Missing argument 'NAME'"),
+    (["train", "vision/digits-resnet", "--set", "model.drop_path_rate=abc"], "model.drop_path_rate: expected float"),
+    (["train", "vision/digits-resnet", "--set", "model.drop_pat_rate=0.1"], "did you mean model.drop_path_rate"),
 ])
 def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
     result = run_zoo(*args)
     assert result.code == 2, result.err
     assert message in result.err
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_set_reaches_factory_settings_the_recipe_leaves_at_their_default():
+    from zoo.config import resolve
+    from zoo.runs import factory_settings, recipe_spec
+
+    recipe = recipe_spec("vision/digits-resnet")
+    extra = factory_settings(recipe)
+    assert extra["model.drop_path_rate"] == 0.0 and "model.drop_path_rate" not in recipe.defaults
+    assert "data.seed" not in extra and "data.data" not in extra  # given by the trainer, never by --set
+    config = resolve(recipe.defaults, {"model.drop_path_rate": "0.2", "model.width": "8"}, recipe=recipe.name,
+                     extra=extra)
+    assert config["model.drop_path_rate"] == 0.2 and config["model.width"] == 8
+    assert "model.stem_convs" not in resolve(recipe.defaults, {}, recipe=recipe.name, extra=extra)

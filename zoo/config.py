@@ -93,23 +93,31 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def resolve(defaults: dict[str, Any], sets: dict[str, str] | None = None,
-            recipe: str = "recipe", **explicit: Any) -> dict[str, Any]:
-    """Trainer defaults, then the recipe's defaults, then `--set` strings, then explicit options."""
+            recipe: str = "recipe", extra: dict[str, Any] | None = None, **explicit: Any) -> dict[str, Any]:
+    """Trainer defaults, then the recipe's defaults, then `--set` strings, then explicit options.
+
+    `extra` holds model./data. settings that the recipe does not declare but its factories take, with
+    their defaults: `--set` may change those too.
+    """
     config = trainer_defaults()
     for key, value in defaults.items():
         if key not in TRAIN_KEYS and not key.startswith(FACTORY_PREFIXES):
             raise PluginError(f"{recipe}: default {key!r} is neither a trainer setting nor model./data.")
         config[key] = value
-    return override(config, sets, recipe, **explicit)
+    return override(config, sets, recipe, extra, **explicit)
 
 
 def override(config: dict[str, Any], sets: dict[str, str] | None = None, recipe: str = "recipe",
-             **explicit: Any) -> dict[str, Any]:
+             extra: dict[str, Any] | None = None, **explicit: Any) -> dict[str, Any]:
     """A copy of a resolved config with `--set` strings and explicit options applied, then checked."""
     config = dict(config)
+    extra = {k: v for k, v in (extra or {}).items() if k not in config}
     for key, text in (sets or {}).items():
+        if key not in config and key in extra:  # a factory setting the recipe leaves at its default
+            config[key] = parse_value(key, text, extra[key])
+            continue
         if key not in config:
-            close = difflib.get_close_matches(key, list(config), n=3)
+            close = difflib.get_close_matches(key, list(config) + list(extra), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ZooError(f"--set {key}: unknown setting for {recipe}{hint} (see `zoo info {recipe}`)")
         config[key] = parse_value(key, text, config[key])

@@ -48,7 +48,7 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
 
     recipe = recipe_spec(name)
     if config is None:
-        config = resolve(recipe.defaults, sets, recipe=name, **explicit)
+        config = resolve(recipe.defaults, sets, recipe=name, extra=factory_settings(recipe), **explicit)
     if data is not None and not Path(data).exists():
         raise ZooError(f"--data {data}: no such file or folder")
     seed_everything(config["seed"])  # model initialization and data generation depend on the seed only
@@ -65,6 +65,20 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
     first = next(iter(_first_batch(bundle)))
     task.check_batch(first[0], first[1], recipe.dataset)
     return Built(recipe, config, bundle, model, task)
+
+
+def factory_settings(recipe: RecipeSpec) -> dict[str, Any]:
+    """Every keyword setting of the recipe's model and dataset factories with its default, by key
+    (`model.drop_path_rate`, `data.limit`): what `--set` may change beyond the recipe's own defaults."""
+    import inspect
+
+    registry = get_registry()
+    settings: dict[str, Any] = {}
+    for prefix, kind, name in (("model", "model", recipe.model), ("data", "dataset", recipe.dataset)):
+        for param in inspect.signature(registry.get(name, kind=kind).load()).parameters.values():
+            if param.name not in ("data", "seed") and param.default is not inspect.Parameter.empty:
+                settings[f"{prefix}.{param.name}"] = param.default
+    return settings
 
 
 def default_recipe(recipe: RecipeSpec, config: dict[str, Any], data: str | None):
@@ -127,7 +141,7 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         if saved["recipe"] != name:
             raise ZooError(f"--resume {run_dir}: that run trained {saved['recipe']}, not {name}")
         # the run's own settings, with what the user changes now (e.g. more --epochs)
-        config = override(saved["config"], sets, name, **explicit)
+        config = override(saved["config"], sets, name, factory_settings(recipe_spec(name)), **explicit)
         built = build(name, saved.get("data"), config=config)
     else:
         built = build(name, data, sets, **explicit)
