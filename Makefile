@@ -7,7 +7,7 @@ STAMP := $(VENV)/.zoo-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DATA_REQS := $(wildcard plugins/*/requirements-data.txt)
 DEBIAN := $(sort $(shell cat plugins/*/debian-packages.txt 2>/dev/null))
-FLAGSHIP ?= vision/digits-resnet
+FLAGSHIP ?= medical/xray-anomaly
 
 .PHONY: demo test bench data venv clean
 

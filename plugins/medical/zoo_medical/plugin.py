@@ -6,8 +6,8 @@ OWN_DATA = ("--data DIR with normal/ and abnormal/ sub-folders (PNG, JPEG or DIC
             "test_list.txt, when present, is the test split); or a CSV with path and label columns "
             "(label normal/abnormal or 0/1; paths relative to the CSV)")
 RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's strides divide"
-# what the three chest-drr recipes share: 3,000 films at 96 px, one thread so two recipes can share 2 cores
-FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "threads": 1,
+# what the three chest-drr recipes share: 3,000 films at 96 px
+FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
          "data.count": 3000, "data.image_size": 96, "data.augment": "affine,contrast,noise"}
 
 

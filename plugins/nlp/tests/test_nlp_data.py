@@ -92,6 +92,8 @@ def test_long_texts_are_truncated_with_a_count(tmp_path):
 def test_user_csv_and_folder_load(tmp_path):
     bundle = data.text_folder(str(write_csv(tmp_path / "d.csv", animals_and_tools())), vocab_size=200)
     assert bundle.info["classes"] == ["animal", "tool"] and len(bundle.train) + len(bundle.valid) + len(bundle.test) == 24
+    counts = bundle.info["class_counts"]  # training labels per class, for logit_adjust
+    assert sum(counts) == len(bundle.train) and counts == [bundle.train.targets.count(c) for c in (0, 1)]
     for label in ("pos", "neg"):
         (tmp_path / "dir" / label).mkdir(parents=True)
         for i in range(4):

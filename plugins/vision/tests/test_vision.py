@@ -65,6 +65,7 @@ def test_idx_reader_and_split_of_a_users_copy(tmp_path):
     x, y = bundle.valid[0]
     assert x.shape == (1, 28, 28) and 0 <= int(y) < 10
     assert bundle.info["classes"][9] == "Ankle boot"
+    assert bundle.info["class_counts"] == [5] * 10  # training labels per class, for logit_adjust
 
 
 def test_a_corrupt_idx_file_is_named(tmp_path):
