@@ -219,6 +219,8 @@ def finish(run_dir: Path, built: Built, trainer) -> None:
             trainer.load_weights(best)
             test = trainer.evaluate("test")
     summary = summarize(trainer.history, test, final)
+    if test is not None and trainer.config.tta:  # the chosen weights again, averaged over the recipe's views
+        summary["test_tta"] = trainer.evaluate("test", tta=trainer.config.tta)
     summary["monitor"] = trainer.monitor
     if test is not None:
         summary["test_checkpoint"] = "best" if best.is_file() else "last"
@@ -248,6 +250,9 @@ def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
         lines.append(f"| valid | {name} | {value:.4f} | {summary['valid']['best'][name]:.4f} |")
     for name, value in summary.get("test", {}).items():
         lines.append(f"| test | {name} | {summary['test_final'][name]:.4f} | {value:.4f} |")
+    views = built.config.get("tta")
+    for name, value in summary.get("test_tta", {}).items():
+        lines.append(f"| test, views {views} (`zoo eval --tta`) | {name} | | {value:.4f} |")
     lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...", "```",
               "", "```python", "from zoo.runs import open_run", f"run = open_run({str(run_dir)!r})",
               "print(run.predict(['INPUT']))", "```", ""]

@@ -32,6 +32,8 @@ def train(name, data, epochs, sets, out, resume, seed, device) -> None:
         split = "test" if "test" in summary else "valid"
         shown = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         click.echo(f"{split}: {shown}")
+        if "test_tta" in summary:
+            click.echo("test with TTA: " + "  ".join(f"{k} {v:.4f}" for k, v in summary["test_tta"].items()))
         click.echo(f"run directory: {run_dir}")
 
 

@@ -46,6 +46,9 @@ def test_digits_recipe_learns_in_seconds(tmp_path):
     assert summary["valid"]["best"]["accuracy"] >= summary["valid"]["final"]["accuracy"] - 1e-9
     assert summary["test_final"]["accuracy"] > 0.6 and set(summary["test_final"]) == set(summary["test"])
     assert "| test | accuracy |" in (run.dir / "README.md").read_text()
+    # the recipe declares shift views: the chosen weights are also scored averaged over them
+    assert summary["test_tta"]["accuracy"] > 0.6 and summary["test_tta"] != summary["test"]
+    assert "| test, views shift" in (run.dir / "README.md").read_text()
 
 
 def test_missing_default_fashion_mnist_says_which_package(monkeypatch, tmp_path):
