@@ -167,12 +167,15 @@ def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text
 
 
 def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
-                 max_target_length: int = 64, num_beams: int = 4, retrieve: int = 0, limit: int = 0) -> DataBundle:
+                 max_target_length: int = 64, num_beams: int = 4, retrieve: int = 0, mbr: bool = False,
+                 limit: int = 0) -> DataBundle:
     """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides.
 
     With `retrieve` = k > 0, each source starts with the impressions of the k nearest training findings,
     each followed by [SEP], then the findings: the model learns when to copy one and when to edit or
     write its own. A training pair never retrieves itself (leave-one-out), so it cannot copy its answer.
+    With `mbr`, the summary is the one among the beams and retrieved impressions that agrees most with
+    the others (minimum Bayes risk by ROUGE-L) instead of the most likely beam.
     """
     _no_data("nlp/iu-xray-summaries", data, "a CSV of findings,impression with the same recipe (not yet supported)")
     if retrieve < 0:
@@ -192,7 +195,7 @@ def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
     info = {"dataset": "nlp/iu-xray-summaries", "tokenizer": tokenizer.to_str(), "pad_id": pad, "eos_id": eos,
             "max_length": max_source_length, "max_target_length": max_target_length, "num_beams": num_beams,
-            "target_name": "impression", "retrieve": retrieve, "limit": limit}
+            "target_name": "impression", "retrieve": retrieve, "mbr": mbr, "limit": limit}
     return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_seq2seq,
                       model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad, "eos_id": eos},
                       info=info)

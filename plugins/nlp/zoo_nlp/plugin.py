@@ -31,8 +31,9 @@ def zoo_datasets():
             bring_your_own="not yet: the default pairs only",
             notes="Fixed 80/10/10 split. One WordPiece tokenizer for findings and impressions, trained on the "
                   "training pairs. data.retrieve=k starts each source with the impressions of the k training reports "
-                  "whose findings are nearest (TF-IDF; never a training pair's own). `zoo predict RUN_DIR "
-                  "\"findings...\"` prints the generated impression."),
+                  "whose findings are nearest (TF-IDF; never a training pair's own); data.mbr=true outputs, of the "
+                  "beams and those impressions, the one that agrees most with the others (ROUGE-L). `zoo predict "
+                  "RUN_DIR \"findings...\"` prints the generated impression."),
         DatasetSpec(
             name="nlp/wordnet-glosses",
             summary="117,659 WordNet definitions labelled with their 45 lexicographer categories (noun.animal, ...)",
@@ -124,8 +125,10 @@ def zoo_recipes():
             # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66).
             # Retrieve-and-edit: with the nearest training impression in its source, valid ROUGE-L rose from about
             # 0.58 to 0.614 (retrieval alone: 0.616); among the 3 nearest, the best scores 0.691 on valid.
+            # MBR over the 4 beams and the 3 retrieved impressions: valid ROUGE-L 0.6285 -> 0.6360 (same weights)
             defaults={"epochs": 15, "batch_size": 32, "eval_batch_size": 384, "lr": 2e-3, "weight_decay": 0.01,
-                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.retrieve": 3, "data.limit": 0,
+                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.retrieve": 3,
+                      "data.mbr": True, "data.limit": 0,
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),
     ]

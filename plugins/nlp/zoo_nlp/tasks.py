@@ -13,6 +13,7 @@ from zoo import ZooError
 from zoo.data import to_device
 from zoo.tasks import Task
 
+from . import mbr
 from .tokenization import decode, from_info
 
 IGNORE = -100
@@ -32,7 +33,8 @@ class RougeF(ROUGEScore):
 class Seq2SeqTask(Task):
     """x = {'input_ids', 'labels'} while training (teacher forcing); a bare id tensor when predicting.
 
-    In eval mode forward also generates with beam search, so validation ROUGE measures real outputs.
+    In eval mode forward also generates with beam search, so validation ROUGE measures real outputs;
+    with info['mbr'] the output is the consensus of the beams and the retrieved impressions (see mbr.py).
     """
 
     name = "seq2seq"
@@ -62,9 +64,37 @@ class Seq2SeqTask(Task):
     def generate(self, model: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         model = getattr(model, "module", model)  # unwrap DDP
         beams = int(self.info.get("num_beams", 4))
-        return model.generate(input_ids=input_ids, attention_mask=mask, num_beams=beams, do_sample=False,
-                              max_new_tokens=int(self.info.get("max_target_length", 64)),
-                              early_stopping=beams > 1, no_repeat_ngram_size=3)
+        returned = beams if self.info.get("mbr") else 1
+        out = model.generate(input_ids=input_ids, attention_mask=mask, num_beams=beams, do_sample=False,
+                             max_new_tokens=int(self.info.get("max_target_length", 64)),
+                             early_stopping=beams > 1, no_repeat_ngram_size=3, num_return_sequences=returned)
+        if not self.info.get("mbr"):
+            return out
+        return self.consensus(out.view(len(input_ids), returned, -1).tolist(), input_ids.tolist())
+
+    def consensus(self, beams: list[list[list[int]]], sources: list[list[int]]) -> torch.Tensor:
+        """MBR (data.mbr): per example, the beam or retrieved impression that agrees most with the others."""
+        pad = int(self.info["pad_id"])
+        chosen = []
+        for candidates, source in zip(beams, sources):
+            candidates = candidates + self.retrieved(source)
+            chosen.append(candidates[mbr.consensus(decode(self.tokenizer, candidates))])
+        longest = max(len(c) for c in chosen)
+        return torch.tensor([c + [pad] * (longest - len(c)) for c in chosen], dtype=torch.long)
+
+    def retrieved(self, source: list[int]) -> list[list[int]]:
+        """The impressions a retrieve-and-edit source starts with, each closed by [SEP] (eos_id)."""
+        eos, wanted = int(self.info["eos_id"]), int(self.info.get("retrieve", 0))
+        found, current = [], []
+        for token in source:
+            if len(found) == wanted:
+                break
+            if token == eos:
+                found.append(current + [eos])
+                current = []
+            else:
+                current.append(token)
+        return found
 
     def loss(self, output: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
         logits = output["logits"].float()
