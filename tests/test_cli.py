@@ -68,6 +68,12 @@ def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
+def test_resume_refuses_other_data(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"recipe": "vision/digits-resnet", "data": None, "config": {}}))
+    result = run_zoo("train", "vision/digits-resnet", "--resume", str(tmp_path), "--data", str(tmp_path))
+    assert result.code == 2 and "trained on its default data; it continues on it" in result.err, result.err
+
+
 def test_set_reaches_factory_settings_the_recipe_leaves_at_their_default():
     from zoo.config import resolve
     from zoo.runs import factory_settings, recipe_spec

@@ -140,6 +140,10 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         saved = read_config(run_dir)
         if saved["recipe"] != name:
             raise ZooError(f"--resume {run_dir}: that run trained {saved['recipe']}, not {name}")
+        if data is not None and str(Path(data).resolve()) != saved.get("data"):
+            # an exact resume replays the run's own data order; new data is a new run
+            raise ZooError(f"--resume {run_dir}: that run trained on {saved.get('data') or 'its default data'}; "
+                           f"it continues on it (drop --data {data}, or start a new run with --out)")
         # the run's own settings, with what the user changes now (e.g. more --epochs)
         config = override(saved["config"], sets, name, factory_settings(recipe_spec(name)), **explicit)
         built = build(name, saved.get("data"), config=config)
