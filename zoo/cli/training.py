@@ -16,7 +16,8 @@ DEVICES = click.Choice(["auto", "cpu", "cuda"])
 @click.option("--epochs", type=click.IntRange(min=1), help="Override the recipe's epochs.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
 @click.option("--out", type=str, help="Run directory (default runs/<domain>/<name>/<timestamp>).")
-@click.option("--resume", type=str, help="Continue the run in this directory from its last checkpoint, on its own data.")
+@click.option("--resume", type=str,
+              help="Continue the run in this directory from its last checkpoint, on its own data.")
 @click.option("--seed", type=int, help="Seed of every random generator.")
 @click.option("--device", type=DEVICES, help="Where to train (default: cuda when present).")
 def train(name, data, epochs, sets, out, resume, seed, device) -> None:
