@@ -4,7 +4,7 @@ a consensus is a safer bet than the single most likely beam or the single neares
 
 Written by hand: ROUGE-L between two short texts is a longest-common-subsequence table of a few
 hundred cells, and torchmetrics' ROUGEScore costs milliseconds per pair (its text normalisation and
-state handling), too slow for the 49 pairs of every validation example of every epoch.
+state handling), too slow for the 42 pairs (7 candidates) of every validation example of every epoch.
 """
 from __future__ import annotations
 
