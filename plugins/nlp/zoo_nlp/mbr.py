@@ -3,8 +3,9 @@ the others by ROUGE-L (Kumar & Byrne 2004). The candidates are the beams and the
 a consensus is a safer bet than the single most likely beam or the single nearest report.
 
 Written by hand: ROUGE-L between two short texts is a longest-common-subsequence table of a few
-hundred cells, and torchmetrics' ROUGEScore costs milliseconds per pair (its text normalisation and
-state handling), too slow for the 42 pairs (7 candidates) of every validation example of every epoch.
+hundred cells. torchmetrics' ROUGEScore (reset, update, compute) took 0.37 ms per pair of impressions
+against 0.03 ms for this, measured on this CPU; MBR scores 42 pairs (7 candidates) per example, about
+14,000 per validation pass: 5 s a pass with torchmetrics, 0.5 s with this.
 """
 from __future__ import annotations
 
