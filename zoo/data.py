@@ -93,6 +93,14 @@ class EpochSampler(Sampler[int]):
         return len(self._shard()) - self.start
 
 
+def class_counts(labels: Sequence[int], indices: Sequence[int], num_classes: int) -> list[int]:
+    """How many of the given (training) examples each class has: `info['class_counts']`, for logit_adjust."""
+    counts = [0] * num_classes
+    for i in indices:
+        counts[int(labels[i])] += 1
+    return counts
+
+
 def to_device(batch: Any, device: torch.device) -> Any:
     """Move tensors inside nested tuples, lists and dicts to `device`."""
     if isinstance(batch, torch.Tensor):

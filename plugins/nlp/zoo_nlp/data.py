@@ -5,7 +5,6 @@ padded to their longest member only (collate functions below), never to a global
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +15,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from zoo import ZooError
-from zoo.data import DataBundle, split_indices, stratified_split
+from zoo.data import DataBundle, class_counts, split_indices, stratified_split
 from zoo.paths import cache_dir
 
 from . import corpora, retrieval
@@ -92,9 +91,8 @@ def _classifier_bundle(name: str, texts: list[str], labels: list[int], classes: 
     tokenizer = published_tokenizer(published) if published else train_wordpiece([texts[i] for i in train], vocab_size)
     ids = encode(tokenizer, texts, max_length, what=f"{name} texts")
     split = lambda idx: TokenSequences([ids[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
-    shares = Counter(labels[i] for i in train)
     info = {"dataset": name, "classes": classes, "num_classes": len(classes), "max_length": max_length,
-            "class_counts": [shares.get(c, 0) for c in range(len(classes))],  # for logit_adjust
+            "class_counts": class_counts(labels, train, len(classes)),
             "tokenizer": tokenizer.to_str(), "pad_id": tokenizer.token_to_id(PAD)}
     return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_classify,
                       model_args={"num_classes": len(classes), "vocab_size": tokenizer.get_vocab_size(),

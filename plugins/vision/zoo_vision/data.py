@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
-from zoo.data import DataBundle, stratified_split
+from zoo.data import DataBundle, class_counts, stratified_split
 from zoo.paths import cache_dir
 
 from . import augment
@@ -53,14 +52,13 @@ def _bundle(name: str, images, labels, parts: dict[str, list[int] | None], class
         chosen = [images[i] for i in idx] if isinstance(images, list) else images[idx]
         return Images(chosen, [labels[i] for i in idx], info)
 
-    counts = Counter(int(labels[i]) for i in parts["train"])
     return DataBundle(
         train=pick(parts["train"]), valid=pick(parts["valid"]),
         augment=augment.build(augment_spec, info["image_size"]),
         test=pick(parts["test"]) if parts.get("test") else test,
         model_args={"num_classes": len(classes), "in_channels": info["channels"], "image_size": info["image_size"]},
         info={**info, "classes": classes, "num_classes": len(classes), "dataset": name,
-              "class_counts": [counts.get(c, 0) for c in range(len(classes))]})  # for logit_adjust
+              "class_counts": class_counts(labels, parts["train"], len(classes))})
 
 
 def _stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
