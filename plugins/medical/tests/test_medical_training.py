@@ -74,10 +74,10 @@ def test_predict_real_dicom_and_heatmap(supervised, tmp_path):
     from zoo_medical.gradcam import write_heatmaps
 
     written = write_heatmaps(run, [chest], tmp_path)
-    assert (tmp_path / "RG1_UNCI.gradcam.png").stat().st_size > 5000 and written[0]["heatmap"]
+    assert (tmp_path / "RG1_UNCI.heatmap.png").stat().st_size > 5000 and written[0]["heatmap"]
     result = run_zoo("predict", str(run.dir), tibia, "--heatmap", "--heatmap-dir", str(tmp_path / "cli"), "--device", "cpu")
     assert result.code == 0, result.err
-    assert (tmp_path / "cli" / "RG3_UNCI.gradcam.png").is_file() and "anomaly_probability=" in result.out
+    assert (tmp_path / "cli" / "RG3_UNCI.heatmap.png").is_file() and "anomaly_probability=" in result.out
 
 
 def test_predict_names_a_bad_file(supervised, tmp_path):

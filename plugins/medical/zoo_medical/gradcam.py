@@ -61,7 +61,7 @@ def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> No
 
 
 def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
-    """For each file, a PNG `<out_dir>/<stem>.gradcam.png` and its prediction; returns one dict per file.
+    """For each file, a PNG `<out_dir>/<stem>.heatmap.png` and its prediction; returns one dict per file.
 
     `open_run` is a zoo.runs.OpenRun of a run whose model has convolutions and one output logit.
     """
@@ -83,7 +83,7 @@ def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict
             heat, method = heatmaps(model, x)[0], "Grad-CAM"
         prediction = trainer.predict([x[0].cpu()])[0]
         score = prediction.get("anomaly_probability", prediction.get("score"))
-        target = out_dir / f"{Path(text).stem}.gradcam.png"
+        target = out_dir / f"{Path(text).stem}.heatmap.png"
         overlay(picture[0].numpy(), heat, target, f"{method}, anomaly probability {score}")
         results.append({"input": text, **prediction, "heatmap": str(target)})
     return results

@@ -74,7 +74,7 @@ def zoo_recipes():
                       "model.residual_units": 1, "tta": "shift"},
             notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
-                  "`zoo predict RUN image.dcm` prints the anomaly probability; zoo_medical.gradcam writes Grad-CAM overlays."),
+                  "`zoo predict RUN image.dcm` prints the anomaly probability; `--heatmap` writes its anomaly map over the film."),
         RecipeSpec(
             name="medical/xray-densenet",
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
