@@ -63,7 +63,7 @@ def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> No
 def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
     """For each file, a PNG `<out_dir>/<stem>.heatmap.png` and its prediction; returns one dict per file.
 
-    `open_run` is a zoo.runs.OpenRun of a run whose model has convolutions and one output logit.
+    `open_run` is a zoo.runs.OpenRun of a run whose model gives one logit (Grad-CAM) or a logit map (shown as it is).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
