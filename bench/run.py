@@ -6,10 +6,12 @@ sections as they were. Each section records the command that produced it.
 """
 from __future__ import annotations
 
+import collections
 import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -39,6 +41,25 @@ def header() -> str:
             f"{', '.join(versions)}.\n\n")
 
 
+def run_script(path: Path) -> tuple[int, str, str]:
+    """Run one bench script: its stdout (the Markdown section) is captured; its stderr is shown as it comes,
+    so that a long bench shows its progress, and its tail is kept for the section of a failed run."""
+    proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tail: collections.deque[str] = collections.deque(maxlen=60)
+
+    def relay() -> None:
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            tail.append(line)
+
+    thread = threading.Thread(target=relay, daemon=True)
+    thread.start()
+    out = proc.stdout.read()
+    proc.wait()
+    thread.join()
+    return proc.returncode, out, "".join(tail)
+
+
 def main(names: list[str]) -> None:
     scripts = {p.stem[len("bench_"):]: p for p in sorted(HERE.glob("bench_*.py"))}
     unknown = [n for n in names if n not in scripts]
@@ -48,9 +69,9 @@ def main(names: list[str]) -> None:
         command = f"python bench/bench_{name}.py"
         print(f"== {command}", flush=True)
         started = time.time()
-        proc = subprocess.run([sys.executable, str(scripts[name])], capture_output=True, text=True)
+        code, out, err = run_script(scripts[name])
         took = time.time() - started
-        body = proc.stdout.strip() if proc.returncode == 0 else f"FAILED (exit {proc.returncode}):\n```\n{proc.stderr[-3000:]}\n```"
+        body = out.strip() if code == 0 else f"FAILED (exit {code}):\n```\n{err[-3000:]}\n```"
         section = f"{body}\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d')}, {took / 60:.1f} min)\n\n"
         print(section, flush=True)
         # re-read just before writing: other sections may have been rewritten meanwhile
