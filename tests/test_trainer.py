@@ -150,8 +150,8 @@ def test_tta_averages_over_declared_views():
     plain = t.evaluate("valid")
     tta = t.evaluate("valid", tta="hflip")
     assert plain["loss"] != tta["loss"]  # the flipped view changed the averaged predictions
-    from zoo.train.batch_ops import tta_views
-    assert len(tta_views(torch.zeros(2, 1, 4, 4), "hflip,shift")) == 6
+    from zoo.train.views import image_views, parse
+    assert len(parse("hflip,shift", image_views())) == 5
 
 
 def test_lr_finder_suggests_a_learning_rate_where_loss_falls(tmp_path):

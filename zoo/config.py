@@ -47,13 +47,14 @@ class TrainConfig:
     max_steps: int = setting(0, "stop after this many optimizer steps; 0 is no limit")
     eval_limit: int = setting(0, "evaluate on at most this many batches per split; 0 is all (for quick checks)")
     monitor: str = setting("", "metric that picks the best checkpoint; empty uses the task's")
+    eval_budget: int = setting(100, "games, episodes or samples of a task's own evaluation (win rate, returns, FID)")
+    steps_per_round: int = setting(0, "optimizer steps per round (epoch) of a recipe that generates its data")
+    init_from: str = setting("", "start from the weights of this run directory (or checkpoint file)")
     seed: int = setting(0, "seed of every random number generator")
     device: str = setting("auto", "auto | cpu | cuda")
     deterministic: bool = setting(False, "use deterministic algorithms only (slower, bitwise repeatable)")
     num_workers: int = setting(0, "DataLoader worker processes")
     threads: int = setting(0, "CPU threads for torch; 0 keeps torch's default (1 helps on a shared machine)")
-
-
 
 
 TRAIN_KEYS = {f.name: f for f in fields(TrainConfig)}
@@ -126,7 +127,7 @@ def override(config: dict[str, Any], sets: dict[str, str] | None = None, recipe:
         if key in TRAIN_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
             if value < 0:
                 raise ZooError(f"--set {key}: must not be negative, got {value}")
-    for key in ("epochs", "batch_size", "accumulate"):
+    for key in ("epochs", "batch_size", "accumulate", "eval_budget"):
         if config[key] < 1:
             raise ZooError(f"--set {key}: must be at least 1, got {config[key]}")
     return config

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 from torch.utils.data import Dataset, Sampler
 
 from .errors import ZooError
@@ -18,22 +19,99 @@ class DataBundle:
     model_args go to the model factory (e.g. num_classes, in_channels); info (JSON values only) to
     the task and to the dataset's reader, which turns one `zoo predict` argument into a model input.
     Both are stored in the run directory, so a trained model predicts without its training data.
-    augment, when given, is applied by the trainer to each training batch of inputs once it is on the
-    device: one call per batch (drawing each sample's parameters on its own) instead of one per sample.
+    augment, when given, is applied by the trainer to each training batch once it is on the device, as
+    `x, y = augment(x, y)`: one call per batch (drawing each sample's parameters on its own) instead of one
+    per sample, and free to move the targets with the inputs (a flipped image's mask, a masked token's label).
+    generator, when given, makes the training data during training (self-play, DAgger, engine labels):
+    a round before each epoch, with the current model; `train` is then unused and may be None.
     """
 
-    train: Dataset
-    valid: Dataset
+    train: Dataset | None
+    valid: Dataset | None
     test: Dataset | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     collate: Callable | None = None
     augment: Callable | None = None
+    generator: DataGenerator | None = None
 
     def check(self, name: str) -> None:
-        for split in ("train", "valid"):
-            if len(getattr(self, split)) == 0:
-                raise ZooError(f"{name}: the {split} split is empty")
+        if self.generator is None and (self.train is None or len(self.train) == 0):
+            raise ZooError(f"{name}: the train split is empty")
+        if self.valid is not None and len(self.valid) == 0:
+            raise ZooError(f"{name}: the valid split is empty")
+        if self.valid is None and self.generator is None:
+            raise ZooError(f"{name}: the valid split is missing (only a recipe that generates its data may go without)")
+
+
+class DataGenerator:
+    """Training data a recipe makes while it trains: one round before each epoch, with the current model.
+
+    `generate` adds the round's samples (self-play games into a replay buffer, a learner's rollouts labelled
+    by an expert, positions labelled by an engine); `dataset` is what the round's steps sample from.
+    `state_dict` holds everything generation depends on (buffer, RNG, round) as tensors and JSON values: it
+    goes into every checkpoint, so a resumed run regenerates nothing and then ends equal to an uninterrupted
+    one. Draw randomness from a generator of your own, seeded by the run's seed and kept in the state.
+    Under torchrun only rank 0 generates; the other processes receive its state (see Trainer.generate).
+    """
+
+    def generate(self, model: nn.Module, round: int, device: torch.device) -> None:
+        raise NotImplementedError
+
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class ReplayBuffer(Dataset):
+    """The newest `capacity` (x, y) samples, stored as stacked tensors (x and y: tensors or dicts of them)."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ZooError(f"replay buffer capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self.x: Any = None
+        self.y: Any = None
+
+    def add(self, x: Any, y: Any) -> None:
+        """Append a batch of samples, dropping the oldest beyond capacity."""
+        keep = lambda old, new: new[-self.capacity:] if old is None else torch.cat([old, new])[-self.capacity:]  # noqa: E731
+        self.x, self.y = _zip_map(keep, self.x, x), _zip_map(keep, self.y, y)
+
+    def __len__(self) -> int:
+        return 0 if self.x is None else batch_size_of(self.x)
+
+    def __getitem__(self, i: int):
+        return _zip_map(lambda _, t: t[i], None, self.x), _zip_map(lambda _, t: t[i], None, self.y)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"x": self.x, "y": self.y}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.x, self.y = state["x"], state["y"]
+
+
+def _zip_map(fn: Callable, old: Any, new: Any) -> Any:
+    if isinstance(new, dict):
+        return {k: fn(None if old is None else old[k], v) for k, v in new.items()}
+    return fn(old, new)
+
+
+def batch_size_of(batch: Any) -> int:
+    """How many samples a batch holds: the first dimension of its first tensor, however nested."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else 1
+    values = batch.values() if isinstance(batch, dict) else batch if isinstance(batch, (list, tuple)) else ()
+    for value in values:
+        n = batch_size_of(value)
+        if n:
+            return n
+    return 0
 
 
 def split_indices(n: int, fractions: Sequence[float], seed: int) -> list[list[int]]:
@@ -63,11 +141,15 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: in
 class EpochSampler(Sampler[int]):
     """A seeded permutation per epoch, sharded across processes, that can start mid-epoch.
 
+    `length` samples per process and epoch (default: the dataset split evenly) repeats the permutation as
+    needed, so a round of generated data gets the fixed number of steps the schedule was planned with.
     torch's DistributedSampler cannot skip to a position inside an epoch, which exact resume needs.
     """
 
-    def __init__(self, size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1):
+    def __init__(self, size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1,
+                 length: int | None = None):
         self.size, self.seed, self.shuffle, self.rank, self.world = size, seed, shuffle, rank, world
+        self.length = length if length is not None else -(-size // world)
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
@@ -75,22 +157,23 @@ class EpochSampler(Sampler[int]):
         self.epoch, self.start = epoch, start
 
     def _shard(self) -> list[int]:
-        if self.shuffle:
-            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + self.epoch))
-            order = order.tolist()
-        else:
-            order = list(range(self.size))
-        if self.world > 1:  # pad so that every process gets the same number of samples
-            per = -(-self.size // self.world)
-            order = (order * 2)[: per * self.world]
-            order = order[self.rank::self.world]
-        return order
+        order: list[int] = []
+        repeat = 0
+        while len(order) < self.length * self.world:
+            if self.shuffle:
+                seed = self.seed + self.epoch + 7919 * repeat  # repeat 0 is the permutation of old
+                order += torch.randperm(self.size, generator=torch.Generator().manual_seed(seed)).tolist()
+            else:
+                order += list(range(self.size))
+            repeat += 1
+        order = order[: self.length * self.world]  # pad so that every process gets the same number
+        return order[self.rank::self.world]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._shard()[self.start:])
 
     def __len__(self) -> int:
-        return len(self._shard()) - self.start
+        return self.length - self.start
 
 
 def class_counts(labels: Sequence[int], indices: Sequence[int], num_classes: int) -> list[int]:

@@ -19,9 +19,6 @@ from .plugins import get_registry
 from .registry import DatasetSpec, RecipeSpec
 from .registry.entries import import_path
 
-LOWER_IS_BETTER = ("loss", "rmse", "mae", "error", "perplexity")
-
-
 @dataclass
 class Built:
     """A recipe made concrete: resolved config, data, model, task."""
@@ -62,8 +59,10 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
             source = {"a zoo DataBundle": recipe.dataset, "a torch nn.Module": recipe.model}.get(what, name)
             raise PluginError(f"{source}: its factory returned {type(value).__name__}, expected {what}")
     bundle.check(recipe.dataset)
-    first = next(iter(_first_batch(bundle)))
-    task.check_batch(first[0], first[1], recipe.dataset)
+    sample = bundle.train if bundle.generator is None else bundle.valid  # generated data is checked per round
+    if sample is not None:
+        first = next(iter(_first_batch(bundle, sample)))
+        task.check_batch(first[0], first[1], recipe.dataset)
     return Built(recipe, config, bundle, model, task)
 
 
@@ -110,9 +109,9 @@ def call_with(factory, owner: str, prefix: str, *args: Any, **kwargs: Any) -> An
     return factory(*args, **kwargs)
 
 
-def _first_batch(bundle):
+def _first_batch(bundle, dataset):
     from torch.utils.data import DataLoader
-    return DataLoader(bundle.train, batch_size=min(4, len(bundle.train)), collate_fn=bundle.collate)
+    return DataLoader(dataset, batch_size=min(4, len(dataset)), collate_fn=bundle.collate)
 
 
 def versions(recipe: RecipeSpec) -> dict[str, str]:
@@ -153,6 +152,10 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         if (run_dir / "checkpoints").exists():
             raise ZooError(f"--out {run_dir}: already holds a run; use --resume {run_dir} to continue it")
     train_cfg, _, _ = split(built.config)
+    if callbacks is None:
+        from .train.callbacks import ConsoleLogger
+        callbacks = [ConsoleLogger()]
+    callbacks = list(callbacks) + recipe_callbacks(built.recipe, built.config)
     trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=run_dir, callbacks=callbacks)
     if trainer.main and not resume:
         write_config(run_dir, built, data)
@@ -167,6 +170,20 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
     # here would pair with whatever collective the other ranks are in
     trainer.close()
     return run_dir
+
+
+def recipe_callbacks(recipe: RecipeSpec, config: dict[str, Any]) -> list[Any]:
+    """The callbacks a recipe names, each built from the run's resolved config."""
+    from .train.callbacks import Callback
+
+    made = []
+    for path in recipe.callbacks:
+        callback = import_path(path, recipe.name)(config)
+        if not isinstance(callback, Callback):
+            raise PluginError(f"{recipe.name}: callback {path} returned {type(callback).__name__}, "
+                              "expected a zoo Callback")
+        made.append(callback)
+    return made
 
 
 def write_config(run_dir: Path, built: Built, data: str | None) -> None:
@@ -191,19 +208,22 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
 
 
 def summarize(history: list[dict[str, Any]], test: dict[str, float] | None,
-              test_final: dict[str, float] | None = None) -> dict[str, Any]:
-    """Final and best value of every validation metric; the test metrics of the checkpoint validation
-    picked (`test`) and of the last epoch's weights (`test_final`)."""
+              test_final: dict[str, float] | None = None, directions: dict[str, str] | None = None) -> dict[str, Any]:
+    """Final and best value of every validation metric, best by the direction the task declared; the test
+    metrics of the checkpoint validation picked (`test`) and of the last epoch's weights (`test_final`)."""
+    directions = directions or {}
     valid = {"final": {}, "best": {}}
     for key in history[-1] if history else {}:
         if not key.startswith("valid_"):
             continue
         name = key[len("valid_"):]
         values = [row[key] for row in history if row.get(key) is not None]
-        lower = any(word in name for word in LOWER_IS_BETTER)
+        if name not in directions:
+            raise ZooError(f"metric {name}: no direction is known for it (declare it in the task's `directions`)")
         valid["final"][name] = values[-1]
-        valid["best"][name] = min(values) if lower else max(values)
-    summary: dict[str, Any] = {"epochs": len(history), "valid": valid}
+        valid["best"][name] = max(values) if directions[name] == "max" else min(values)
+    summary: dict[str, Any] = {"epochs": len(history), "valid": valid,
+                               "directions": {k: directions[k] for k in valid["final"]}}
     if test:
         summary["test"] = test
         summary["test_final"] = test_final or test
@@ -211,21 +231,25 @@ def summarize(history: list[dict[str, Any]], test: dict[str, float] | None,
 
 
 def finish(run_dir: Path, built: Built, trainer) -> None:
+    """Score the test split with the weights `zoo eval` will load (best.safetensors) and with the last
+    epoch's, then write summary.json, the curves and the model card."""
     from .train import plots
 
     best = run_dir / "checkpoints" / "best.safetensors"
+    chosen_epoch = trainer.best_epoch if best.is_file() else len(trainer.history)
     test = final = None
-    if built.bundle.test is not None:
+    has_test = built.bundle.test is not None or built.task.evaluates_itself
+    if has_test:
         final = trainer.evaluate("test")  # the last epoch's weights
-        last_score = trainer.history[-1].get(f"valid_{trainer.monitor}") if trainer.history else None
         test = final
-        if best.is_file() and last_score != trainer.best:  # validation picked an earlier epoch
+        if chosen_epoch != len(trainer.history):  # validation picked an earlier epoch: score what eval loads
             trainer.load_weights(best)
             test = trainer.evaluate("test")
-    summary = summarize(trainer.history, test, final)
+    summary = summarize(trainer.history, test, final, trainer.directions)
     if test is not None and trainer.config.tta:  # the chosen weights again, averaged over the recipe's views
-        summary["test_tta"] = trainer.evaluate("test", tta=trainer.config.tta)
+        summary["test_tta"] = trainer.evaluate("test", tta=True)
     summary["monitor"] = trainer.monitor
+    summary["best_epoch"] = chosen_epoch
     if test is not None:
         summary["test_checkpoint"] = "best" if best.is_file() else "last"
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -283,7 +307,8 @@ class OpenRun:
         from .tasks import get_task
         from .train.trainer import Trainer
 
-        config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False, schedule="constant")
+        config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False, schedule="constant",
+                      init_from="")
         train_cfg, model_opts, _ = split(config)
         if with_data:
             data = self.data if self.data is not None else self.saved.get("data")
@@ -302,32 +327,33 @@ class OpenRun:
 
     def evaluate(self, tta: bool = False) -> dict[str, dict[str, float]]:
         trainer = self.trainer(with_data=True)
-        views = trainer.config.tta if tta else ""
-        if tta and not views:
+        if tta and not trainer.views:
             raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
-        out = {"valid": trainer.evaluate("valid", tta=views)}
-        if trainer.data.test is not None:
-            out["test"] = trainer.evaluate("test", tta=views)
+        out = {"valid": trainer.evaluate("valid", tta=tta)}
+        if trainer.data.test is not None or trainer.task.evaluates_itself:
+            out["test"] = trainer.evaluate("test", tta=tta)
         return out
 
-    def predict(self, inputs: list[str]) -> list[dict[str, Any]]:
+    def predict(self, inputs: list[str], out: str | Path | None = None, **options: Any) -> list[dict[str, Any]]:
+        """One dict per input; with `out`, each input's result is also written there as files (the task says
+        which). `options` are those of `zoo predict` that plugins add (e.g. heatmap=True for medical runs)."""
+        task = self.predictor().task
+        return task.predict_inputs(self, list(inputs), Path(out) if out is not None else None, options)
+
+    def read_inputs(self, inputs: list[str]) -> list[Any]:
+        """Model inputs from `zoo predict` arguments (file paths, text), through the dataset's reader."""
         dataset = get_registry().get(self.recipe.dataset, kind="dataset")
         assert isinstance(dataset, DatasetSpec)
         if not dataset.reader:
             raise ZooError(f"{dataset.name} declares no reader, so its models cannot predict on raw inputs")
         read = import_path(dataset.reader, dataset.name)
-        items = [read(text, self.saved["info"]) for text in inputs]
-        return self.predictor().predict(items)
+        return [read(text, self.saved["info"]) for text in inputs]
 
     def predictor(self):
         """The run's trainer without data, built once: enough to predict."""
         if self._trainer is None:
             self._trainer = self.trainer(with_data=False)
         return self._trainer
-
-    def explain(self, inputs: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
-        """Predictions with a heatmap file per input, when the recipe's task can draw them."""
-        return self.predictor().task.explain(self, inputs, Path(out_dir))
 
 
 def open_run(run_dir: str | Path, **kwargs: Any) -> OpenRun:

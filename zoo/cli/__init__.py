@@ -19,10 +19,20 @@ for command in (*catalog.COMMANDS, *training.COMMANDS, *scaffold.COMMANDS):
     cli.add_command(command)
 
 
+def with_plugins() -> click.Group:
+    """The `zoo` command with what plugins add (subcommands, `zoo predict` options), added once per process."""
+    if not getattr(cli, "plugins_added", False):
+        from ..plugins import get_manager
+
+        get_manager().extend_cli(cli)
+        cli.plugins_added = True  # type: ignore[attr-defined]
+    return cli
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:
-        cli.main(args=argv, standalone_mode=False)
+        with_plugins().main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -59,32 +59,25 @@ def evaluate(run_dir, data, tta, device, as_json) -> None:
 @click.command()
 @click.argument("run_dir", type=str)
 @click.argument("inputs", nargs=-1)
-@click.option("--user", "users", multiple=True, help="Recommenders: a user id to recommend for (repeatable).")
-@click.option("--heatmap", is_flag=True, help="Also write a heatmap PNG per input (where the model looked).")
-@click.option("--heatmap-dir", type=str, help="Where heatmaps go (default RUN_DIR/heatmaps).")
+@click.option("--out", type=str, help="Also write each input's result into this folder (images, maps, games...).")
 @click.option("--device", type=DEVICES, default="auto")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
-def predict(run_dir, inputs, users, heatmap, heatmap_dir, device, as_json) -> None:
-    """Predict with a trained run: one line per INPUT (a file, or text for text models)."""
-    from pathlib import Path
+def predict(run_dir, inputs, out, device, as_json, **options) -> None:
+    """Predict with a trained run: one line per INPUT (a file, or text for text models).
 
-    from ..errors import ZooError
+    Plugins add options of their own (`zoo predict --help` lists those installed); their values reach the
+    recipe's task, which refuses those that do not apply to it.
+    """
     from ..runs import open_run
 
-    inputs = list(inputs) + [f"user={u}" for u in users]
-    if not inputs:
-        raise ZooError("zoo predict: give at least one INPUT (or --user ID)")
-    run = open_run(run_dir, device=device)
-    if heatmap:
-        results = run.explain(inputs, heatmap_dir or Path(run_dir) / "heatmaps")
-    else:
-        results = run.predict(inputs)
-    for text, pred in zip(inputs, results):
-        pred = {k: v for k, v in pred.items() if k != "input"}
+    results = open_run(run_dir, device=device).predict(list(inputs), out=out, **options)
+    for i, pred in enumerate(results):
+        name = pred.pop("input", inputs[i] if i < len(inputs) else "")
         if as_json:
-            click.echo(json.dumps({"input": text, **pred}))
+            click.echo(json.dumps({"input": name, **pred}))
         else:
-            click.echo(f"{text}\t" + "\t".join(f"{k}={v}" for k, v in pred.items()))
+            shown = {k: (",".join(v) if k == "files" else v) for k, v in pred.items()}
+            click.echo(f"{name}\t" + "\t".join(f"{k}={v}" for k, v in shown.items()))
 
 
 @click.command("lr-find")

@@ -105,6 +105,37 @@ class PluginManager:
             return
         self.statuses.append(status)
 
+    def extend_cli(self, cli: Any) -> None:
+        """Let each plugin add subcommands and `zoo predict` options; a failing plugin is reported, not fatal."""
+        import click
+
+        predict = cli.commands["predict"]
+        taken = {name for param in predict.params for name in getattr(param, "opts", [])}
+        for impl in self.pm.hook.zoo_commands.get_hookimpls():
+            self._guarded(impl.plugin_name, "zoo_commands", lambda: impl.function(cli=cli))
+        for impl in self.pm.hook.zoo_predict_options.get_hookimpls():
+            def add(function=impl.function) -> None:
+                options = function()
+                if not isinstance(options, (list, tuple)) or not all(isinstance(o, click.Option) for o in options):
+                    raise PluginError("zoo_predict_options must return a list of click.Option")
+                for option in options:
+                    clash = taken.intersection(option.opts)
+                    if clash:
+                        raise PluginError(f"zoo predict already has {', '.join(sorted(clash))}")
+                    taken.update(option.opts)
+                    predict.params.append(option)
+            self._guarded(impl.plugin_name, "zoo_predict_options", add)
+
+    def _guarded(self, plugin: str, hook: str, call: Any) -> None:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - one plugin's CLI must not break the others'
+            status = next((s for s in self.statuses if s.name == plugin), PluginStatus(name=plugin))
+            reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            status.error = f"{hook} failed: {reason}"
+            if strict():
+                raise PluginError(f"plugin {plugin} failed: {status.error}") from exc
+
     def _fail(self, status: PluginStatus, error: str, kind: str = "failed") -> None:
         status.status, status.error = kind, error
         self.statuses.append(status)

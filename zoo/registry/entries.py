@@ -95,6 +95,7 @@ class RecipeSpec(Entry):
     model: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
     factory: str = "zoo.runs:default_recipe"
+    callbacks: tuple[str, ...] = ()  # "module:callable" (resolved config) -> zoo Callback, hooked into the loop
     kind: ClassVar[str] = "recipe"
 
     def __post_init__(self) -> None:
@@ -106,6 +107,8 @@ class RecipeSpec(Entry):
                 raise PluginError(f"{self.name}: {ref} {getattr(self, ref)!r} must name a 'domain/name' entry")
         if not self.task:
             raise PluginError(f"{self.name}: a recipe must name its task")
+        if isinstance(self.callbacks, str) or not all(isinstance(c, str) and ":" in c for c in self.callbacks):
+            raise PluginError(f"{self.name}: callbacks must be a tuple of 'package.module:callable' strings")
 
     def __hash__(self) -> int:  # defaults is a dict; the key identifies a recipe
         return hash(self.name)

@@ -18,7 +18,7 @@ class ClassificationTask(Task):
     """Logits (N, C) against integer labels or soft targets (N, C)."""
 
     name = "classification"
-    monitor = ("accuracy", "max")
+    monitor = "accuracy"
     mixable = True
 
     @property
@@ -78,7 +78,7 @@ class BinaryTask(Task):
     """One logit per sample against labels 0/1; `info['pos_weight']` balances rare positives."""
 
     name = "binary"
-    monitor = ("auroc", "max")
+    monitor = "auroc"
     mixable = True
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

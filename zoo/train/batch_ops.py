@@ -1,4 +1,4 @@
-"""Operations on whole batches of images: mixup, CutMix, progressive resizing and test-time views."""
+"""Operations on whole batches of images: mixup, CutMix and progressive resizing (test-time views: views.py)."""
 from __future__ import annotations
 
 import torch
@@ -50,27 +50,3 @@ def resize_for_epoch(x: torch.Tensor, epoch: int, epochs: int, scales: list[floa
         return x
     size = [max(4, int(round(d * scales[phase]))) for d in x.shape[-2:]]
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-
-
-def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    padded = F.pad(x, (abs(dx), abs(dx), abs(dy), abs(dy)), mode="replicate")
-    h, w = x.shape[-2:]
-    return padded[..., abs(dy) + dy: abs(dy) + dy + h, abs(dx) + dx: abs(dx) + dx + w]
-
-
-TTA_VIEWS = {
-    "hflip": lambda x: [x.flip(-1)],
-    "vflip": lambda x: [x.flip(-2)],
-    "shift": lambda x: [_shift(x, dy, dx) for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))],
-}
-
-
-def tta_views(x: torch.Tensor, spec: str) -> list[torch.Tensor]:
-    """The original batch and the views that `spec` (e.g. 'hflip,shift') declares."""
-    views = [x]
-    for name in (s.strip() for s in spec.split(",") if s.strip()):
-        if name not in TTA_VIEWS:
-            raise ZooError(f"tta: unknown view {name!r}; known views are {', '.join(TTA_VIEWS)}")
-        if x.dim() == 4:
-            views.extend(TTA_VIEWS[name](x))
-    return views

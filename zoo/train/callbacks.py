@@ -6,11 +6,19 @@ from typing import Any
 
 
 class Callback:
-    """Override the events you need; the trainer calls them on the main process only."""
+    """Override the events you need; the trainer calls them on the main process only.
+
+    A recipe contributes callbacks by naming them (RecipeSpec.callbacks). on_evaluate may add figures of its
+    own to the epoch's row (e.g. `valid_elo` from a tournament every k rounds) before the row is logged and
+    the best checkpoint chosen; `directions` says whether each is better high or low.
+    """
+
+    directions: dict[str, str] = {}
 
     def on_fit_start(self, trainer) -> None: ...
     def on_epoch_start(self, trainer) -> None: ...
     def on_step_end(self, trainer, loss: float) -> None: ...
+    def on_evaluate(self, trainer, row: dict[str, Any]) -> None: ...
     def on_epoch_end(self, trainer, row: dict[str, Any]) -> None: ...
     def on_fit_end(self, trainer) -> None: ...
 

@@ -98,3 +98,23 @@ def load(path: str | Path) -> dict[str, Any]:
     except (SafetensorError, OSError, KeyError, ValueError) as exc:
         raise ZooError(f"{path}: not a readable zoo checkpoint ({exc})") from None
     return unflatten(tree, tensors)
+
+
+def of_run(source: str | Path, which: str = "best") -> Path:
+    """The checkpoint a run directory offers (`which`, else last), or `source` itself when it is a file."""
+    source = Path(source)
+    if source.is_file():
+        return source
+    folder = source / "checkpoints"
+    for name in (which, "last"):
+        if (folder / f"{name}.safetensors").is_file():
+            return folder / f"{name}.safetensors"
+    raise ZooError(f"{source}: not a run directory with checkpoints (no {folder}/{which}.safetensors)")
+
+
+def evaluated_weights(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights a run evaluated: its moving average when it kept one, else the trained weights."""
+    ema = state.get("ema")
+    if ema:
+        return {k.removeprefix("module."): v for k, v in ema.items() if k.startswith("module.")}
+    return state["model"]

@@ -85,3 +85,37 @@ def init_distributed(device: torch.device) -> bool:
 
 def is_main() -> bool:
     return world()[0] == 0
+
+
+def broadcast_tree(tree: dict | None, device: torch.device, src: int = 0) -> dict:
+    """Send nested tensors and JSON values from rank `src` to every process (others pass None).
+
+    Tensors travel as tensors and the rest as JSON bytes: nothing is pickled, as in checkpoints.
+    """
+    import json
+
+    import torch.distributed as dist
+
+    from .checkpoint import flatten, unflatten
+
+    comm = device if device.type == "cuda" else torch.device("cpu")  # NCCL moves CUDA tensors only
+    tensors: dict[str, torch.Tensor] = {}
+    if dist.get_rank() == src:
+        skeleton = flatten(tree, "", tensors)
+        header = {"tree": skeleton, "tensors": {k: [list(t.shape), str(t.dtype).removeprefix("torch.")]
+                                                for k, t in tensors.items()}}
+        payload = torch.frombuffer(bytearray(json.dumps(header).encode()), dtype=torch.uint8).to(comm)
+        size = torch.tensor([payload.numel()], dtype=torch.int64, device=comm)
+    else:
+        size = torch.zeros(1, dtype=torch.int64, device=comm)
+    dist.broadcast(size, src)
+    if dist.get_rank() != src:
+        payload = torch.empty(int(size), dtype=torch.uint8, device=comm)
+    dist.broadcast(payload, src)
+    header = json.loads(bytes(payload.cpu().tolist()).decode())
+    received = {}
+    for key, (shape, dtype) in header["tensors"].items():
+        t = tensors[key].to(comm) if key in tensors else torch.empty(shape, dtype=getattr(torch, dtype), device=comm)
+        dist.broadcast(t, src)
+        received[key] = t.cpu()
+    return unflatten(header["tree"], received)

@@ -1,7 +1,8 @@
 """The one trainer that every recipe in every domain uses.
 
-fit() is the whole loop: for each epoch, for each batch: (resize, mix) -> forward -> loss ->
-guard -> backward -> (every `accumulate` batches) clip -> step -> schedule -> EMA -> maybe checkpoint.
+fit() is the whole loop: for each epoch (a round, for a recipe that generates its data: generate first),
+for each batch: (augment, resize, mix) -> forward -> loss -> guard -> backward -> (every `accumulate`
+batches) clip -> step -> schedule -> EMA -> maybe checkpoint; then evaluate, log, checkpoint.
 The loop writes checkpoints and metrics.jsonl; progress output hangs on callbacks, and the rest of a run
 directory (summary, curves, model card) is written by zoo.runs.finish once training ends.
 """
@@ -20,18 +21,24 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import TrainConfig
-from ..data import DataBundle, EpochSampler, to_device
+from ..data import DataBundle, EpochSampler, batch_size_of, to_device
 from ..errors import ZooError
 from ..tasks import Task
-from . import checkpoint
-from .batch_ops import mix, parse_scales, resize_for_epoch, tta_views
+from ..tasks.base import computed, metric_leaves
+from . import checkpoint, views
+from .batch_ops import mix, parse_scales, resize_for_epoch
 from .callbacks import Callback, ConsoleLogger
-from .device import autocast, init_distributed, is_main, pick_device, rng_state, seed_everything, set_rng_state, world
+from .device import (autocast, broadcast_tree, init_distributed, is_main, pick_device, rng_state, seed_everything,
+                     set_rng_state, world)
 from .health import GradientMonitor
 
 
 class NonFiniteLoss(ZooError):
     """The loss turned NaN or infinite; training stopped before writing any bad weights."""
+
+
+class GenerationFailed(ZooError):
+    """A recipe's data generator raised during a round; the last checkpoint is left as it was."""
 
 
 class Trainer:
@@ -53,6 +60,8 @@ class Trainer:
             torch.set_num_threads(config.threads)
 
         self.model = model.to(self.device)
+        if config.init_from:
+            self.init_from(config.init_from)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = None
@@ -67,17 +76,22 @@ class Trainer:
         if config.compile:
             self.net = torch.compile(self.net)
 
-        self.sampler = EpochSampler(len(data.train), config.seed, True, self.rank, self.world_size)
-        self.loader = self._loader(data.train, config.batch_size, self.sampler)
-        self.batches_per_epoch = len(self.loader)
+        self.generator = data.generator
+        if self.generator is not None:  # a round of generated data gets a fixed number of steps
+            if not config.steps_per_round:
+                raise ZooError("--set steps_per_round: a recipe that generates its data needs at least 1")
+            self.batches_per_epoch = config.steps_per_round * config.accumulate
+        else:
+            self.use_train_set(data.train)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate)
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
         self.scales = parse_scales(config.progressive_resize)
-        self.monitor, direction = (config.monitor, "max") if config.monitor else task.monitor
-        if config.monitor.endswith(("loss", "rmse", "mae", "error")):
-            direction = "min"
-        self.better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
+        self.views = views.parse(config.tta, task.views())  # refuses an unknown view now, not after training
+        self.monitor = config.monitor or task.monitor
+        self.directions = {"loss": "min", "train_loss": "min"}  # by metric name, as evaluations report them
+        for cb in self.callbacks:
+            self.directions.update(getattr(cb, "directions", {}))
         self.health = None
         if config.grad_stats_every and self.main:
             self.health = GradientMonitor(self.model, config.grad_stats_every, self.run_dir, self.warn)
@@ -85,9 +99,22 @@ class Trainer:
         self.epoch = self.batch = self.step = 0  # batch: batches done inside the current epoch
         self.loss_sum, self.loss_count = 0.0, 0
         self.best: float | None = None
+        self.best_epoch = 0  # the epoch whose weights best.safetensors holds
         self.history: list[dict[str, Any]] = []
+        self.generate_seconds = 0.0
 
     # -- set-up ----------------------------------------------------------------------------
+    def use_train_set(self, dataset) -> None:
+        """Train on `dataset` from now on: the fixed training split, or a round's generated data."""
+        cfg = self.config
+        length = cfg.steps_per_round * cfg.accumulate * cfg.batch_size if self.generator is not None else None
+        if len(dataset) == 0:
+            raise ZooError("the training data is empty" + (f" after round {self.epoch + 1}" if length else ""))
+        self.sampler = EpochSampler(len(dataset), cfg.seed, True, self.rank, self.world_size, length)
+        self.loader = self._loader(dataset, cfg.batch_size, self.sampler)
+        if self.generator is None:
+            self.batches_per_epoch = len(self.loader)
+
     def _loader(self, dataset, batch_size: int, sampler=None) -> DataLoader:
         # A generator of its own keeps the loader from drawing on the global RNG, which exact resume restores.
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=self.data.collate,
@@ -124,6 +151,8 @@ class Trainer:
         cfg = self.config
         self._emit("on_fit_start")
         while self.epoch < cfg.epochs and not self._done():
+            if self.generator is not None and self.batch == 0:
+                self.generate()
             self.net.train()
             self.sampler.set_epoch(self.epoch, start=self.batch * cfg.batch_size)
             started = time.perf_counter()
@@ -136,10 +165,35 @@ class Trainer:
             row.update({f"valid_{k}": v for k, v in self.evaluate("valid").items()})
             row["lr"] = self.optimizer.param_groups[0]["lr"]
             row["seconds"] = round(time.perf_counter() - started, 3)
+            if self.generator is not None:
+                row["generate_seconds"] = round(self.generate_seconds, 3)
             self.epoch, self.batch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
+            self._emit("on_evaluate", row=row)  # callbacks may add figures of their own
             self._end_epoch(row)
         self._emit("on_fit_end")
         return self.history[-1] if self.history else {}
+
+    def generate(self) -> None:
+        """A round of training data from the current model: rank 0 generates, the other processes receive."""
+        started = time.perf_counter()
+        if self.main:
+            model = self.eval_model()
+            model.eval()
+            try:
+                with torch.no_grad():
+                    self.generator.generate(model, self.epoch, self.device)
+            except Exception as exc:  # noqa: BLE001 - any failure of plugin code names the round
+                raise GenerationFailed(
+                    f"data generation failed in round {self.epoch + 1}: {type(exc).__name__}: {exc} (the last "
+                    f"checkpoint, from round {self.epoch}, is intact)") from exc
+            finally:
+                model.train()
+        if self.distributed:
+            state = broadcast_tree(self.generator.state_dict() if self.main else None, self.device)
+            if not self.main:
+                self.generator.load_state_dict(state)
+        self.use_train_set(self.generator.dataset())
+        self.generate_seconds = time.perf_counter() - started
 
     def close(self) -> None:
         """Leave the torchrun job: wait for every rank, then tear the process group down.
@@ -160,7 +214,7 @@ class Trainer:
         cfg = self.config
         x, y = to_device(x, self.device), to_device(y, self.device)
         if self.data.augment is not None:
-            x = self.data.augment(x)
+            x, y = self.data.augment(x, y)
         x = resize_for_epoch(x, self.epoch, cfg.epochs, self.scales)
         if cfg.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -200,9 +254,16 @@ class Trainer:
     def _end_epoch(self, row: dict[str, Any]) -> None:
         self.history.append(row)
         score = row.get(f"valid_{self.monitor}")
-        improved = score is not None and (self.best is None or self.better(score, self.best))
+        if score is None and any(k.startswith("valid_") for k in row):
+            found = ", ".join(k[6:] for k in row if k.startswith("valid_"))
+            raise ZooError(f"--set monitor={self.monitor}: the validation reports no such metric (it has {found})")
+        direction = self.directions.get(self.monitor)
+        if score is not None and direction is None:
+            raise ZooError(f"--set monitor={self.monitor}: nothing declares whether higher or lower is better")
+        better = (lambda a, b: a > b) if direction == "max" else (lambda a, b: a < b)
+        improved = score is not None and (self.best is None or better(score, self.best))
         if improved:
-            self.best = score
+            self.best, self.best_epoch = score, self.epoch
         if self.main and self.run_dir:
             with open(self.run_dir / "metrics.jsonl", "a") as fh:
                 fh.write(json.dumps(row) + "\n")
@@ -217,16 +278,30 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     @torch.no_grad()
-    def evaluate(self, split: str = "valid", tta: str = "", dataset=None) -> dict[str, float]:
-        """Loss and every metric of the task on one split (the main process evaluates the full split)."""
+    def evaluate(self, split: str = "valid", tta: str | bool = "", dataset=None) -> dict[str, float]:
+        """Loss and every metric of the task on one split, then the task's own evaluation (games, rollouts)."""
         dataset = dataset if dataset is not None else getattr(self.data, split)
-        if dataset is None:
-            return {}
         model = self.eval_model()
         model.eval()
+        result = self._evaluate_batches(model, dataset, tta) if dataset is not None else {}
+        if self.main:  # playing games or rollouts once is enough: the other processes' rows are never logged
+            saved = rng_state()  # evaluation draws from its own seeded stream and leaves training's untouched
+            seed_everything(self.config.seed + {"valid": 1, "test": 2}.get(split, 3))
+            try:
+                own = self.task.evaluate_model(model, split, self.config.eval_budget, self.device)
+            finally:
+                set_rng_state(saved)
+            for name, value in own.items():
+                self.directions[name] = self.task.direction(name)
+                result[name] = float(value)
+        model.train()
+        return result
+
+    def _evaluate_batches(self, model: nn.Module, dataset, tta: str | bool) -> dict[str, float]:
         metrics = self.task.metrics()
         if metrics is not None:
             metrics = local_only(metrics.to(self.device))
+        chosen = self.views if tta is True else views.parse(tta or "", self.task.views())
         loader = self._loader(dataset, self.config.eval_batch_size)
         loss_sum, count = 0.0, 0
         for i, (x, y) in enumerate(loader):
@@ -234,31 +309,62 @@ class Trainer:
                 break
             x, y = to_device(x, self.device), to_device(y, self.device)
             with autocast(self.device):
-                out = self._forward_views(model, x, tta)
+                out = self._forward_views(model, x, chosen)
                 loss = self.task.loss(out, y)
-            n = len(y) if hasattr(y, "__len__") else 1
+            n = batch_size_of(y) or batch_size_of(x) or 1
             loss_sum, count = loss_sum + loss.item() * n, count + n
             if metrics is not None:
                 self.task.update_metrics(metrics, out, y)
         result = {"loss": loss_sum / max(count, 1)}
         if metrics is not None:
-            result.update({k: float(v) for k, v in metrics.compute().items()})
-        model.train()
+            for name, (value, direction) in computed(self.task, metrics).items():
+                result[name], self.directions[name] = value, direction
         return result
 
-    def _forward_views(self, model: nn.Module, x: Any, tta: str) -> Any:
-        if not tta or not isinstance(x, torch.Tensor):
-            return self.task.forward(model, x)
-        return self.task.merge_views([self.task.forward(model, v) for v in tta_views(x, tta)])
+    def _forward_views(self, model: nn.Module, x: Any, chosen: list[views.View]) -> Any:
+        out = self.task.forward(model, x)
+        if not chosen:
+            return out
+        outputs = [out]
+        for view in chosen:
+            view.check(x)
+            outputs.append(self.task.undo_view(view, self.task.forward(model, view.apply(x))))
+        return self.task.merge_views(outputs)
 
     @torch.no_grad()
-    def predict(self, inputs: list[Any], tta: str = "") -> list[dict[str, Any]]:
+    def predict_outputs(self, inputs: list[Any], tta: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+        """The model's raw outputs for a list of inputs, and one readable prediction per input."""
         model = self.eval_model()
         model.eval()
         batch = self.data.collate(inputs) if self.data.collate else torch.stack(inputs)
         with autocast(self.device):
-            out = self._forward_views(model, to_device(batch, self.device), tta)
-        return self.task.predict(out)
+            out = self._forward_views(model, to_device(batch, self.device), self.views if tta else [])
+        return out, self.task.predict(out)
+
+    def predict(self, inputs: list[Any], tta: bool = False) -> list[dict[str, Any]]:
+        return self.predict_outputs(inputs, tta)[1]
+
+    def init_from(self, source: str) -> None:
+        """Start from the weights another run evaluated (fine-tuning, pretraining then fine-tuning).
+
+        Tensors of the same name and shape are copied; the model's others (a new head) start fresh. A tensor
+        of another shape, or no tensor in common, means another architecture: an error that names it.
+        """
+        path = checkpoint.of_run(source)
+        weights = checkpoint.evaluated_weights(checkpoint.load(path))
+        own = self.model.state_dict()
+        shared = [k for k in weights if k in own]
+        for key in shared:
+            if weights[key].shape != own[key].shape:
+                raise ZooError(f"init_from {source}: tensor {key} has shape {tuple(weights[key].shape)} there and "
+                               f"{tuple(own[key].shape)} in this model (another architecture or size)")
+        if not shared:
+            raise ZooError(f"init_from {source}: no tensor of it fits this model (its first, {next(iter(weights))}, "
+                           f"is not in this model; this model's first is {next(iter(own))}): another architecture")
+        self.model.load_state_dict({**own, **{k: weights[k].to(own[k].device) for k in shared}})
+        fresh = [k for k in own if k not in weights]
+        note = f"; {len(fresh)} start fresh ({', '.join(fresh[:3])}{', ...' if len(fresh) > 3 else ''})" if fresh else ""
+        self.log(f"init_from {path}: {len(shared)} of {len(own)} tensors loaded{note}")
 
     # -- checkpoints -----------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -269,7 +375,9 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "rng": rng_state(),
             "progress": {"epoch": self.epoch, "batch": self.batch, "step": self.step, "loss_sum": self.loss_sum,
-                         "loss_count": self.loss_count, "best": self.best, "history": self.history},
+                         "loss_count": self.loss_count, "best": self.best, "best_epoch": self.best_epoch,
+                         "history": self.history, "directions": self.directions},
+            "generator": self.generator.state_dict() if self.generator is not None else None,
             "config": asdict(self.config),
         }
 
@@ -302,7 +410,15 @@ class Trainer:
         p = state["progress"]
         self.epoch, self.batch, self.step = p["epoch"], p["batch"], p["step"]
         self.loss_sum, self.loss_count, self.best = p["loss_sum"], p["loss_count"], p["best"]
+        self.best_epoch = p.get("best_epoch", 0)
+        self.directions.update(p.get("directions", {}))
         self.history = list(p["history"])
+        if self.generator is not None:
+            if state.get("generator") is None:
+                raise ZooError(f"{path}: holds no generator state, so this run cannot resume exactly")
+            self.generator.load_state_dict(state["generator"])
+            if self.batch:  # mid-round: the round's data is the generator's state; at a round's start it is made anew
+                self.use_train_set(self.generator.dataset())
 
     def warn(self, message: str) -> None:
         self.log(f"warning: {message}")
@@ -322,7 +438,7 @@ def local_only(metrics: Any) -> Any:
     Each rank evaluates the whole split itself (and the test split is scored by rank 0 alone), so the
     all-gather torchmetrics does under torchrun would double-count or wait forever for the other ranks.
     """
-    for metric in metrics.values() if hasattr(metrics, "values") else [metrics]:
+    for metric in metric_leaves(metrics):
         metric.sync_on_compute = False
         metric._to_sync = False  # torchmetrics copies the flag at construction
     return metrics

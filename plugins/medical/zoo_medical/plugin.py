@@ -95,3 +95,13 @@ def zoo_recipes():
                   "much as lesions and scored 0.52. The operating point is the 95th percentile of normal scores "
                   "when the validation split has no abnormal films."),
     ]
+
+
+@hookimpl
+def zoo_predict_options():
+    import click
+
+    return [click.Option(["--heatmap"], is_flag=True,
+                         help="Medical runs: also write a heatmap PNG per film (Grad-CAM, or the anomaly map)."),
+            click.Option(["--heatmap-dir"], type=str, help="Medical runs: where heatmaps go (default --out, else "
+                                                           "RUN_DIR/heatmaps).")]

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAUROC
 
+from zoo import ZooError
 from zoo.tasks import Task
 from zoo.tasks.classification import BinaryTask
 
@@ -69,11 +70,10 @@ class AnomalyTask(BinaryTask):
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
 
-    def explain(self, run, inputs: list[str], out_dir) -> list[dict[str, Any]]:
-        """`zoo predict --heatmap`: Grad-CAM (classifiers) or the model's anomaly map (map models) per file."""
-        from .gradcam import write_heatmaps
-
-        return write_heatmaps(run, inputs, out_dir)
+    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+        """`zoo predict --heatmap`: also Grad-CAM (classifiers) or the model's anomaly map (map models) per file,
+        written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
+        return predict_with_heatmaps(self, run, inputs, out_dir, options)
 
 
 def balanced_pixel_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -93,7 +93,7 @@ class ReconstructionTask(Task):
     """An autoencoder trained on normal films; a film's anomaly score is its worst local reconstruction error."""
 
     name = "reconstruction"
-    monitor = ("loss", "min")  # needs no abnormal labels
+    monitor = "loss"  # needs no abnormal labels
     window = 7  # pixels over which the squared error is averaged before taking the maximum
 
     def forward(self, model, x):
@@ -125,6 +125,27 @@ class ReconstructionTask(Task):
 
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
+
+    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+        return predict_with_heatmaps(self, run, inputs, out_dir, options)
+
+
+def predict_with_heatmaps(task: Task, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), then the usual prediction."""
+    options = dict(options)
+    heatmap, folder = options.pop("heatmap", False), options.pop("heatmap_dir", None)
+    if not heatmap:
+        if folder:
+            raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
+        return Task.predict_inputs(task, run, inputs, out_dir, options)
+    from zoo.tasks.base import refuse_options
+
+    from .gradcam import write_heatmaps
+
+    refuse_options(options, run.recipe.name)
+    if not inputs:
+        raise ZooError("zoo predict --heatmap: give at least one film")
+    return write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
 
 
 class HealingTask(ReconstructionTask):

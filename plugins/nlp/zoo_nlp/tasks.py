@@ -38,7 +38,7 @@ class Seq2SeqTask(Task):
     """
 
     name = "seq2seq"
-    monitor = ("rougeL", "max")
+    monitor = "rougeL"
 
     def __init__(self, config, info: dict[str, Any]):
         super().__init__(config, info)

@@ -118,3 +118,11 @@ def zoo_recipes():
             defaults={**ranking, "epochs": 20, "lr": 2e-3, "weight_decay": 0.0, "model.reg": 0.0,
                       "data.duplicates": "last"}),
     ]
+
+
+@hookimpl
+def zoo_predict_options():
+    import click
+
+    return [click.Option(["--user", "users"], multiple=True,
+                         help="Recommenders: a user id to recommend for (repeatable); the same as an input user=ID.")]

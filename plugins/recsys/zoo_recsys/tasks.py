@@ -40,6 +40,15 @@ class RecommendTask(Task):
         scores[~known] = popular
         return {"users": users, "scores": scores}
 
+    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+        """`zoo predict RUN user=196` or `--user 196` (the option recsys adds: plugin.zoo_predict_options)."""
+        options = dict(options)
+        users = [f"user={u}" for u in options.pop("users", None) or ()]
+        results = super().predict_inputs(run, list(inputs) + users, out_dir, options)
+        for text, row in zip(list(inputs) + users, results):
+            row["input"] = text
+        return results
+
     def predict(self, output: Any) -> list[dict[str, Any]]:
         if not isinstance(output, dict):
             raise ZooError("recommendations need a user id as input, e.g. `zoo predict RUN user=196`")
@@ -65,7 +74,7 @@ class RatingTask(RecommendTask):
     """Explicit ratings: mean squared error; RMSE and MAE of predictions clipped to the rating scale."""
 
     name = "rating"
-    monitor = ("rmse", "min")
+    monitor = "rmse"
     unit = "predicted rating"
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -97,6 +106,7 @@ class LeaveOneOut(Metric):
     """
 
     full_state_update = False
+    higher_is_better = True  # every figure it gives: hit rate, NDCG, recall
 
     def __init__(self, k: int = 10, full_k: int = 20, **kwargs: Any):
         super().__init__(**kwargs)
@@ -129,7 +139,7 @@ class RankingTask(RecommendTask):
     """Implicit feedback: binary cross-entropy of positives against sampled negatives (NCF's pointwise loss)."""
 
     name = "ranking"
-    monitor = ("ndcg@10", "max")
+    monitor = "ndcg@10"
     unit = "score"
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

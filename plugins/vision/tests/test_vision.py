@@ -190,7 +190,9 @@ def test_augmentations_are_declared_by_name():
     from zoo_vision import augment
 
     tf = augment.build("crop,flip,erase,affine", 16)
-    assert tf(torch.randn(4, 1, 16, 16)).shape == (4, 1, 16, 16)
+    labels = torch.arange(4)
+    x, y = tf(torch.randn(4, 1, 16, 16), labels)
+    assert x.shape == (4, 1, 16, 16) and torch.equal(y, labels)
     assert augment.build("none", 16) is None
     with pytest.raises(ZooError, match="unknown augmentation 'blur'"):
         augment.build("blur", 16)

@@ -61,7 +61,7 @@ def each_image(transform) -> BatchTransform:
 
 
 def build(spec: str, image_size: int) -> BatchTransform | None:
-    """'crop,flip,erase' -> one function that augments a batch; '' or 'none' -> None."""
+    """'crop,flip,erase' -> one function (x, y) -> (x, y) that augments a batch; '' or 'none' -> None."""
     pad = max(1, image_size // 8)
     known = {
         "crop": partial(random_crop, pad=pad),
@@ -77,9 +77,9 @@ def build(spec: str, image_size: int) -> BatchTransform | None:
         return None
     steps = [known[n] for n in names]
 
-    def augment(x: torch.Tensor) -> torch.Tensor:
-        for step in steps:
+    def augment(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for step in steps:  # a label does not move with the image
             x = step(x)
-        return x
+        return x, y
 
     return augment
