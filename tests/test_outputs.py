@@ -1,0 +1,137 @@
+"""Targets that move with the inputs, outputs that are files, vector and multi-head outputs, init_from,
+and one source of truth for a metric's direction. Recipes from tests/toy_plugin.py."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import toy_plugin
+from zoo import ZooError
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def toy():
+    toy_plugin.register()
+
+
+def train(recipe, out, *sets, **kw):
+    from zoo.config import parse_sets
+    from zoo.runs import train as run_training
+    return run_training(recipe, sets=parse_sets(sets), out=str(out), callbacks=[], **kw)
+
+
+@pytest.fixture(scope="module")
+def denoiser(tmp_path_factory):
+    toy_plugin.register()
+    return train("toy/denoise", tmp_path_factory.mktemp("denoise") / "run")
+
+
+def test_paired_augmentation_moves_the_target_with_the_input():
+    clean = toy_plugin.smooth_images(64, 16, torch.Generator().manual_seed(0))
+    noisy = clean + 0.01 * torch.randn(clean.shape)
+    x, y = toy_plugin.flip_pairs(noisy, clean)
+    flipped = ~torch.isclose(x, noisy, atol=0.05).all(dim=(1, 2, 3))
+    assert 10 < int(flipped.sum()) < 54  # about half the pairs flipped
+    assert (x - y).abs().max() < 0.05  # and each target went with its input
+
+
+def test_denoiser_learns_and_flip_views_are_undone_before_averaging(denoiser):
+    from zoo.runs import open_run
+
+    summary = json.loads((denoiser / "summary.json").read_text())
+    noisy_psnr = -10 * math.log10(0.15 ** 2)  # the input's own PSNR: about 16.5 dB
+    assert summary["test"]["psnr"] > noisy_psnr + 5
+    assert summary["directions"]["psnr"] == "max"
+    assert summary["test_tta"]["psnr"] >= summary["test"]["psnr"] - 0.1  # views undone: as good or better
+
+    trainer = open_run(denoiser, device="cpu").trainer(with_data=True)
+    trainer.task.follows_input = False  # flipped outputs averaged as they come out: misaligned
+    misaligned = trainer.evaluate("test", tta=True)["psnr"]
+    assert misaligned < summary["test_tta"]["psnr"] - 2
+
+
+def test_predict_out_writes_a_file_per_input_and_says_where(denoiser, tmp_path):
+    from PIL import Image
+
+    picture = toy_plugin.smooth_images(1, 16, torch.Generator().manual_seed(5))[0, 0]
+    Image.fromarray((picture * 255).byte().numpy()).save(tmp_path / "scan.png")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "toy_plugin", "predict", str(denoiser), str(tmp_path / "scan.png"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    written = tmp_path / "out" / "scan.denoised.png"
+    assert f"files={written}" in proc.stdout
+    assert Image.open(written).size == (16, 16)
+
+
+def test_unknown_view_and_views_on_inputs_they_cannot_take_are_errors(tmp_path):
+    from synthetic import trainer
+
+    with pytest.raises(ZooError, match="unknown view 'rot90'; this recipe's views are hflip, vflip, shift"):
+        train("toy/denoise", tmp_path / "run", "tta=rot90")
+    with pytest.raises(ZooError, match="view 'hflip' needs 4-D input batches, got a 2-D tensor"):
+        trainer(tta="hflip").evaluate("valid", tta=True)  # feature vectors, not images: never silently skipped
+
+
+def test_vector_regression_predicts_one_point_per_sample_and_beats_the_mean(tmp_path):
+    from zoo.runs import open_run
+
+    run = train("toy/points", tmp_path / "points")
+    summary = json.loads((run / "summary.json").read_text())
+    bundle = toy_plugin.points()
+    centres = torch.stack([bundle.test[i][1] for i in range(len(bundle.test))])
+    baseline = (centres - centres.mean(0)).norm(dim=1).mean()  # predict the mean point: about 0.2
+    assert summary["test"]["distance"] < 0.5 * float(baseline)
+    trainer = open_run(run, device="cpu").predictor()
+    rows = trainer.predict([bundle.test[i][0] for i in range(3)])
+    assert len(rows) == 3 and set(rows[0]) == {"x", "y"}  # one prediction per sample, not per coordinate
+
+
+def test_two_heads_from_one_network_and_init_from_another_run(tmp_path, capsys):
+    points = train("toy/points", tmp_path / "points", "epochs=3")
+    multi = train("toy/points-multi", tmp_path / "multi", f"init_from={points}", "epochs=4")
+    summary = json.loads((multi / "summary.json").read_text())
+    assert {"point_distance", "quadrant_accuracy", "loss"} <= set(summary["test"])
+    assert summary["directions"]["point_distance"] == "min" and summary["directions"]["quadrant_accuracy"] == "max"
+    assert summary["test"]["quadrant_accuracy"] > 0.6  # chance is 0.25
+    assert "tensors loaded; 2 start fresh (quadrant.weight, quadrant.bias)" in capsys.readouterr().err
+
+    started = train("toy/points", tmp_path / "again", f"init_from={points}", "epochs=1", "lr=1e-9")
+    first = json.loads((started / "metrics.jsonl").read_text().splitlines()[0])
+    trained = json.loads((points / "summary.json").read_text())["valid"]["best"]["distance"]
+    assert first["valid_distance"] == pytest.approx(trained, rel=1e-3)  # it started from those weights
+
+    with pytest.raises(ZooError, match=r"init_from .*: no tensor of it fits this model \(its first, body.0.weight"):
+        train("toy/tictactoe-selfplay", tmp_path / "wrong", f"init_from={points}", "epochs=1")
+    with pytest.raises(ZooError, match=r"tensor body.0.weight has shape \(16, 1, 3, 3\) there and \(32, 1, 3, 3\) in this model"):
+        train("toy/points", tmp_path / "wider", f"init_from={points}", "model.width=32", "epochs=1")
+
+
+def test_a_lower_is_better_metric_outside_any_list_is_summarised_by_its_declared_direction():
+    from zoo.runs import summarize
+
+    history = [{"epoch": e, "valid_fid": fid, "valid_sharpness": s} for e, fid, s in ((1, 30, 1), (2, 20, 3), (3, 25, 2))]
+    summary = summarize(history, None, directions={"fid": "min", "sharpness": "max"})
+    assert summary["valid"]["best"] == {"fid": 20, "sharpness": 3}
+    with pytest.raises(ZooError, match="metric fid: no direction"):
+        summarize(history, None, directions={"sharpness": "max"})
+
+
+def test_when_the_last_epoch_ties_the_best_the_summary_scores_what_eval_loads(tmp_path):
+    """A tie is not an improvement: best.safetensors keeps the earlier epoch, and summary.json's `test` must
+    score those weights, as `zoo eval` does."""
+    from zoo.runs import open_run
+
+    run = train("toy/points", tmp_path / "tie", "epochs=3", "monitor=quadrant_share")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_epoch"] == 1  # the monitored figure is the same every epoch
+    evaluated = open_run(run, device="cpu").evaluate()["test"]
+    assert summary["test"]["distance"] == pytest.approx(evaluated["distance"], abs=1e-6)
+    assert summary["test"]["distance"] != summary["test_final"]["distance"]
