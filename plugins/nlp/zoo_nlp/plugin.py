@@ -24,6 +24,15 @@ def zoo_datasets():
                   "when its only major MeSH tag is 'normal'. Fixed stratified 70/10/20 split; a WordPiece tokenizer "
                   "is trained on the training split (data.vocab_size) and texts are cut at data.max_length tokens."),
         DatasetSpec(
+            name="nlp/iu-xray-reports-mlm",
+            summary="the IU reports' training texts for masked-LM pretraining (same split and tokenizer as "
+                    "nlp/iu-xray-reports)",
+            factory="zoo_nlp.data:iu_reports_mlm", task="zoo_nlp.tasks:MaskedLMTask", source=IU_SOURCE,
+            licence=IU_LICENCE, bring_your_own="not applicable",
+            notes="15% of the tokens are predicted (80% shown as [MASK], 10% a random token, 10% unchanged), masked "
+                  "afresh each batch; only the training split's texts are read, so a classifier fine-tuned from the "
+                  "weights has never seen a test report."),
+        DatasetSpec(
             name="nlp/iu-xray-summaries",
             summary="3,419 chest X-ray reports as findings -> impression pairs (summarization)",
             factory="zoo_nlp.data:iu_summaries", reader="zoo_nlp.data:read_text", task="zoo_nlp.tasks:Seq2SeqTask",
@@ -63,6 +72,10 @@ def zoo_models():
         ModelSpec(name="nlp/transformer", summary="small BERT-style encoder from scratch, mean-pooled, linear head",
                   factory="zoo_nlp.models:transformer", task="classification", input=TOKENS,
                   notes="model.width, model.depth, model.heads, model.dropout; context = data.max_length tokens."),
+        ModelSpec(name="nlp/transformer-mlm", summary="nlp/transformer's encoder with a masked-LM head (pretraining)",
+                  factory="zoo_nlp.models:transformer_mlm", task="zoo_nlp.tasks:MaskedLMTask", input=TOKENS,
+                  notes="Its encoder's tensors carry the names of nlp/transformer's, so a classifier starts from them "
+                        "with --set init_from=RUN_DIR (the head starts fresh)."),
         ModelSpec(name="nlp/minilm", summary="pretrained all-MiniLM-L6-v2 encoder, fine-tuned (transfer, opt-in)",
                   factory="zoo_nlp.models:minilm", task="classification",
                   input="token ids N x L in its own BERT uncased vocabulary (data.tokenizer=minilm), [PAD] = 0",
@@ -92,6 +105,14 @@ def zoo_recipes():
             # them (0.972) and the text CNN (0.959)
             defaults={**classify, "epochs": 12, "ema": 0.99, "model.dropout": 0.2, "data.max_length": 256,
                       "data.vocab_size": 6000, "model.width": 128, "model.depth": 2, "model.heads": 4}),
+        RecipeSpec(
+            name="nlp/report-mlm", summary="masked-LM pretraining of report-classify's encoder on the training reports",
+            dataset="nlp/iu-xray-reports-mlm", model="nlp/transformer-mlm", task="zoo_nlp.tasks:MaskedLMTask",
+            defaults={**classify, "epochs": 20, "lr": 1e-3, "label_smoothing": 0.0, "eval_batch_size": 32,
+                      "data.max_length": 256, "data.vocab_size": 6000, "model.width": 128, "model.depth": 2,
+                      "model.heads": 4},
+            notes="Then: zoo train nlp/report-classify --set init_from=RUN_DIR (bench/RESULTS.md compares it with "
+                  "training from scratch)."),
         RecipeSpec(
             name="nlp/report-classify-minilm", summary="normal vs abnormal report, pretrained MiniLM (opt-in)",
             dataset="nlp/iu-xray-reports", model="nlp/minilm", task="classification", defaults={**minilm, "epochs": 4}),

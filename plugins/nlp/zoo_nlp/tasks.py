@@ -30,6 +30,38 @@ class RougeF(ROUGEScore):
         return {k.removesuffix("_fmeasure"): v for k, v in scores.items() if k.endswith("_fmeasure")}
 
 
+class MaskedLMTask(Task):
+    """Masked-language-model pretraining: cross-entropy of the masked positions' tokens (others are -100);
+    `accuracy`: the share of masked tokens predicted exactly."""
+
+    name = "masked-lm"
+    monitor = "accuracy"
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        logits = output.float()
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
+
+    def metrics(self):
+        from torchmetrics import MetricCollection
+        from torchmetrics.classification import MulticlassAccuracy
+        vocab = int(self.info.get("vocab_size", 0)) or None
+        return MetricCollection({"accuracy": MulticlassAccuracy(num_classes=vocab, ignore_index=IGNORE,
+                                                                 average="micro")})
+
+    def update_metrics(self, metrics, output, target) -> None:
+        metrics.update(output.float().reshape(-1, output.shape[-1]).argmax(-1), target.reshape(-1))
+
+    def merge_views(self, outputs: list[Any]) -> Any:
+        return outputs[0]
+
+    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+        return [{"tokens": len(o)} for o in output]
+
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.shape == y.shape):
+            raise ZooError(f"{dataset}: a masked-LM dataset must yield token ids and per-token targets alike")
+
+
 class Seq2SeqTask(Task):
     """x = {'input_ids', 'labels'} while training (teacher forcing); a bare id tensor when predicting.
 

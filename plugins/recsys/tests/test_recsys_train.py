@@ -122,6 +122,10 @@ def test_own_implicit_csv_with_string_ids_trains_and_predicts(tmp_path, one_thre
     result = run_zoo("predict", str(tmp_path / "recsys-csv-ranking"), "user=user-1", "ghost", "--json")
     assert result.code == 0, result.err
     assert '"user": "user-1"' in result.out and '"user": "unknown"' in result.out
+    # --user is recsys's own option of `zoo predict` (plugin.zoo_predict_options): the same recommendations
+    by_option = run_zoo("predict", str(tmp_path / "recsys-csv-ranking"), "--user", "user-1", "--json")
+    assert by_option.code == 0, by_option.err
+    assert by_option.out.splitlines()[0] == result.out.splitlines()[0]
 
 
 def test_rating_recipe_refuses_implicit_csv(tmp_path):

@@ -45,8 +45,8 @@ class RecommendTask(Task):
         options = dict(options)
         users = [f"user={u}" for u in options.pop("users", None) or ()]
         results = super().predict_inputs(run, list(inputs) + users, out_dir, options)
-        for text, row in zip(list(inputs) + users, results):
-            row["input"] = text
+        for text, row in zip(users, results[len(inputs):]):
+            row["input"] = text  # what `zoo predict` prints as the input of a --user
         return results
 
     def predict(self, output: Any) -> list[dict[str, Any]]:
