@@ -55,3 +55,35 @@ def test_summarizer_loss_falls_and_predicts_text(tmp_path):
     assert (run.dir / "samples.md").is_file()
     [prediction] = run.predict(["The heart is normal in size. The lungs are clear. No pleural effusion."])
     assert isinstance(prediction["impression"], str) and prediction["impression"].strip()
+
+
+def test_masking_moves_labels_with_the_inputs():
+    import torch
+
+    from zoo_nlp.data import IGNORE, MASK_ID, Masking
+
+    ids = torch.randint(4, 500, (64, 100))
+    ids[:, 90:] = 0  # padding is never chosen
+    x, y = Masking(0.15, 500)(ids, ids.clone(), torch.Generator().manual_seed(0))
+    chosen = y != IGNORE
+    assert 0.13 < chosen[:, :90].float().mean() < 0.17 and not chosen[:, 90:].any()
+    assert torch.equal(y[chosen], ids[chosen])  # each chosen position's label is its original token
+    assert 0.75 < (x[chosen] == MASK_ID).float().mean() < 0.85  # 80% shown as [MASK]
+    assert torch.equal(x[~chosen], ids[~chosen])
+
+
+def test_masked_lm_pretraining_learns_and_a_classifier_starts_from_it(tmp_path, capsys):
+    """nlp/report-mlm predicts masked tokens far better than the most frequent token does, and
+    nlp/report-classify starts from its encoder with init_from (only the head starts fresh)."""
+    require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
+    sets = ("data.limit=1000", "data.vocab_size=1500", "data.max_length=96", "model.width=64", "lr=3e-3")
+    run, summary = train_tiny("nlp/report-mlm", tmp_path / "mlm", *sets, "warmup=0.1", epochs=10)
+    import torch
+
+    from zoo_nlp.data import IGNORE
+    targets = torch.cat([y[y != IGNORE] for _, y in run.trainer(with_data=True).data.valid])
+    frequent = targets.bincount().max() / len(targets)  # always guessing the commonest token: about 0.15
+    # about 900 masked tokens: 0.03 is more than twice the standard error of the accuracy
+    assert summary["valid"]["best"]["accuracy"] > frequent + 0.03, (summary, float(frequent))
+    _, classified = train_tiny("nlp/report-classify", tmp_path / "cls", *sets, f"init_from={run.dir}", epochs=1)
+    assert "start fresh (head.1.weight, head.1.bias)" in capsys.readouterr().err
