@@ -84,6 +84,7 @@ class Trainer:
         else:
             self.use_train_set(data.train)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]  # clipped and guarded each step
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
         self.scales = parse_scales(config.progressive_resize)
@@ -231,16 +232,17 @@ class Trainer:
                 f"loss became {value} at epoch {self.epoch + 1}, step {self.step}: training stopped and no "
                 f"weights were written. Lower lr (now {cfg.lr}), keep grad_clip on (now {cfg.grad_clip}), "
                 "and check the data for NaN or extreme values.")
-        (loss / cfg.accumulate).backward()
+        (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
         self.loss_sum, self.loss_count, self.batch = self.loss_sum + value, self.loss_count + 1, self.batch + 1
         if self.batch % cfg.accumulate and self.batch < self.batches_per_epoch:
             return  # keep accumulating
         if sample:
             self.health.observe(self.step)
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
-        if not torch.isfinite(norm):
+        # With clipping off, the norm is not computed: a non-finite gradient then shows as a non-finite loss at
+        # the next step or non-finite weights at the next checkpoint, and both stop training before writing.
+        if cfg.grad_clip and not torch.isfinite(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)):
             raise NonFiniteLoss(f"gradients became non-finite at epoch {self.epoch + 1}, step {self.step}: training "
-                                f"stopped and no weights were written. Lower lr (now {cfg.lr}) or set grad_clip.")
+                                f"stopped and no weights were written. Lower lr (now {cfg.lr}).")
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
