@@ -135,3 +135,44 @@ def test_when_the_last_epoch_ties_the_best_the_summary_scores_what_eval_loads(tm
     evaluated = open_run(run, device="cpu").evaluate()["test"]
     assert summary["test"]["distance"] == pytest.approx(evaluated["distance"], abs=1e-6)
     assert summary["test"]["distance"] != summary["test_final"]["distance"]
+
+
+def test_a_task_adds_a_view_of_its_own_and_it_is_undone_on_outputs_that_follow_the_input():
+    """A DNA view: the reverse complement of one-hot sequences (N x 4 x L, channels A, C, G, T)."""
+    from torch import nn
+
+    from zoo.config import TrainConfig
+    from zoo.data import DataBundle, TensorPairs
+    from zoo.tasks.regression import RegressionTask
+    from zoo.train.trainer import Trainer
+    from zoo.train.views import View
+
+    revcomp = lambda x: x.flip(-1).flip(-2)  # noqa: E731 - reverse the sequence, swap A<->T and C<->G
+
+    class PerBase(RegressionTask):  # one value per base: outputs laid out like the sequence
+        follows_input = True
+
+        def views(self):
+            return {**super().views(), "revcomp": [View("revcomp", revcomp, lambda out: out.flip(-1), dims=3)]}
+
+    class GContent(nn.Module):  # how G-rich each base's neighbourhood is, read off the G channel
+        def forward(self, x):
+            return x[:, 2]
+
+    x = torch.nn.functional.one_hot(torch.randint(4, (8, 20)), 4).permute(0, 2, 1).float()
+    y = x[:, 2]
+    data = DataBundle(train=TensorPairs(x, y), valid=TensorPairs(x, y), info={"target_dims": 20})
+    config = TrainConfig(tta="revcomp", device="cpu", grad_stats_every=0)
+    t = Trainer(GContent(), PerBase(config, data.info), data, config, callbacks=[])
+    plain, both = t.evaluate("valid")["loss"], t.evaluate("valid", tta=True)["loss"]
+    # the reverse complement reads C where G was: averaged and turned back, half the signal is the C channel
+    assert plain == 0 and both == pytest.approx(float(((x[:, 2] - (x[:, 2] + x[:, 1]) / 2) ** 2).mean()))
+    with pytest.raises(ZooError, match="unknown view 'hflp'"):
+        t.evaluate("valid", tta="hflp")
+
+
+def test_samples_are_counted_from_the_inputs_not_from_dict_keys():
+    from zoo.data import batch_size_of
+
+    targets = {"policy": torch.zeros(5, 9), "value": torch.zeros(5)}
+    assert batch_size_of(targets) == 5 and batch_size_of((torch.zeros(3, 2), {"a": torch.zeros(3)})) == 3

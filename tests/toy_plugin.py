@@ -159,7 +159,7 @@ class ValueTask(RegressionTask):
     monitor = "win_rate"
     directions = {**RegressionTask.directions, "win_rate": "max", "loss_rate": "min"}
 
-    def evaluate_model(self, model, split, budget, device):
+    def evaluate_model(self, model, dataset, split, budget, device):
         results = []
         for game in range(budget):
             if game % 2 == 0:

@@ -48,9 +48,11 @@ class Task:
     def update_metrics(self, metrics, output: Any, target: Any) -> None:
         metrics.update(self.scores(output), target)
 
-    def evaluate_model(self, model: nn.Module, split: str, budget: int, device: torch.device) -> dict[str, float]:
-        """Figures a per-batch average cannot give (win rate, rollout return, a Frechet distance), within
-        `budget` games, episodes or samples; each needs a direction in `directions`. None by default."""
+    def evaluate_model(self, model: nn.Module, dataset: Any, split: str, budget: int,
+                       device: torch.device) -> dict[str, float]:
+        """Figures a per-batch average cannot give (win rate, rollout return, a Frechet distance to the split's
+        `dataset`, which may be None), within `budget` games, episodes or samples; each needs a direction in
+        `directions`. None by default."""
         return {}
 
     @property

@@ -34,7 +34,7 @@ class RegressionTask(Task):
         return target.float().reshape(self.scores(output).shape)
 
     def update_metrics(self, metrics, output, target) -> None:
-        pred, true = self.scores(output), self._shaped(target, output)
+        pred, true = self.scores(output).contiguous(), self._shaped(target, output).contiguous()  # torchmetrics views
         metrics["rmse"].update(pred, true)
         metrics["mae"].update(pred, true)
         error = (pred - true).abs() if pred.dim() == 1 else (pred - true).norm(dim=-1)

@@ -290,7 +290,7 @@ class Trainer:
             saved = rng_state()  # evaluation draws from its own seeded stream and leaves training's untouched
             seed_everything(self.config.seed + {"valid": 1, "test": 2}.get(split, 3))
             try:
-                own = self.task.evaluate_model(model, split, self.config.eval_budget, self.device)
+                own = self.task.evaluate_model(model, dataset, split, self.config.eval_budget, self.device)
             finally:
                 set_rng_state(saved)
             for name, value in own.items():
