@@ -10,7 +10,7 @@ from .registry import DatasetSpec, ModelSpec, RecipeSpec, Registry
 
 __all__ = [
     "DataMissing", "DatasetSpec", "ModelSpec", "PluginError", "RecipeSpec", "Registry", "ZooError",
-    "Trainer", "TrainConfig", "DataBundle", "get_registry", "hookimpl", "__version__",
+    "Trainer", "TrainConfig", "DataBundle", "get_registry", "hookimpl", "load", "__version__",
 ]
 
 
@@ -21,6 +21,9 @@ def __getattr__(name: str):  # heavy names are imported on first use only
     if name == "TrainConfig":
         from .config import TrainConfig
         return TrainConfig
+    if name == "load":
+        from .runs import load
+        return load
     if name == "DataBundle":
         from .data import DataBundle
         return DataBundle

@@ -6,6 +6,7 @@ with `model.` or `data.` go to the model and dataset factories and are declared 
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -125,6 +126,8 @@ def override(config: dict[str, Any], sets: dict[str, str] | None = None, recipe:
     config.update({k: v for k, v in explicit.items() if v is not None})
     for key, value in config.items():
         if key in TRAIN_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ZooError(f"--set {key}: must be a finite number, got {value}")
             if value < 0:
                 raise ZooError(f"--set {key}: must not be negative, got {value}")
     for key in ("epochs", "batch_size", "accumulate", "eval_budget"):

@@ -18,6 +18,7 @@ from .errors import PluginError, ZooError
 from .plugins import get_registry
 from .registry import DatasetSpec, RecipeSpec
 from .registry.entries import import_path
+from .rundir import RunLock, check_out, read_config
 
 @dataclass
 class Built:
@@ -132,10 +133,29 @@ def default_run_dir(name: str) -> Path:
 def train(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str | None = None,
           resume: str | None = None, callbacks=None, **explicit: Any) -> Path:
     """Train a recipe into a run directory (or continue one) and write its summary and model card."""
+    from .train.device import is_main
+
+    run_dir = Path(resume) if resume else Path(out) if out else default_run_dir(name)
+    check_out(run_dir)
+    if not resume and (run_dir / "checkpoints").exists():
+        raise ZooError(f"--out {run_dir}: already holds a run; use --resume {run_dir} to continue it")
+    lock, created = RunLock(run_dir), not run_dir.exists()
+    if is_main():  # the run directory has one writer: a second `zoo train` into it is refused
+        lock.acquire()
+    try:
+        return _train(name, run_dir, data, sets, resume, callbacks, explicit)
+    finally:
+        lock.release()
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that failed before writing anything leaves no empty folder behind
+
+
+def _train(name: str, run_dir: Path, data: str | None, sets: dict[str, str] | None, resume: str | None,
+           callbacks, explicit: dict[str, Any]) -> Path:
+    from .train import checkpoint
     from .train.trainer import Trainer
 
     if resume:
-        run_dir = Path(resume)
         saved = read_config(run_dir)
         if saved["recipe"] != name:
             raise ZooError(f"--resume {run_dir}: that run trained {saved['recipe']}, not {name}")
@@ -148,9 +168,6 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
         built = build(name, saved.get("data"), config=config)
     else:
         built = build(name, data, sets, **explicit)
-        run_dir = Path(out) if out else default_run_dir(name)
-        if (run_dir / "checkpoints").exists():
-            raise ZooError(f"--out {run_dir}: already holds a run; use --resume {run_dir} to continue it")
     train_cfg, _, _ = split(built.config)
     if callbacks is None:
         from .train.callbacks import ConsoleLogger
@@ -160,6 +177,8 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
     if trainer.main and not resume:
         write_config(run_dir, built, data)
     if resume:
+        if trainer.main:  # a write cut short by a kill leaves a temporary file behind
+            checkpoint.remove_partial(run_dir / "checkpoints")
         trainer.resume(run_dir / "checkpoints" / "last.safetensors")
         if trainer.main:  # the checkpoint's history is the truth; drop epochs logged after it
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in trainer.history))
@@ -195,16 +214,6 @@ def write_config(run_dir: Path, built: Built, data: str | None) -> None:
         "model_args": built.bundle.model_args, "info": built.bundle.info,
     }
     (run_dir / "config.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
-
-
-def read_config(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise ZooError(f"{run_dir}: not a run directory (no config.json)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ZooError(f"{path}: not valid JSON ({exc})") from None
 
 
 def summarize(history: list[dict[str, Any]], test: dict[str, float] | None,
@@ -289,7 +298,12 @@ def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
 
 # -- reopening a run -----------------------------------------------------------------------
 class OpenRun:
-    """A trained run, ready to evaluate and predict."""
+    """A trained run, ready to evaluate and predict: what `zoo.load(RUN_DIR)` returns.
+
+    `.predict(inputs)` takes file paths, text, PIL images (for image models) or tensors already shaped as one
+    model input; `.evaluate()` scores the valid and test splits; `.module` is the plain `nn.Module` with the
+    weights `zoo eval` uses; `.config` the run's resolved settings.
+    """
 
     def __init__(self, run_dir: str | Path, data: str | None = None, device: str = "auto", which: str = "best"):
         self.dir = Path(run_dir)
@@ -334,20 +348,37 @@ class OpenRun:
             out["test"] = trainer.evaluate("test", tta=tta)
         return out
 
-    def predict(self, inputs: list[str], out: str | Path | None = None, **options: Any) -> list[dict[str, Any]]:
+    @property
+    def module(self):
+        """The trained network (the moving average of the weights when the run kept one), in eval mode."""
+        return self.predictor().eval_model().eval()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.saved["config"])
+
+    def predict(self, inputs: list[Any], out: str | Path | None = None, **options: Any) -> list[dict[str, Any]]:
         """One dict per input; with `out`, each input's result is also written there as files (the task says
         which). `options` are those of `zoo predict` that plugins add (e.g. heatmap=True for medical runs)."""
         task = self.predictor().task
+        if isinstance(inputs, (str, Path)) or not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]  # one input
         return task.predict_inputs(self, list(inputs), Path(out) if out is not None else None, options)
 
-    def read_inputs(self, inputs: list[str]) -> list[Any]:
-        """Model inputs from `zoo predict` arguments (file paths, text), through the dataset's reader."""
+    def read_inputs(self, inputs: list[Any]) -> list[Any]:
+        """Model inputs from `zoo predict` arguments (file paths, text; PIL images from Python) through the
+        dataset's reader; a tensor is taken as one model input already."""
+        import torch
+
+        if all(isinstance(item, torch.Tensor) for item in inputs):
+            return list(inputs)
         dataset = get_registry().get(self.recipe.dataset, kind="dataset")
         assert isinstance(dataset, DatasetSpec)
         if not dataset.reader:
             raise ZooError(f"{dataset.name} declares no reader, so its models cannot predict on raw inputs")
         read = import_path(dataset.reader, dataset.name)
-        return [read(text, self.saved["info"]) for text in inputs]
+        return [item if isinstance(item, torch.Tensor) else read(str(item) if isinstance(item, Path) else item,
+                                                                  self.saved["info"]) for item in inputs]
 
     def predictor(self):
         """The run's trainer without data, built once: enough to predict."""
@@ -358,3 +389,8 @@ class OpenRun:
 
 def open_run(run_dir: str | Path, **kwargs: Any) -> OpenRun:
     return OpenRun(run_dir, **kwargs)
+
+
+def load(run_dir: str | Path, device: str = "auto") -> OpenRun:
+    """`zoo.load(RUN_DIR)`: a trained run to predict with, evaluate, export or take the module of."""
+    return OpenRun(run_dir, device=device)

@@ -107,8 +107,9 @@ class Task:
         outputs, predictions = run.predictor().predict_outputs(items)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            for i, (text, pred) in enumerate(zip(inputs, predictions)):
-                files = self.write_output(index(outputs, i), pred, out_dir / Path(text).stem)
+            for i, (item, pred) in enumerate(zip(inputs, predictions)):
+                stem = Path(item).stem if isinstance(item, (str, Path)) else f"input-{i}"  # PIL images, tensors
+                files = self.write_output(index(outputs, i), pred, out_dir / stem)
                 pred["files"] = [str(f) for f in files]
         return predictions
 

@@ -84,6 +84,14 @@ def save(path: str | Path, state: dict[str, Any]) -> None:
         raise
 
 
+def remove_partial(folder: Path) -> list[Path]:
+    """Delete the temporary files that writes cut short by a kill left in a checkpoint folder."""
+    found = sorted(Path(folder).glob(".*.safetensors.*")) if Path(folder).is_dir() else []
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
 def load(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by `save`; a damaged file gets an error that names it."""
     path = Path(path)

@@ -110,12 +110,17 @@ def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: 
     return {k: v[:count] for k, v in arrays.items()}
 
 
+MIN_SIZE = 16
+
+
 def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_size: int = 128,
               abnormal_fraction: float = 0.3, data_seed: int = 0, augment: str = "affine,contrast,noise",
               normal_only_train: bool = False, valid_fraction: float = 0.1, test_fraction: float = 0.2,
               masks: bool = False) -> DataBundle:
     """Generated radiographs (or `--data`, your own). Images are independent draws, so the splits are
     plain index ranges: train first, then validation, then test; the test set is the same for every run."""
+    if image_size < MIN_SIZE or image_size % 8:  # the U-Nets halve the film three times
+        raise ZooError(f"--set data.image_size={image_size}: use a multiple of 8, at least {MIN_SIZE} pixels")
     if data is not None:
         return own_data(Path(data), seed, image_size, augment, normal_only_train, valid_fraction, test_fraction)
     if count < 20:

@@ -1,6 +1,7 @@
 """Image datasets: scikit-learn digits, Fashion-MNIST IDX files, and a user's class-per-folder images."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import struct
 from pathlib import Path
@@ -44,9 +45,14 @@ class Images(Dataset):
         return (x - self.mean) / self.std, self.labels[i]
 
 
+MIN_SIZE = 8
+
+
 def _bundle(name: str, images, labels, parts: dict[str, list[int] | None], classes: list[str],
             info: dict[str, Any], augment_spec: str, test=None) -> DataBundle:
     """Splits of one image set, training batches augmented; mean/std come from the training images."""
+    if info["image_size"] < MIN_SIZE:  # the backbones halve the image three times
+        raise ZooError(f"--set data.image_size={info['image_size']}: at least {MIN_SIZE} pixels are needed")
 
     def pick(idx):
         chosen = [images[i] for i in idx] if isinstance(images, list) else images[idx]
@@ -138,10 +144,10 @@ def fashion_mnist(data: str | None = None, seed: int = 0, augment: str = "crop,f
 
 
 # -- a user's folder of images -------------------------------------------------------------
-def load_image(path: Path, info: dict[str, Any]) -> torch.Tensor:
-    """One image file -> C x H x W in [0, 1], in the run's channels and size; errors name the file."""
+def load_image(path: Path | Image.Image, info: dict[str, Any]) -> torch.Tensor:
+    """One image file (or a PIL image) -> C x H x W in [0, 1], in the run's channels and size; errors name the file."""
     try:
-        with Image.open(path) as img:
+        with contextlib.nullcontext(path) if isinstance(path, Image.Image) else Image.open(path) as img:
             img = img.convert("L" if info["channels"] == 1 else "RGB")
             if img.size != (info["image_size"],) * 2:
                 img = img.resize((info["image_size"],) * 2, Image.BILINEAR)
@@ -154,9 +160,9 @@ def load_image(path: Path, info: dict[str, Any]) -> torch.Tensor:
     return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
 
 
-def read_image(text: str, info: dict[str, Any]) -> torch.Tensor:
-    """`zoo predict` input: an image file, normalized as in training."""
-    x = load_image(Path(text), info)
+def read_image(text: str | Image.Image, info: dict[str, Any]) -> torch.Tensor:
+    """`zoo predict` input: an image file (or a PIL image, from the Python API), normalized as in training."""
+    x = load_image(text if isinstance(text, Image.Image) else Path(text), info)
     return (x - torch.tensor(info["mean"]).view(-1, 1, 1)) / torch.tensor(info["std"]).view(-1, 1, 1)
 
 
