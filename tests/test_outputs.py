@@ -176,3 +176,17 @@ def test_samples_are_counted_from_the_inputs_not_from_dict_keys():
 
     targets = {"policy": torch.zeros(5, 9), "value": torch.zeros(5)}
     assert batch_size_of(targets) == 5 and batch_size_of((torch.zeros(3, 2), {"a": torch.zeros(3)})) == 3
+
+
+def test_every_run_writes_tensorboard_events_and_classifiers_their_confusion_matrix_or_roc_curve(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = train("toy/blobs", tmp_path / "multi")
+    events = EventAccumulator(str(run)).Reload()
+    accuracy = [e.value for e in events.Scalars("valid/accuracy")]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert accuracy == pytest.approx([r["valid_accuracy"] for r in rows])  # one scalar per epoch, as logged
+    assert "train/loss" in events.Tags()["scalars"]
+    assert (run / "confusion.png").stat().st_size > 5000 and not (run / "roc.png").exists()
+    binary = train("toy/blobs-binary", tmp_path / "binary")
+    assert (binary / "roc.png").stat().st_size > 5000 and not (binary / "confusion.png").exists()

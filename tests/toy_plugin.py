@@ -341,6 +341,23 @@ class PointAndQuadrant(MultiTask):
     monitor = "point_distance"
 
 
+# -- blobs: plain classification, multi-class and binary ------------------------------------------
+def blobs(data=None, seed: int = 0, classes: int = 4) -> DataBundle:
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, 16, generator=g) * 2
+    y = torch.randint(classes, (600,), generator=g)
+    x = centres[y] + torch.randn(600, 16, generator=g)
+    names = [f"class-{c}" for c in range(classes)]
+    part = lambda a, b: TensorPairs(x[a:b], y[a:b] if classes > 2 else y[a:b].float())  # noqa: E731
+    return DataBundle(train=part(0, 400), valid=part(400, 500), test=part(500, 600),
+                      model_args={"outputs": classes if classes > 2 else 1},
+                      info={"num_classes": classes, "classes": names})
+
+
+def mlp(outputs: int = 4) -> nn.Module:
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, outputs))
+
+
 # -- the plugin ------------------------------------------------------------------------------
 TINY = {"grad_stats_every": 0, "device": "cpu", "threads": 1}
 
@@ -353,6 +370,7 @@ def zoo_datasets():
         DatasetSpec(name="toy/smooth", summary="noisy smooth images", factory="toy_plugin:denoise", task="denoise",
                     reader="toy_plugin:read_png"),
         DatasetSpec(name="toy/points", summary="a blob's centre", factory="toy_plugin:points", task="regression"),
+        DatasetSpec(name="toy/blobs", summary="Gaussian clusters", factory="toy_plugin:blobs", task="classification"),
     ]
 
 
@@ -360,7 +378,8 @@ def zoo_datasets():
 def zoo_models():
     return [ModelSpec(name="toy/value-mlp", summary="value MLP", factory="toy_plugin:value_net"),
             ModelSpec(name="toy/dncnn", summary="tiny DnCNN", factory="toy_plugin:Denoiser"),
-            ModelSpec(name="toy/pointnet", summary="CNN to a point", factory="toy_plugin:PointNet")]
+            ModelSpec(name="toy/pointnet", summary="CNN to a point", factory="toy_plugin:PointNet"),
+            ModelSpec(name="toy/mlp", summary="MLP", factory="toy_plugin:mlp")]
 
 
 @hookimpl
@@ -376,6 +395,10 @@ def zoo_recipes():
         RecipeSpec(name="toy/points", summary="a point from an image", dataset="toy/points", model="toy/pointnet",
                    task="regression", callbacks=("toy_plugin:QuadrantShare",),
                    defaults={**TINY, "epochs": 6, "batch_size": 32, "lr": 3e-3}),
+        RecipeSpec(name="toy/blobs", summary="4 clusters", dataset="toy/blobs", model="toy/mlp",
+                   task="classification", defaults={**TINY, "epochs": 3, "batch_size": 32, "lr": 1e-2}),
+        RecipeSpec(name="toy/blobs-binary", summary="2 clusters", dataset="toy/blobs", model="toy/mlp",
+                   task="binary", defaults={**TINY, "epochs": 3, "batch_size": 32, "lr": 1e-2, "data.classes": 2}),
         RecipeSpec(name="toy/points-multi", summary="a point and its quadrant", dataset="toy/points",
                    model="toy/pointnet", task="toy_plugin:PointAndQuadrant",
                    defaults={**TINY, "epochs": 6, "batch_size": 32, "lr": 3e-3, "data.multi": True}),

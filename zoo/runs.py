@@ -169,10 +169,10 @@ def _train(name: str, run_dir: Path, data: str | None, sets: dict[str, str] | No
     else:
         built = build(name, data, sets, **explicit)
     train_cfg, _, _ = split(built.config)
-    if callbacks is None:
-        from .train.callbacks import ConsoleLogger
-        callbacks = [ConsoleLogger()]
-    callbacks = list(callbacks) + recipe_callbacks(built.recipe, built.config)
+    from .train.callbacks import ConsoleLogger, TensorBoardLogger
+
+    callbacks = [ConsoleLogger()] if callbacks is None else list(callbacks)
+    callbacks += [TensorBoardLogger(run_dir), *recipe_callbacks(built.recipe, built.config)]
     trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=run_dir, callbacks=callbacks)
     if trainer.main and not resume:
         write_config(run_dir, built, data)

@@ -1,6 +1,7 @@
 """Multi-class and binary classification."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -66,6 +67,20 @@ class ClassificationTask(Task):
         prob, idx = self.scores(output).max(-1)
         return [{"label": names[i], "score": round(p, 4)} for p, i in zip(prob.tolist(), idx.tolist())]
 
+    def report(self, trainer, run_dir) -> None:
+        """confusion.png: the confusion matrix of the chosen weights on the test split (valid without one)."""
+        from torchmetrics.functional.classification import multiclass_confusion_matrix
+
+        from ..train import plots
+
+        split = "test" if trainer.data.test is not None else "valid"
+        if getattr(trainer.data, split) is None:
+            return
+        scores, targets = trainer.collect(split)
+        matrix = multiclass_confusion_matrix(scores.argmax(-1), targets, self.num_classes)
+        names = self.info.get("classes") or [str(i) for i in range(self.num_classes)]
+        plots.confusion(matrix.numpy(), names, Path(run_dir) / "confusion.png", f"{split} split, chosen weights")
+
     def check_batch(self, x: Any, y: Any, dataset: str) -> None:
         if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32):
             raise ZooError(f"{dataset}: a classification dataset must yield integer labels, got {type(y).__name__}"
@@ -108,6 +123,23 @@ class BinaryTask(Task):
 
     def update_metrics(self, metrics, output: Any, target: Any) -> None:
         metrics.update(self.scores(output), target.long().reshape(-1))
+
+    def report(self, trainer, run_dir) -> None:
+        """roc.png: the ROC curve of the chosen weights on the test split (valid without one)."""
+        from torchmetrics.functional.classification import binary_auroc, binary_roc
+
+        from ..train import plots
+
+        split = "test" if trainer.data.test is not None else "valid"
+        if getattr(trainer.data, split) is None:
+            return
+        scores, targets = trainer.collect(split)
+        targets = targets.long().reshape(-1)
+        if targets.min() == targets.max():
+            return  # one class only: no curve
+        fpr, tpr, _ = binary_roc(scores, targets)
+        plots.roc(fpr.numpy(), tpr.numpy(), float(binary_auroc(scores, targets)), Path(run_dir) / "roc.png",
+                  f"{split} split, chosen weights")
 
     def check_batch(self, x: Any, y: Any, dataset: str) -> None:
         if not isinstance(y, torch.Tensor) or not ((y == 0) | (y == 1)).all():

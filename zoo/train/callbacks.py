@@ -57,3 +57,26 @@ class ConsoleLogger(Callback):
             self.progress.stop()
             self.progress = None
         print(format_row(row), file=self.stream, flush=True)
+
+
+class TensorBoardLogger(Callback):
+    """Every number of each epoch's row as a TensorBoard scalar in the run directory (`tensorboard --logdir
+    runs/` shows every run), beside metrics.jsonl; grouped as train/, valid/ and time/."""
+
+    def __init__(self, run_dir):
+        self.run_dir, self.writer = run_dir, None
+
+    def on_epoch_end(self, trainer, row: dict[str, Any]) -> None:
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=row["epoch"])
+        for key, value in row.items():
+            if key != "epoch" and isinstance(value, (int, float)):
+                split, _, name = key.partition("_")
+                tag = f"{split}/{name}" if split in ("train", "valid") else f"time/{key}" if "seconds" in key else key
+                self.writer.add_scalar(tag, value, row["epoch"])
+        self.writer.flush()
+
+    def on_fit_end(self, trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()

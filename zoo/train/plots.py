@@ -71,3 +71,44 @@ def lr_sweep(lrs: list[float], losses: list[float], suggestion: float, path: Pat
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def confusion(matrix, classes: list[str], path: Path, title: str) -> None:
+    """A confusion matrix: rows are true classes, columns predicted, each row as shares of its class."""
+    import numpy as np
+
+    plt = _pyplot()
+    counts = np.asarray(matrix, dtype=float)
+    shares = counts / np.clip(counts.sum(1, keepdims=True), 1, None)
+    n = len(classes)
+    size = min(4 + 0.35 * n, 16)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    if n <= 20:  # the counts stay readable
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), classes, rotation=90, fontsize=7 if n > 20 else 9)
+    ax.set_yticks(range(n), classes, fontsize=7 if n > 20 else 9)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def roc(fpr, tpr, auroc: float, path: Path, title: str) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(fpr, tpr, label=f"AUROC {auroc:.3f}")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    ax.set_xlabel("false positive rate (1 - specificity)")
+    ax.set_ylabel("true positive rate (sensitivity)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

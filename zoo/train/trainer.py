@@ -334,6 +334,20 @@ class Trainer:
         return self.task.merge_views(outputs)
 
     @torch.no_grad()
+    def collect(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores (Task.scores) and targets of a whole split, concatenated: for plots of the final model."""
+        model = self.eval_model()
+        model.eval()
+        scores, targets = [], []
+        for x, y in self._loader(getattr(self.data, split), self.config.eval_batch_size):
+            x = to_device(x, self.device)
+            with autocast(self.device):
+                scores.append(self.task.scores(self.task.forward(model, x)).float().cpu())
+            targets.append(y)
+        model.train()
+        return torch.cat(scores), torch.cat(targets)
+
+    @torch.no_grad()
     def predict_outputs(self, inputs: list[Any], tta: bool = False) -> tuple[Any, list[dict[str, Any]]]:
         """The model's raw outputs for a list of inputs, and one readable prediction per input."""
         model = self.eval_model()
