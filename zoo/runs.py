@@ -357,6 +357,13 @@ class OpenRun:
     def config(self) -> dict[str, Any]:
         return dict(self.saved["config"])
 
+    def new_module(self):
+        """A freshly initialised network of the run's architecture (from its config), e.g. to load exported weights
+        into with safetensors.torch.load_model."""
+        model_spec = get_registry().get(self.recipe.model, kind="model")
+        _, model_opts, _ = split(self.saved["config"])
+        return call_with(model_spec.load(), model_spec.name, "model", **{**self.saved["model_args"], **model_opts})
+
     def predict(self, inputs: list[Any], out: str | Path | None = None, **options: Any) -> list[dict[str, Any]]:
         """One dict per input; with `out`, each input's result is also written there as files (the task says
         which). `options` are those of `zoo predict` that plugins add (e.g. heatmap=True for medical runs)."""

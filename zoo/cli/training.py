@@ -95,4 +95,17 @@ def lr_find(name, data, sets, out, steps, device) -> None:
     click.echo(f"suggested lr: {suggestion:.3g}  (plot: {out}; use --set lr={suggestion:.3g})")
 
 
-COMMANDS = (train, evaluate, predict, lr_find)
+@click.command("export")
+@click.argument("run_dir", type=str)
+@click.option("--format", "fmt", type=click.Choice(["safetensors", "onnx", "torchscript"]), required=True)
+@click.option("--out", type=str, required=True, help="The file to write.")
+def export(run_dir, fmt, out) -> None:
+    """Write a run's network as safetensors weights, an ONNX or a TorchScript program (checked against torch)."""
+    from ..export import export as write
+
+    result = write(run_dir, fmt, out)
+    check = f"; max abs difference from torch {result['max_abs_difference']:.1e}" if "max_abs_difference" in result else ""
+    click.echo(f"wrote {result['file']} ({fmt}{check})")
+
+
+COMMANDS = (train, evaluate, predict, lr_find, export)
