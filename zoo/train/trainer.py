@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from ..config import TrainConfig
 from ..data import DataBundle, EpochSampler, batch_size_of, to_device
 from ..errors import ZooError
+from ..progress import track
 from ..tasks import Task
 from ..tasks.base import computed, metric_leaves
 from . import checkpoint, views
@@ -305,6 +306,8 @@ class Trainer:
             metrics = local_only(metrics.to(self.device))
         chosen = self.views if tta is True else views.parse(tta or "", self.task.views())
         loader = self._loader(dataset, self.config.eval_batch_size)
+        if self.main:  # a bar on a terminal: beam search or big splits take a while; nothing in logs
+            loader = track(loader, "evaluating", lines=False)
         loss_sum, count = 0.0, 0
         for i, (x, y) in enumerate(loader):
             if self.config.eval_limit and i >= self.config.eval_limit:

