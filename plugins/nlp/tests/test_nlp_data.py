@@ -156,3 +156,28 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
     result = run_zoo("train", "nlp/text-classify", "--data", str(path), "--out", str(tmp_path / "run"))
     assert result.code == 2
     assert "d.csv: no 'text' column" in result.err and "Traceback" not in result.err
+
+
+def test_csv_keeps_line_breaks_inside_quoted_fields_and_json_arrays_are_read(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('text,label\n"hello\nworld",a\n"one, two",b\n', encoding="utf-8")
+    texts, labels = corpora.read_table(path)
+    assert texts == ["hello\nworld", "one, two"] and labels == ["a", "b"]
+    array = tmp_path / "d.json"
+    array.write_text('[{"text": "hello", "label": "a"}, {"text": "world", "label": "b"}]', encoding="utf-8")
+    assert corpora.read_table(array) == (["hello", "world"], ["a", "b"])
+    array.write_text('[{"text": "hello", "label": "a"}, {"text": "world"}]', encoding="utf-8")
+    with pytest.raises(ZooError, match=r"d\.json, item 2: no 'label' field"):
+        corpora.read_table(array)
+
+
+def test_own_summarization_pairs_from_csv_and_jsonl(tmp_path):
+    rows = [{"source": f"the lungs are clear. case {i}.\nno effusion.", "summary": f"normal {i}"} for i in range(20)]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    bundle = data.iu_summaries(str(path), vocab_size=100, max_source_length=32, max_target_length=8)
+    assert len(bundle.train) + len(bundle.valid) + len(bundle.test) == 20 and bundle.info["target_name"] == "summary"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("findings,impression\na,b\n", encoding="utf-8")
+    with pytest.raises(ZooError, match=r"bad\.csv: no 'source' column .*data.source_column"):
+        data.iu_summaries(str(bad))

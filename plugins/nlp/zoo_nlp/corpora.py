@@ -5,6 +5,7 @@ Nothing here imports torch: these functions return plain lists of strings and la
 from __future__ import annotations
 
 import csv
+import io
 import importlib.util
 import json
 import re
@@ -128,41 +129,71 @@ def _check_row(path: Path, row: str, text, label) -> tuple[str, str]:
     return text, str(label).strip()
 
 
-def read_table(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
-    """Texts and labels from a CSV (header row) or JSONL file; errors name the file, row and column."""
+def read_records(path: Path, columns: tuple[str, ...], hint: str) -> list[tuple[str, dict]]:
+    """(where, record) for each record of a CSV (header row; quoted fields may hold line breaks), JSONL, or JSON
+    array file, each holding `columns`; errors name the file, the row or line, and the column (`hint` says which
+    settings choose the columns)."""
     body = _decode(path.read_bytes(), path)
-    texts, labels = [], []
+    records: list[tuple[str, object]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for number, line in enumerate(body.splitlines(), 1):
-            if not line.strip():
-                continue
+        if path.suffix.lower() == ".json" and body.lstrip().startswith("["):  # one JSON array of objects
             try:
-                record = json.loads(line)
+                items = json.loads(body)
             except json.JSONDecodeError as exc:
-                raise ZooError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+                raise ZooError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            records = [(f"item {i}", item) for i, item in enumerate(items, 1)]
+        else:
+            for number, line in enumerate(body.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append((f"line {number}", json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ZooError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+        for where, record in records:
             if not isinstance(record, dict):
-                raise ZooError(f"{path}, line {number}: expected a JSON object per line")
-            for column in (text_column, label_column):
+                raise ZooError(f"{path}, {where}: expected a JSON object")
+            for column in columns:
                 if column not in record:
-                    raise ZooError(f"{path}, line {number}: no {column!r} field (has {', '.join(map(repr, record))}); "
-                                   f"set data.text_column / data.label_column")
-            text, label = _check_row(path, f"line {number}", record[text_column], record[label_column])
-            texts.append(text)
-            labels.append(label)
+                    raise ZooError(f"{path}, {where}: no {column!r} field (has {', '.join(map(repr, record))}); "
+                                   f"set {hint}")
     else:
-        reader = csv.DictReader(body.splitlines())
-        columns = reader.fieldnames or []
-        for column in (text_column, label_column):
-            if column not in columns:
-                raise ZooError(f"{path}: no {column!r} column (columns: {', '.join(map(repr, columns)) or 'none'}); "
-                               f"set data.text_column / data.label_column")
-        for number, record in enumerate(reader, 2):  # row 1 is the header
-            text, label = _check_row(path, f"row {number}", record[text_column], record[label_column])
-            texts.append(text)
-            labels.append(label)
-    if not texts:
+        reader = csv.DictReader(io.StringIO(body, newline=""))  # keeps line breaks inside quoted fields
+        found = reader.fieldnames or []
+        for column in columns:
+            if column not in found:
+                raise ZooError(f"{path}: no {column!r} column (columns: {', '.join(map(repr, found)) or 'none'}); "
+                               f"set {hint}")
+        records = [(f"row {number}", record) for number, record in enumerate(reader, 2)]  # row 1: the header
+    if not records:
         raise ZooError(f"{path}: holds no rows")
+    return records  # type: ignore[return-value]
+
+
+def read_table(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
+    """Texts and labels from a CSV (header row), JSONL or JSON-array file; errors name the file, row and column."""
+    texts, labels = [], []
+    for where, record in read_records(path, (text_column, label_column), "data.text_column / data.label_column"):
+        text, label = _check_row(path, where, record[text_column], record[label_column])
+        texts.append(text)
+        labels.append(label)
     return texts, labels
+
+
+def read_pairs(path: Path, source_column: str = "source", summary_column: str = "summary") -> tuple[list[str], list[str]]:
+    """(source, summary) pairs from a CSV, JSONL or JSON-array file, for summarization of a user's own text."""
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file (expected CSV, JSONL or JSON with {source_column!r} and "
+                       f"{summary_column!r} columns)")
+    sources, summaries = [], []
+    for where, record in read_records(path, (source_column, summary_column),
+                                      "data.source_column / data.summary_column"):
+        for column in (source_column, summary_column):
+            if not isinstance(record[column], str) or not record[column].strip():
+                raise ZooError(f"{path}, {where}: empty or non-text {column!r}")
+        sources.append(record[source_column])
+        summaries.append(record[summary_column])
+    return sources, summaries
 
 
 def read_folder(root: Path) -> tuple[list[str], list[str]]:

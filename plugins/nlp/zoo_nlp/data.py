@@ -226,7 +226,7 @@ def text_folder(data: str | None = None, seed: int = 0, text_column: str = "text
 
 def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
                  max_target_length: int = 64, num_beams: int = 4, retrieve: int = 0, mbr: bool = False,
-                 limit: int = 0) -> DataBundle:
+                 limit: int = 0, source_column: str = "source", summary_column: str = "summary") -> DataBundle:
     """3,419 findings -> impression pairs; a fixed 80/10/10 split; one tokenizer for both sides.
 
     With `retrieve` = k > 0, each source starts with the impressions of the k nearest training findings,
@@ -235,10 +235,17 @@ def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     With `mbr`, the summary is the one among the beams and retrieved impressions that agrees most with
     the others (minimum Bayes risk by ROUGE-L) instead of the most likely beam.
     """
-    _no_data("nlp/iu-xray-summaries", data, "a CSV of findings,impression with the same recipe (not yet supported)")
     if retrieve < 0:
         raise ZooError(f"--set data.retrieve={retrieve}: expected 0 (off) or a number of retrieved impressions")
-    sources, targets, (train, valid, test) = summary_pairs(limit)
+    if data is not None:  # the user's own (source, summary) pairs
+        sources, targets = corpora.read_pairs(Path(data), source_column, summary_column)
+        keep = _subsample(len(sources), limit)
+        sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
+        if len(sources) < 10:
+            raise ZooError(f"{data}: {len(sources)} pairs; at least 10 are needed for three splits")
+        train, valid, test = split_indices(len(sources), list(SUMMARY_FRACTIONS), seed=0)
+    else:
+        sources, targets, (train, valid, test) = summary_pairs(limit)
     tokenizer = train_wordpiece([sources[i] for i in train] + [targets[i] for i in train], vocab_size)
     if retrieve:
         bank = [sources[i] for i in train]
@@ -253,7 +260,7 @@ def iu_summaries(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
     info = {"dataset": "nlp/iu-xray-summaries", "tokenizer": tokenizer.to_str(), "pad_id": pad, "eos_id": eos,
             "max_length": max_source_length, "max_target_length": max_target_length, "num_beams": num_beams,
-            "target_name": "impression", "retrieve": retrieve, "mbr": mbr, "limit": limit}
+            "target_name": "impression" if data is None else "summary", "retrieve": retrieve, "mbr": mbr, "limit": limit}
     return DataBundle(train=split(train), valid=split(valid), test=split(test), collate=collate_seq2seq,
                       model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad, "eos_id": eos},
                       info=info)

@@ -37,7 +37,8 @@ def zoo_datasets():
             summary="3,419 chest X-ray reports as findings -> impression pairs (summarization)",
             factory="zoo_nlp.data:iu_summaries", reader="zoo_nlp.data:read_text", task="zoo_nlp.tasks:Seq2SeqTask",
             source=IU_SOURCE, licence=IU_LICENCE,
-            bring_your_own="not yet: the default pairs only",
+            bring_your_own="--data FILE.csv, .jsonl or .json (an array) with a source and a summary column "
+                           "(data.source_column, data.summary_column; default 'source' and 'summary'); split 80/10/10",
             notes="Fixed 80/10/10 split. One WordPiece tokenizer for findings and impressions, trained on the "
                   "training pairs. data.retrieve=k starts each source with the impressions of the k training reports "
                   "whose findings are nearest (TF-IDF; never a training pair's own); data.mbr=true outputs, of the "
