@@ -144,3 +144,11 @@ def test_default_csv_export_reads_back_as_movielens(tmp_path, monkeypatch):
     assert sum(data.info["split"].values()) == 100_000
     assert data.info["titles"][data.info["item_ids"].index("1")] == "Toy Story (1995)"
     assert data.model_args["user_vocab"] > 30 and data.model_args["item_vocab"] > 20
+
+
+def test_movielens_raw_u_data_without_a_header(tmp_path):
+    path = tmp_path / "u.data"
+    path.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n196\t302\t5\t881250950\n")
+    inter = read_interactions(path)
+    assert len(inter) == 4 and inter.explicit and inter.user_ids[:3] == ["196", "186", "22"]
+    assert sorted(inter.ratings.tolist()) == [1.0, 3.0, 3.0, 5.0]

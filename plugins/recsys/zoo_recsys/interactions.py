@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,6 +84,17 @@ def _rows(path: Path):
         raise ZooError(f"{path}: not a readable CSV file ({exc})") from None
 
 
+MOVIELENS_ORDER = ("user", "item", "rating", "timestamp")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_time(text: str, path: Path, line: int) -> float:
     try:
         return float(text)
@@ -113,7 +125,8 @@ def read_interactions(path: str | Path, rating_scale: str | None = "1,5", duplic
 
     IDs are kept as strings, so '007' and 'alice' are fine. Without a rating column the data is
     implicit feedback. Repeated (user, item) pairs keep the latest row, their mean rating, or are
-    refused (`duplicates`).
+    refused (`duplicates`). A file without a header whose first row is all numbers is read in MovieLens's
+    order (its raw u.data: user, item, rating, timestamp, tab-separated).
     """
     path = Path(path)
     if duplicates not in DUPLICATES:
@@ -124,6 +137,9 @@ def read_interactions(path: str | Path, rating_scale: str | None = "1,5", duplic
     if first is None:
         raise ZooError(f"{path}: the file is empty")
     _, header = first
+    if _column(header, USER_COLUMNS) is None and 2 <= len(header) <= 4 and all(_number(c) for c in header):
+        rows = itertools.chain([first], rows)  # no header: that row is data, in MovieLens's column order
+        header = list(MOVIELENS_ORDER[:len(header)])
     cols = {role: _column(header, names) for role, names in
             (("user", USER_COLUMNS), ("item", ITEM_COLUMNS), ("rating", RATING_COLUMNS), ("time", TIME_COLUMNS))}
     missing = [role for role in ("user", "item") if cols[role] is None]

@@ -46,7 +46,8 @@ def zoo_datasets():
             bring_your_own="interactions.csv: columns user,item[,rating][,timestamp] (ids may be any strings; "
                            "timestamps numbers or ISO dates); items.csv: item[,title],feature columns ('a|b' for "
                            "several values); users.csv: user,feature columns. data.rating_scale (default 1,5) is "
-                           "enforced; data.duplicates=last|mean|error.",
+                           "enforced; data.duplicates=last|mean|error. A file without a header (MovieLens's raw "
+                           "u.data) is read as user, item, rating, timestamp.",
             notes=PROTOCOLS + " Without a rating column the data is implicit: use the ranking recipe. Users with one "
                               "interaction only train; with two, the latest is test only."),
     ]
