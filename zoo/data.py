@@ -138,6 +138,24 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: in
     return [sorted(p) for p in parts]
 
 
+def grouped_split(groups: Sequence[Any], fractions: Sequence[float], seed: int) -> list[list[int]]:
+    """Like split_indices, but every sample of a group (a patient, a game, a protein) lands in the same part.
+
+    Groups are shuffled with a fixed seed and each goes to the part furthest below its share of samples.
+    """
+    members: dict[Any, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    keys = list(members)
+    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(seed)).tolist()
+    targets = [f * len(groups) for f in fractions]
+    parts: list[list[int]] = [[] for _ in fractions]
+    for k in order:
+        gap = [t - len(p) for t, p in zip(targets, parts)]
+        parts[gap.index(max(gap))].extend(members[keys[k]])
+    return [sorted(p) for p in parts]
+
+
 class EpochSampler(Sampler[int]):
     """A seeded permutation per epoch, sharded across processes, that can start mid-epoch.
 

@@ -155,8 +155,9 @@ def test_nih_layout(tmp_path):
         w.writerow(["Image Index", "Finding Labels", "Follow-up #", "Patient ID"])
         w.writerows([n, f, 0, i] for i, (n, f) in enumerate(zip(names, findings)))
     (root / "test_list.txt").write_text(names[3] + "\n")
-    files, labels, test = scan(root)
+    files, labels, test, patients = scan(root)
     assert [f.name for f in files] == names and labels == [0, 1, 1, 0] and test == {3}
+    assert patients == ["0", "1", "2", "3"]
     (root / "images_001" / "images" / names[1]).unlink()
     with pytest.raises(ZooError, match=r"1 listed images are not under .*line 3: 00000001_000.png"):
         scan(root)
@@ -169,3 +170,43 @@ def test_listing_does_not_import_heavy_packages():
             "heavy = [m for m in ('torch', 'monai', 'pydicom', 'nibabel') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_patients_films_stay_in_one_split(tmp_path):
+    """NIH and users' CSVs name the patient: their films never straddle train and test."""
+    root = tmp_path / "own"
+    root.mkdir()
+    rows = []
+    for patient in range(30):
+        for film in range(3):  # three films per patient, one label per patient
+            name = f"p{patient}_{film}.png"
+            Image.fromarray(np.full((16, 16), patient * 8, np.uint8)).save(root / name)
+            rows.append([name, patient % 2, f"patient-{patient}"])
+    with open(root / "labels.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["path", "label", "patient_id"], *rows])
+    from zoo_medical.data import chest_drr
+
+    bundle = chest_drr(str(root / "labels.csv"), image_size=16)
+    patients = {name: {f.name.split("_")[0] for f in getattr(bundle, name).pictures} for name in ("train", "valid", "test")}
+    assert not patients["train"] & patients["test"] and not patients["train"] & patients["valid"]
+    assert not patients["valid"] & patients["test"] and len(bundle.test) == 18  # 20% of 90 films, whole patients
+
+
+def test_nifti_radiographs_and_volumes_are_read(tmp_path):
+    import nibabel as nib
+
+    from zoo_medical.images import load
+
+    film = np.zeros((40, 30), np.float32)
+    film[5:10, :] = 1.0  # a bright band near the patient's top (superior: the last rows of y in RAS)
+    nib.save(nib.Nifti1Image(film[::-1].T.copy(), np.eye(4)), tmp_path / "film.nii.gz")
+    picture = load(tmp_path / "film.nii.gz", 32)[0]
+    assert picture.shape == (32, 32) and picture[:16].mean() > picture[16:].mean()  # the head is up
+    volume = np.full((20, 10, 30), -1000.0, np.float32)  # air, with a dense block
+    volume[5:15, :, 20:28] = 400.0
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), tmp_path / "ct.nii")
+    projected = load(tmp_path / "ct.nii", 32)[0]
+    assert projected.max() > 0.9 and projected.min() < 0.1  # the block shows as a bright region
+    (tmp_path / "broken.nii.gz").write_bytes(b"not a nifti")
+    with pytest.raises(ZooError, match="broken.nii.gz: unreadable NIfTI"):
+        load(tmp_path / "broken.nii.gz", 32)

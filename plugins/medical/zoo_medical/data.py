@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo import ZooError
-from zoo.data import DataBundle, stratified_split
+from zoo.data import DataBundle, grouped_split, stratified_split
 from zoo.paths import cache_dir
 
 from . import augment as augmentations
@@ -151,18 +151,21 @@ def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_s
 # -- a user's own files --------------------------------------------------------------------
 def own_data(root: Path, seed: int, image_size: int, augment: str, normal_only_train: bool,
              valid_fraction: float, test_fraction: float) -> DataBundle:
-    files, labels, fixed_test = scan(root)
+    files, labels, fixed_test, groups = scan(root)
     if len(set(labels)) < 2 and not normal_only_train:
         raise ZooError(f"{root}: every image is {CLASSES[labels[0]]}; a normal/abnormal classifier needs both")
     for path in files:
         images.check_readable(path)
+    # a patient's films all go to one split (grouped), so no patient is seen in training and tested on
+    split = (lambda y, fr: grouped_split([groups[i] for i in y], fr, 0)) if groups else \
+        (lambda y, fr: stratified_split([labels[i] for i in y], fr, 0))
     if fixed_test is not None:  # the dataset's own test list (NIH's test_list.txt)
         rest = [i for i in range(len(files)) if i not in fixed_test]
-        v, t = stratified_split([labels[i] for i in rest], [valid_fraction / (1 - test_fraction), 1], seed=0)
+        v, t = split(rest, [valid_fraction / (1 - test_fraction), 1])
         valid, train, test = [rest[i] for i in v], [rest[i] for i in t], sorted(fixed_test)
     else:
-        valid, test, train = stratified_split(labels, [valid_fraction, test_fraction, 1 - valid_fraction - test_fraction],
-                                              seed=0)
+        valid, test, train = split(list(range(len(files))),
+                                   [valid_fraction, test_fraction, 1 - valid_fraction - test_fraction])
     if normal_only_train:
         train = [i for i in train if labels[i] == 0]
     for split, idx in (("train", train), ("validation", valid)):
@@ -178,31 +181,32 @@ def own_data(root: Path, seed: int, image_size: int, augment: str, normal_only_t
                       test=part(test) if test else None, model_args=_model_args(image_size), info=info)
 
 
-def scan(root: Path) -> tuple[list[Path], list[int], set[int] | None]:
-    """Files, labels (0 normal, 1 abnormal) and an optional fixed test set, from any supported layout."""
+def scan(root: Path) -> tuple[list[Path], list[int], set[int] | None, list[str] | None]:
+    """Files, labels (0 normal, 1 abnormal), an optional fixed test set, and each file's patient (or group)
+    when the layout names one (NIH's 'Patient ID', a CSV's patient/group column), from any supported layout."""
     if root.is_file():
         if root.suffix.lower() != ".csv":
             raise ZooError(f"{root}: expected a folder or a .csv file of path,label rows")
         if root.name == NIH_CSV:
             return scan_nih(root.parent)
-        files, labels = scan_csv(root)
-        return files, labels, None
+        files, labels, groups = scan_csv(root)
+        return files, labels, None, groups
     if (root / NIH_CSV).is_file():
         return scan_nih(root)
     subdirs = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
     if "normal" in subdirs or "abnormal" in subdirs:
         files, labels = scan_class_folders(root, subdirs)
-        return files, labels, None
+        return files, labels, None, None
     csvs = sorted(root.glob("*.csv"))
     if len(csvs) == 1:
-        files, labels = scan_csv(csvs[0])
-        return files, labels, None
+        files, labels, groups = scan_csv(csvs[0])
+        return files, labels, None, groups
     raise ZooError(f"{root}: expected normal/ and abnormal/ sub-folders, NIH's {NIH_CSV}, or one CSV of path,label")
 
 
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and (p.suffix.lower() in images.IMAGE_SUFFIXES or (not p.suffix and images._has_dicom_magic(p))))
+                  and (images.suffix_of(p) in images.IMAGE_SUFFIXES or (not p.suffix and images._has_dicom_magic(p))))
 
 
 def scan_class_folders(root: Path, subdirs: dict[str, Path]) -> tuple[list[Path], list[int]]:
@@ -223,8 +227,13 @@ LABEL_WORDS = {"0": 0, "normal": 0, "no finding": 0, "negative": 0, "false": 0,
                "1": 1, "abnormal": 1, "positive": 1, "true": 1}
 
 
-def scan_csv(path: Path) -> tuple[list[Path], list[int]]:
-    """A CSV with a header naming a path column (path, file, image, filename) and a label column (label, abnormal)."""
+GROUP_COLUMNS = ("patient id", "patient_id", "patient", "subject", "subject_id", "group", "study")
+
+
+def scan_csv(path: Path) -> tuple[list[Path], list[int], list[str] | None]:
+    """A CSV with a header naming a path column (path, file, image, filename), a label column (label, abnormal),
+    and optionally a patient or group column (patient_id, patient, subject, group), which keeps a patient's
+    films in one split."""
     try:
         with open(path, newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -238,8 +247,11 @@ def scan_csv(path: Path) -> tuple[list[Path], list[int]]:
     if path_col is None or label_col is None:
         raise ZooError(f"{path}: header must name a path column (path/file/image) and a label column (label), "
                        f"got {', '.join(columns)}")
-    files, labels = [], []
+    group_col = next((columns[c] for c in GROUP_COLUMNS if c in columns), None)
+    files, labels, groups = [], [], []
     for line, row in enumerate(rows, start=2):
+        if group_col is not None:
+            groups.append((row[group_col] or "").strip() or f"row {line}")
         file = Path(row[path_col].strip())
         file = file if file.is_absolute() else path.parent / file
         if not file.is_file():
@@ -249,11 +261,12 @@ def scan_csv(path: Path) -> tuple[list[Path], list[int]]:
             raise ZooError(f"{path}, line {line}: label {row[label_col]!r} is not normal/abnormal or 0/1")
         files.append(file)
         labels.append(LABEL_WORDS[word])
-    return files, labels
+    return files, labels, groups or None
 
 
-def scan_nih(root: Path) -> tuple[list[Path], list[int], set[int] | None]:
-    """NIH ChestX-ray14: Data_Entry_2017.csv ('Image Index', 'Finding Labels') and PNGs anywhere below root.
+def scan_nih(root: Path) -> tuple[list[Path], list[int], set[int] | None, list[str] | None]:
+    """NIH ChestX-ray14: Data_Entry_2017.csv ('Image Index', 'Finding Labels', 'Patient ID') and PNGs anywhere
+    below root; films are split by patient.
 
     Rows whose image is not on disk are an error naming the first few: silently training on a subset
     would misreport the data.
@@ -267,13 +280,14 @@ def scan_nih(root: Path) -> tuple[list[Path], list[int], set[int] | None]:
         raise ZooError(f"{table}: not a readable CSV ({exc})") from None
     if not rows or "Image Index" not in rows[0] or "Finding Labels" not in rows[0]:
         raise ZooError(f"{table}: expected NIH's columns 'Image Index' and 'Finding Labels'")
-    files, labels, missing = [], [], []
+    files, labels, patients, missing = [], [], [], []
     for line, row in enumerate(rows, start=2):
         name = row["Image Index"].strip()
         if name not in on_disk:
             missing.append(f"line {line}: {name}")
             continue
         files.append(on_disk[name])
+        patients.append((row.get("Patient ID") or "").strip() or name)
         labels.append(0 if row["Finding Labels"].strip() == "No Finding" else 1)
     if missing:
         raise ZooError(f"{table}: {len(missing)} listed images are not under {root} (first: {'; '.join(missing[:3])}); "
@@ -283,5 +297,5 @@ def scan_nih(root: Path) -> tuple[list[Path], list[int], set[int] | None]:
     if test_list.is_file():
         names = set(test_list.read_text().split())
         fixed = {i for i, f in enumerate(files) if f.name in names}
-    return files, labels, fixed or None
+    return files, labels, fixed or None, patients
 

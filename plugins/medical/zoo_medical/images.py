@@ -15,7 +15,14 @@ from zoo import ZooError
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
-IMAGE_SUFFIXES = DICOM_SUFFIXES | PICTURE_SUFFIXES
+NIFTI_SUFFIXES = {".nii", ".nii.gz"}
+IMAGE_SUFFIXES = DICOM_SUFFIXES | PICTURE_SUFFIXES | NIFTI_SUFFIXES
+
+
+def suffix_of(path: Path) -> str:
+    """The file's type suffix, lower case; `.nii.gz` counts as one."""
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
 
 
 def _rescale(array: np.ndarray) -> np.ndarray:
@@ -76,15 +83,37 @@ def read_picture(path: Path) -> np.ndarray:
         raise ZooError(f"{path}: not a readable image ({exc})") from None
 
 
+def read_nifti(path: Path) -> np.ndarray:
+    """A NIfTI radiograph (2-D, or 3-D with one slice), or a CT volume in Hounsfield units made into a frontal
+    radiograph: oriented to RAS, attenuation summed front to back, the head up and the patient's right on the
+    viewer's left (the radiological convention), as the training films are rendered."""
+    import nibabel as nib
+
+    try:
+        img = nib.as_closest_canonical(nib.load(path))
+        array = np.asarray(img.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises many types for damaged files
+        raise ZooError(f"{path}: unreadable NIfTI ({type(exc).__name__}: {exc})") from None
+    array = np.squeeze(array)
+    if array.ndim == 2:  # (x, y) in RAS: rows go up to superior, columns to the patient's right
+        return _rescale(array.T[::-1, ::-1])
+    if array.ndim != 3:
+        raise ZooError(f"{path}: a NIfTI radiograph or volume must have 2 or 3 dimensions, got {array.ndim}")
+    attenuation = np.clip((array + 1000.0) / 1000.0, 0.0, None)  # HU -> water-relative attenuation
+    return _rescale(attenuation.sum(axis=1).T[::-1, ::-1])
+
+
 def read_radiograph(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    suffix = suffix_of(path)
     if suffix in DICOM_SUFFIXES:
         return read_dicom(path)
     if suffix in PICTURE_SUFFIXES:
         return read_picture(path)
+    if suffix in NIFTI_SUFFIXES:
+        return read_nifti(path)
     if _has_dicom_magic(path):  # DICOM files often come without a suffix
         return read_dicom(path)
     raise ZooError(f"{path}: unknown image type {suffix or '(no suffix)'}; expected "
@@ -119,7 +148,14 @@ def check_readable(path: Path) -> None:
     """Cheap check at scan time (header only), so a bad file fails before training, not in epoch 3."""
     if not path.is_file():
         raise ZooError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    suffix = suffix_of(path)
+    if suffix in NIFTI_SUFFIXES:
+        import nibabel as nib
+        try:
+            nib.load(path)  # reads the header only
+        except Exception as exc:  # noqa: BLE001
+            raise ZooError(f"{path}: unreadable NIfTI ({type(exc).__name__}: {exc})") from None
+        return
     if suffix in DICOM_SUFFIXES or suffix not in PICTURE_SUFFIXES:
         import pydicom
         from pydicom.errors import InvalidDicomError

@@ -1,10 +1,12 @@
 """What zoo-medical contributes. Only specs here: factories are imported when an entry is built."""
 from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
 
-OWN_DATA = ("--data DIR with normal/ and abnormal/ sub-folders (PNG, JPEG or DICOM, any depth); "
-            "or the NIH ChestX-ray14 folder (Data_Entry_2017.csv + its PNGs anywhere below; 'No Finding' = normal; "
-            "test_list.txt, when present, is the test split); or a CSV with path and label columns "
-            "(label normal/abnormal or 0/1; paths relative to the CSV)")
+OWN_DATA = ("--data DIR with normal/ and abnormal/ sub-folders (PNG, JPEG, DICOM or NIfTI, any depth; a NIfTI CT "
+            "volume is summed front to back into a frontal film); or the NIH ChestX-ray14 folder "
+            "(Data_Entry_2017.csv + its PNGs anywhere below; 'No Finding' = normal; test_list.txt, when present, "
+            "is the test split); or a CSV with path and label columns (label normal/abnormal or 0/1; paths "
+            "relative to the CSV). Splits keep each patient's films together: by NIH's 'Patient ID', or by a "
+            "patient_id/patient/subject/group column of your CSV; without one, films are split one by one.")
 RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's strides divide"
 # what the three chest-drr recipes share: 3,000 films at 96 px
 FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
