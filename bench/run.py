@@ -34,7 +34,8 @@ def header() -> str:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = "?"
-    return ("# Benchmark results\n\nWritten by `make bench` (`python bench/run.py [NAME...]`). Each section names the "
+    return ("# Benchmark results\n\nWritten by `make bench` (`python bench/run.py [NAME...]`); single runs by hand, each "
+            "with its command, are in [HAND-RUNS.md](HAND-RUNS.md). Each section names the "
             "command behind its figures and the date it ran; comparisons are ratios measured side by side in one run, "
             "since these machines are shared and noisy.\n\n"
             f"Machine: {platform.system()} {cpu}, {cores} cores; Python {platform.python_version()}; "
