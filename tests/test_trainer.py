@@ -252,3 +252,35 @@ def test_gradient_monitor_warns_on_exploding_gradients():
     assert len(warnings) == 1 and "Exploding gradients" in warnings[0] and "grad_clip" in warnings[0]
     monitor._check(7, layers(float("nan")))
     assert "non-finite gradients" in warnings[1]
+
+
+def test_reading_the_loss_every_k_steps_keeps_the_guard_and_the_figures(tmp_path):
+    """What CUDA runs do (sync_every=50 there), checked on CPU: the losses are read in groups, the epoch's
+    train_loss is the same, and a NaN still stops training, naming its step, before any weight is written."""
+    every, grouped = trainer(epochs=2), trainer(epochs=2, sync_every=7)
+    every.fit(), grouped.fit()
+    assert [r["train_loss"] for r in every.history] == [r["train_loss"] for r in grouped.history]
+    data = blobs()
+    data.train.x[5] = float("nan")
+    t = trainer(tmp_path, data=data, epochs=1, sync_every=7, checkpoint_every=1)
+    with pytest.raises(NonFiniteLoss, match=r"loss became nan at epoch 1, step (\d+)") as caught:
+        t.fit()
+    bad_step = int(caught.value.args[0].split("step ")[1].split(":")[0])
+    for path in (tmp_path / "checkpoints").glob("*.safetensors") if (tmp_path / "checkpoints").exists() else []:
+        state = checkpoint.load(path)
+        assert state["progress"]["step"] <= bad_step and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_console_says_how_long_training_will_take_before_and_while_it_runs():
+    import io
+
+    from zoo.train.callbacks import ConsoleLogger
+
+    stream = io.StringIO()
+    t = trainer(epochs=3)  # 13 steps per epoch
+    t.callbacks = [ConsoleLogger(stream)]
+    t.fit()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("expected training time: about ") and "(33 steps at " in lines[0]  # 39 - 6 timed
+    assert lines[1].startswith("epoch 1 ") and " left " in lines[1] and " left " in lines[2]
+    assert lines[3].startswith("epoch 3 ") and " left " not in lines[3]

@@ -55,6 +55,8 @@ class TrainConfig:
     device: str = setting("auto", "auto | cpu | cuda")
     deterministic: bool = setting(False, "use deterministic algorithms only (slower, bitwise repeatable)")
     num_workers: int = setting(0, "DataLoader worker processes")
+    sync_every: int = setting(0, "steps between reads of the loss on the host for the non-finite guard; 0: every "
+                                 "step on CPU, every 50 on CUDA (reading waits for the device)")
     threads: int = setting(0, "CPU threads for torch; 0 keeps torch's default (1 helps on a shared machine)")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 
@@ -31,12 +32,39 @@ def format_row(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
 class ConsoleLogger(Callback):
-    """A progress bar on a terminal; one plain line per epoch otherwise (logs, CI, pipes)."""
+    """A progress bar on a terminal; one plain line per epoch otherwise (logs, CI, pipes). After the first
+    few steps it prints how long training should take, and each epoch's line ends with the time left."""
+
+    timed_steps = 5  # steps timed for the first estimate, after one step of warm-up
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.progress = self.task = None
+        self.clock: tuple[int, float] | None = None
+        self.epoch_seconds: list[float] = []
+
+    def on_fit_start(self, trainer) -> None:
+        self.clock, self.epoch_seconds = None, []
+
+    def total_steps(self, trainer) -> int:
+        total = trainer.config.epochs * trainer.steps_per_epoch
+        return min(total, trainer.config.max_steps) if trainer.config.max_steps else total
+
+    def estimate(self, trainer) -> None:
+        """Time a few steps (the first, warming caches up, is left out) and say how long training should take."""
+        now = time.perf_counter()
+        if self.clock is None:
+            self.clock = (trainer.step, now)
+        elif trainer.step - self.clock[0] == self.timed_steps:
+            per_step = (now - self.clock[1]) / self.timed_steps
+            left = self.total_steps(trainer) - trainer.step
+            print(f"expected training time: about {duration(left * per_step)} ({left} steps at {per_step:.3f} s each; "
+                  "evaluation and data generation come on top)", file=self.stream, flush=True)
 
     def on_epoch_start(self, trainer) -> None:
         if self.stream.isatty():
@@ -49,6 +77,8 @@ class ConsoleLogger(Callback):
             self.progress.start()
 
     def on_step_end(self, trainer, loss: float) -> None:
+        if self.clock is None or trainer.step - self.clock[0] <= self.timed_steps:
+            self.estimate(trainer)
         if self.progress is not None:
             self.progress.update(self.task, completed=trainer.batch, loss=f"{loss:.4f}")
 
@@ -56,7 +86,10 @@ class ConsoleLogger(Callback):
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-        print(format_row(row), file=self.stream, flush=True)
+        self.epoch_seconds.append(row.get("seconds", 0.0) + row.get("generate_seconds", 0.0))
+        left = trainer.config.epochs - row["epoch"]
+        eta = f"  left {duration(left * sum(self.epoch_seconds) / len(self.epoch_seconds))}" if left > 0 else ""
+        print(format_row(row) + eta, file=self.stream, flush=True)
 
 
 class TensorBoardLogger(Callback):

@@ -100,6 +100,9 @@ class Trainer:
         # progress, saved in every checkpoint
         self.epoch = self.batch = self.step = 0  # batch: batches done inside the current epoch
         self.loss_sum, self.loss_count = 0.0, 0
+        self.pending: list[tuple[str, int, int, torch.Tensor]] = []  # losses and norms not yet read (_guard)
+        self.sync_every = config.sync_every or (50 if self.device.type == "cuda" else 1)
+        self.last_loss = math.nan
         self.best: float | None = None
         self.best_epoch = 0  # the epoch whose weights best.safetensors holds
         self.history: list[dict[str, Any]] = []
@@ -163,6 +166,7 @@ class Trainer:
                 self._train_batch(x, y)
                 if self._done():
                     break
+            self.settle()
             row = {"epoch": self.epoch + 1, "train_loss": self.loss_sum / max(self.loss_count, 1)}
             row.update({f"valid_{k}": v for k, v in self.evaluate("valid").items()})
             row["lr"] = self.optimizer.param_groups[0]["lr"]
@@ -227,32 +231,49 @@ class Trainer:
             self.health.watch_activations()
         with autocast(self.device):
             loss = self.task.loss(self.task.forward(self.net, x), y)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise NonFiniteLoss(
-                f"loss became {value} at epoch {self.epoch + 1}, step {self.step}: training stopped and no "
-                f"weights were written. Lower lr (now {cfg.lr}), keep grad_clip on (now {cfg.grad_clip}), "
-                "and check the data for NaN or extreme values.")
+        self._guard("loss", loss)
         (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
-        self.loss_sum, self.loss_count, self.batch = self.loss_sum + value, self.loss_count + 1, self.batch + 1
+        self.batch += 1
         if self.batch % cfg.accumulate and self.batch < self.batches_per_epoch:
             return  # keep accumulating
         if sample:
             self.health.observe(self.step)
         # With clipping off, the norm is not computed: a non-finite gradient then shows as a non-finite loss at
         # the next step or non-finite weights at the next checkpoint, and both stop training before writing.
-        if cfg.grad_clip and not torch.isfinite(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)):
-            raise NonFiniteLoss(f"gradients became non-finite at epoch {self.epoch + 1}, step {self.step}: training "
-                                f"stopped and no weights were written. Lower lr (now {cfg.lr}).")
+        if cfg.grad_clip:
+            self._guard("gradient norm", torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         self.step += 1
-        self._emit("on_step_end", loss=value)
+        self._emit("on_step_end", loss=self.last_loss)
         if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.batch < self.batches_per_epoch:
             self.save("last")
+
+    def _guard(self, what: str, value: torch.Tensor) -> None:
+        """The non-finite guard on the loss and the gradient norm. Reading a value on the host waits for the
+        device, so on CUDA values wait here and are read together every `sync_every` steps, and always before
+        anything is evaluated or written: training still stops before a bad weight reaches a checkpoint."""
+        self.pending.append((what, self.epoch, self.step, value.detach()))
+        if len(self.pending) >= self.sync_every:
+            self.settle()
+
+    def settle(self) -> None:
+        """Read the pending losses and norms: raise at the first that is not finite, else add up the losses."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        values = torch.stack([v.float().reshape(()) for *_, v in pending]).tolist()  # one wait for the device
+        for (what, epoch, step, _), value in zip(pending, values):
+            if not math.isfinite(value):
+                advice = "keep grad_clip on, " if what == "loss" else ""
+                raise NonFiniteLoss(
+                    f"{what} became {value} at epoch {epoch + 1}, step {step}: training stopped and no weights were "
+                    f"written. Lower lr (now {self.config.lr}), {advice}and check the data for NaN or extreme values.")
+            if what == "loss":
+                self.loss_sum, self.loss_count, self.last_loss = self.loss_sum + value, self.loss_count + 1, value
 
     def _end_epoch(self, row: dict[str, Any]) -> None:
         self.history.append(row)
@@ -284,6 +305,7 @@ class Trainer:
     def evaluate(self, split: str = "valid", tta: str | bool = "", dataset=None) -> dict[str, float]:
         """Loss and every metric of the task on one split, then the task's own evaluation (games, rollouts)."""
         dataset = dataset if dataset is not None else getattr(self.data, split)
+        self.settle()
         model = self.eval_model()
         model.eval()
         result = self._evaluate_batches(model, dataset, tta) if dataset is not None else {}
@@ -402,6 +424,7 @@ class Trainer:
 
     def save(self, which: str) -> None:
         """Write checkpoints/<which>.safetensors, refusing to store non-finite weights."""
+        self.settle()
         if not (self.main and self.run_dir):
             return
         for name, p in self.model.state_dict().items():
