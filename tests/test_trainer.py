@@ -284,3 +284,22 @@ def test_console_says_how_long_training_will_take_before_and_while_it_runs():
     assert lines[0].startswith("expected training time: about ") and "(33 steps at " in lines[0]  # 39 - 6 timed
     assert lines[1].startswith("epoch 1 ") and " left " in lines[1] and " left " in lines[2]
     assert lines[3].startswith("epoch 3 ") and " left " not in lines[3]
+
+
+def test_device_settings_that_cannot_be_met_say_so():
+    from zoo import ZooError
+    from zoo.data import TensorPairs
+
+    warnings = []
+    t = trainer(precision="bf16")
+    assert t.precision == "fp32"  # no CUDA device here: bf16 autocast falls back
+    t.log = warnings.append
+    from zoo.train.device import resolve_precision
+    assert resolve_precision(t.device, "bf16", warnings.append) == "fp32" and "training in fp32" in warnings[0]
+    with pytest.raises(ZooError, match="--set precision: expected auto, bf16 or fp32"):
+        trainer(precision="fp8")
+    with pytest.raises(ZooError, match="--set num_workers: expected auto or a number"):
+        trainer(num_workers="many")
+    t.world_size = 4  # as under torchrun --nproc-per-node 4
+    with pytest.raises(ZooError, match="4 processes but 3 training samples"):
+        t.use_train_set(TensorPairs(torch.zeros(3, 16), torch.zeros(3, dtype=torch.long)))

@@ -24,11 +24,36 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; plain fp32 on CPU, where bf16 is slow."""
-    if device.type == "cuda":
+def resolve_precision(device: torch.device, requested: str, warn) -> str:
+    """'bf16' or 'fp32' for this device: bf16 on a CUDA device that has it; a bf16 request elsewhere falls back
+    to fp32 with a warning (on CPU, bf16 autocast is slower than fp32)."""
+    if requested not in ("auto", "bf16", "fp32"):
+        raise ZooError(f"--set precision: expected auto, bf16 or fp32, got {requested!r}")
+    has_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if requested == "bf16" and not has_bf16:
+        warn(f"precision=bf16: {'this GPU has no bf16' if device.type == 'cuda' else 'no CUDA device'}; "
+             "training in fp32 instead")
+    return "bf16" if requested in ("auto", "bf16") and has_bf16 else "fp32"
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast where the precision says so (CUDA); plain fp32 otherwise."""
+    if device.type == "cuda" and precision in ("auto", "bf16"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def loader_workers(device: torch.device, setting: str) -> int:
+    """DataLoader worker processes: `auto` is 4 beside a CUDA device (the GPU waits otherwise), 0 on CPU."""
+    if setting == "auto":
+        return min(4, os.cpu_count() or 1) if device.type == "cuda" else 0
+    try:
+        workers = int(setting)
+    except ValueError:
+        raise ZooError(f"--set num_workers: expected auto or a number, got {setting!r}") from None
+    if workers < 0:
+        raise ZooError(f"--set num_workers: must not be negative, got {workers}")
+    return workers
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:

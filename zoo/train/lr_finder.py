@@ -29,7 +29,7 @@ def sweep(trainer, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> 
         for group in trainer.optimizer.param_groups:
             group["lr"] = lr
         x, y = to_device(x, trainer.device), to_device(y, trainer.device)
-        with autocast(trainer.device):
+        with autocast(trainer.device, trainer.precision):
             loss = trainer.task.loss(trainer.task.forward(trainer.net, x), y)
         value = loss.item()
         if not math.isfinite(value):

@@ -29,8 +29,8 @@ from ..tasks.base import computed, metric_leaves
 from . import checkpoint, views
 from .batch_ops import mix, parse_scales, resize_for_epoch
 from .callbacks import Callback, ConsoleLogger
-from .device import (autocast, broadcast_tree, init_distributed, is_main, pick_device, rng_state, seed_everything,
-                     set_rng_state, world)
+from .device import (autocast, broadcast_tree, init_distributed, is_main, loader_workers, pick_device,
+                     resolve_precision, rng_state, seed_everything, set_rng_state, world)
 from .health import GradientMonitor
 
 
@@ -56,6 +56,8 @@ class Trainer:
         self.callbacks = callbacks if callbacks is not None else [ConsoleLogger()]
         if self.main and self.run_dir:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.precision = resolve_precision(self.device, config.precision, self.warn)
+        self.workers = loader_workers(self.device, str(config.num_workers))
         seed_everything(config.seed, config.deterministic)
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -115,6 +117,9 @@ class Trainer:
         length = cfg.steps_per_round * cfg.accumulate * cfg.batch_size if self.generator is not None else None
         if len(dataset) == 0:
             raise ZooError("the training data is empty" + (f" after round {self.epoch + 1}" if length else ""))
+        if length is None and len(dataset) < self.world_size:
+            raise ZooError(f"{self.world_size} processes but {len(dataset)} training samples: each process needs "
+                           "at least one; use fewer processes (torchrun --nproc-per-node)")
         self.sampler = EpochSampler(len(dataset), cfg.seed, True, self.rank, self.world_size, length)
         self.loader = self._loader(dataset, cfg.batch_size, self.sampler)
         if self.generator is None:
@@ -123,7 +128,8 @@ class Trainer:
     def _loader(self, dataset, batch_size: int, sampler=None) -> DataLoader:
         # A generator of its own keeps the loader from drawing on the global RNG, which exact resume restores.
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=self.data.collate,
-                          num_workers=self.config.num_workers, generator=torch.Generator().manual_seed(0))
+                          num_workers=self.workers, pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator().manual_seed(0))
 
     def _optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
@@ -229,7 +235,7 @@ class Trainer:
         sample = self.health is not None and self.health.due(self.step) and self.batch % cfg.accumulate == 0
         if sample:
             self.health.watch_activations()
-        with autocast(self.device):
+        with autocast(self.device, self.precision):
             loss = self.task.loss(self.task.forward(self.net, x), y)
         self._guard("loss", loss)
         (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
@@ -335,7 +341,7 @@ class Trainer:
             if self.config.eval_limit and i >= self.config.eval_limit:
                 break
             x, y = to_device(x, self.device), to_device(y, self.device)
-            with autocast(self.device):
+            with autocast(self.device, self.precision):
                 out = self._forward_views(model, x, chosen)
                 loss = self.task.loss(out, y)
             n = batch_size_of(y) or batch_size_of(x) or 1
@@ -366,7 +372,7 @@ class Trainer:
         scores, targets = [], []
         for x, y in self._loader(getattr(self.data, split), self.config.eval_batch_size):
             x = to_device(x, self.device)
-            with autocast(self.device):
+            with autocast(self.device, self.precision):
                 scores.append(self.task.scores(self.task.forward(model, x)).float().cpu())
             targets.append(y)
         model.train()
@@ -378,7 +384,7 @@ class Trainer:
         model = self.eval_model()
         model.eval()
         batch = self.data.collate(inputs) if self.data.collate else torch.stack(inputs)
-        with autocast(self.device):
+        with autocast(self.device, self.precision):
             out = self._forward_views(model, to_device(batch, self.device), self.views if tta else [])
         return out, self.task.predict(out)
 
