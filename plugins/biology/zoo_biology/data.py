@@ -208,20 +208,20 @@ def read_table(path: str | Path, label_column: str):
     if path.is_dir():
         raise ZooError(f"--data {path}: expected a CSV file, got a folder")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # every cell as written, for the messages
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ZooError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     if label_column not in frame.columns:
         raise ZooError(f"{path}: no column {label_column!r} (set data.label_column; columns: "
                        f"{', '.join(map(str, frame.columns[:6]))}{', ...' if len(frame.columns) > 6 else ''})")
-    labels = frame.pop(label_column)
-    if labels.isna().any():
-        raise ZooError(f"{path}, row {int(labels.isna().to_numpy().argmax()) + 2}: empty {label_column!r}")
-    if len(frame.columns) and frame[frame.columns[0]].dtype == object:
+    labels = frame.pop(label_column).str.strip()
+    if (labels == "").any():
+        raise ZooError(f"{path}, row {int((labels == '').to_numpy().argmax()) + 2}: empty {label_column!r}")
+    if len(frame.columns) and pd.to_numeric(frame[frame.columns[0]], errors="coerce").isna().all():
         frame = frame.drop(columns=frame.columns[0])  # sample names
     for column in frame.columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna() | frame[column].isna()
+        bad = values.isna()
         if bad.any():
             row = int(bad.to_numpy().argmax())
             raise ZooError(f"{path}, row {row + 2}, column {column!r}: expected a number, got "

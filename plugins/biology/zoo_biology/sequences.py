@@ -206,19 +206,26 @@ def protein_ids(seq: str) -> list[int]:
     return [PROTEIN_INDEX.get(a, 1) for a in seq]
 
 
+_DNA_CODES = None
+
+
 def one_hot_dna(seq: str, window: int):
     """4 x window float tensor (A, C, G, T); N and the padding of shorter sequences are 0.25 each; centred."""
+    import numpy as np
     import torch
 
-    x = torch.full((4, window), 0.25)
+    global _DNA_CODES
+    if _DNA_CODES is None:
+        codes = np.full(256, 4, dtype=np.int64)  # 4: unknown (N)
+        for i, a in enumerate(DNA):
+            codes[ord(a)] = i
+        _DNA_CODES = codes
     seq = crop_to(seq, window, "centre")
     start = (window - len(seq)) // 2
-    index = {a: i for i, a in enumerate(DNA)}
-    for i, a in enumerate(seq):
-        if a in index:
-            x[:, start + i] = 0.0
-            x[index[a], start + i] = 1.0
-    return x
+    index = np.full(window, 4, dtype=np.int64)
+    index[start:start + len(seq)] = _DNA_CODES[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+    table = np.vstack([np.eye(4, dtype=np.float32), np.full((1, 4), 0.25, dtype=np.float32)])
+    return torch.from_numpy(np.ascontiguousarray(table[index].T))
 
 
 def revcomp(x):

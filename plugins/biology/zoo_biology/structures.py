@@ -3,8 +3,10 @@
 - Contacts: residues i, j whose C-beta atoms (C-alpha for glycine) lie within 8 A, the CASP definition.
 - Interfaces: a residue touches another chain when any of its heavy atoms lies within 5 A of a heavy atom of
   another protein chain of the same model.
-- Splits put whole structures in train, valid or test, and homologous chains (local alignment identity of at
-  least 30% of the shorter chain, biopython's PairwiseAligner with BLOSUM62) always in the same split.
+- Splits never separate homologous chains (local alignment identity of at least 30% of the shorter chain,
+  biopython's PairwiseAligner with BLOSUM62). Contacts split whole structures (a structure and every structure
+  sharing a homologous chain with it go to one split); interfaces, whose inputs come from one chain alone,
+  split chains (homologous chains together).
 
 A file biopython cannot read, a chain without C-alpha atoms, and (for interfaces) a file with one chain are
 left out with one line each naming the file and chain; the rest of the folder is kept.
@@ -176,7 +178,7 @@ def chain_features(chain: Chain) -> np.ndarray:
         copy = r.copy()
         copy.detach_parent()
         alone.add(copy)
-    ShrakeRupley(n_points=30).compute(alone, level="R")
+    ShrakeRupley(n_points=20).compute(alone, level="R")
     scale = residue_sasa_scales["Wilke"]
     rsa = np.array([min(1.5, r.sasa / scale.get(r.get_resname(), 200.0)) for r in alone], dtype=np.float32)
     d = np.linalg.norm(chain.ca[:, None] - chain.ca[None], axis=-1)
@@ -276,14 +278,31 @@ class Protein:
     interface: np.ndarray | None = None
 
 
+# The default data: the protein structures among mdanalysistests' files (the rest are water boxes, fullerenes,
+# coarse-grained models, deliberately broken files and copies in other formats), found and kept by name.
+COMPLEXES = ["19hc.pdb.gz", "1a28.pdb.gz", "1hvr.pdb", "4E43.pdb", "analysis/align_bound.pdb.gz", "mmcif/1BD2.pdb.gz",
+             "mmcif/3KPR.pdb.gz", "mmcif/3PWP.pdb.gz", "mmcif/multimodel_warning.cif.gz"]  # PDB: parsed faster
+MONOMERS = ["1osm.pdb.gz", "6msm.pdb.bz2", "adk_open.pdb", "cobrotoxin.pdb", "merge/2zmm/protein.pdb",
+            "mmcif/5PTI.cif.gz", "mmcif/custom.cif.gz", "unordered_res.pdb"]
+
+
+def default_files(interfaces: bool) -> list[Path]:
+    root = default_root()
+    names = COMPLEXES if interfaces else COMPLEXES + MONOMERS
+    files = [root / n for n in names]
+    if not interfaces:  # the DSSP test set: about 50 single chains of unrelated proteins
+        files += sorted(p for p in (root / "dssp").glob("*.pdb.gz") if "failing" not in p.name)
+    return [f for f in files if f.is_file()]
+
+
 def collect(root: Path | None, min_length: int, max_length: int, interfaces: bool, quiet: bool) -> list[Protein]:
     """Every chain of every structure under `root` (default: the mdanalysistests structures), each sequence once,
     with its homology group; for interfaces, only files with two or more protein chains, with labels and
     features. Cached under zoo's cache folder by the files' names, sizes and the settings."""
     from zoo.paths import cache_dir
 
-    files = structure_files(root if root is not None else default_root())
-    key = cache_key([(str(f), f.stat().st_size) for f in files], min_length, max_length, interfaces, 3)
+    files = structure_files(root) if root is not None else default_files(interfaces)
+    key = cache_key([(str(f), f.stat().st_size) for f in files], min_length, max_length, interfaces, 4)
     cached = cache_dir("biology", "structures") / f"{'interface' if interfaces else 'contacts'}-{key}.npz"
     if cached.is_file():
         return _load(cached)
@@ -317,12 +336,14 @@ def collect(root: Path | None, min_length: int, max_length: int, interfaces: boo
             structures.append(kept)
     if not structures:
         raise ZooError(f"{root}: no usable structure" + (" with two or more protein chains" if interfaces else ""))
-    groups = homology_groups([[p.seq for p in s] for s in structures])
-    proteins = []
-    for group, members in zip(groups, structures):
-        for p in members:
-            p.group = group
-            proteins.append(p)
+    proteins = [p for members in structures for p in members]
+    if interfaces:  # features come from each chain alone: chains are the items, homologous chains kept together
+        groups = homology_groups([[p.seq] for p in proteins])
+    else:  # whole structures (with every chain homologous to one of theirs) go to one split
+        groups = [g for g, members in zip(homology_groups([[p.seq for p in s] for s in structures]), structures)
+                  for _ in members]
+    for group, p in zip(groups, proteins):
+        p.group = group
     _save(cached, proteins)
     return proteins
 

@@ -138,7 +138,7 @@ class TableInputs:
         import pandas as pd
 
         try:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
             raise ZooError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
         features = self.info["features"]
@@ -156,7 +156,7 @@ class TableInputs:
             x = np.log1p(x)
         first = frame.columns[0]
         for i in range(len(frame)):
-            name = str(frame[first].iloc[i]) if frame[first].dtype == object else f"{path.name}:row {i + 2}"
+            name = str(frame[first].iloc[i]) if first not in features else f"{path.name}:row {i + 2}"
             yield name, x[i]
 
 
