@@ -95,8 +95,10 @@ def default_photos() -> dict[str, list[Photo]]:
     return splits
 
 
-def user_photos(data: str, seed: int) -> dict[str, list[Photo]]:
+def user_photos(data: str, seed: int, keep=None, what: str = "") -> dict[str, list[Photo]]:
+    """A user's images by split; `keep(array)` filters them before any is held out (colour ones, say)."""
     root = Path(data)
+    keep = keep or (lambda array: True)
     if not root.exists():
         raise ZooError(f"--data {data}: no such file or folder")
     if root.is_dir() and (root / "train").is_dir():
@@ -104,7 +106,7 @@ def user_photos(data: str, seed: int) -> dict[str, list[Photo]]:
         for split in ("train", "valid", "test"):
             folder = root / split
             found = read_many(find_images(folder)) if folder.is_dir() else []
-            splits[split] = [Photo(p.stem, p, a) for p, a in found]
+            splits[split] = [Photo(p.stem, p, a) for p, a in found if keep(a)]
         if not splits["train"]:
             raise ZooError(f"{root / 'train'}: holds no readable image")
         spare = [s for s in ("valid", "test") if not splits[s]]
@@ -118,9 +120,9 @@ def user_photos(data: str, seed: int) -> dict[str, list[Photo]]:
                 splits[s] = [photos[order.pop()]]
             splits["train"] = [photos[i] for i in sorted(order)]
         return splits
-    found = read_many(find_images(root))
+    found = [(p, a) for p, a in read_many(find_images(root)) if keep(a)]
     if len(found) < 3:
-        raise ZooError(f"--data {data}: {len(found)} readable image(s); need at least 3 (whole images are held out "
+        raise ZooError(f"--data {data}: {len(found)} readable {what}image(s); need at least 3 (whole images are held out "
                        "for validation and test)")
     order = torch.randperm(len(found), generator=torch.Generator().manual_seed(seed)).tolist()
     held = max(1, round(0.15 * len(found)))
@@ -131,7 +133,8 @@ def user_photos(data: str, seed: int) -> dict[str, list[Photo]]:
 def prepared(data: str | None, seed: int, channels: int, max_side: int, min_size: int,
              colour_only: bool = False) -> dict[str, list[tuple[str, torch.Tensor]]]:
     """Photos by split as C x H x W tensors in the recipe's channels; too-small images are an error naming them."""
-    splits = user_photos(data, seed) if data else default_photos()
+    colour = (lambda a: not is_grey(a)) if colour_only else None
+    splits = user_photos(data, seed, colour, "colour " if colour_only else "") if data else default_photos()
     out: dict[str, list[tuple[str, torch.Tensor]]] = {}
     for split, photos in splits.items():
         kept = []
@@ -348,9 +351,15 @@ def rgb_to_lab(img: torch.Tensor) -> torch.Tensor:
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Lab -> 3 x H x W RGB in [0, 1], by scikit-image (colours outside sRGB are clipped, silently)."""
+    import warnings
+
     from skimage.color import lab2rgb
 
-    return torch.from_numpy(lab2rgb(lab.permute(1, 2, 0).double().numpy()).astype(np.float32)).permute(2, 0, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rgb = lab2rgb(lab.permute(1, 2, 0).double().numpy())
+    return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)
 
 
 def l_input(L: torch.Tensor) -> torch.Tensor:
@@ -438,8 +447,8 @@ def style_images(style: str) -> list[str]:
 
 
 def style_photos(data: str | None = None, seed: int = 0, crop: int = 96, max_side: int = 384, tile: int = 128,
-                 style: str = "", style_side: int = 256, style_weight: float = 1e4, content_weight: float = 1.0,
-                 tv_weight: float = 1e-2) -> DataBundle:
+                 style: str = "", style_side: int = 256, style_weight: float = 10.0, content_weight: float = 1.0,
+                 tv_weight: float = 0.1) -> DataBundle:
     """Content photos (RGB) and the style to learn (data.style: an image or a folder of them); the weights of
     the style, content and total-variation losses go to the task."""
     _check_crop("style transfer", crop, 32)
@@ -453,47 +462,66 @@ def style_photos(data: str | None = None, seed: int = 0, crop: int = 96, max_sid
                                         style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight))
 
 
-class RotationAugment:
-    """Random crop and mirror, then a random quarter turn whose number (0-3) is the target to predict."""
+def patch_photos(data: str | None = None, seed: int = 0, crop: int = 64, max_side: int = 384) -> DataBundle:
+    """Crops of the training photos labelled by the photo they come from: a pretext task that needs no labels
+    and teaches an encoder what tells photos apart (colour, texture, edges), which is what Gram-matrix style
+    losses compare. Each photo's rightmost `crop` columns are held out (upper half valid, lower half test), so
+    evaluation is on pixels never trained on."""
+    _check_crop("photo patches", crop, 16)
+    splits = prepared(data, seed, 3, max_side, crop)
+    window = crop + crop // 2
+    train, valid, test, names = [], [], [], []
+    for name, img in splits["train"]:
+        h, w = img.shape[-2:]
+        if w < crop + window or h < 2 * crop:
+            continue  # too small to hold a strip out: not a class
+        label = len(names)
+        names.append(name)
+        train.append(img[..., : w - crop])
+        strip = img[..., w - crop:]
+        valid += [(strip[:, y:y + crop], label) for y in range(0, h // 2 - crop + 1, crop)]
+        test += [(strip[:, y:y + crop], label) for y in range(h // 2, h - crop + 1, crop)]
+    if len(names) < 2:
+        raise ZooError(f"{data or 'the built-in photos'}: photo patches need at least 2 training images of at least "
+                       f"{crop + window}x{2 * crop} pixels")
+    windows = Windows(train, window, window // 2)
+    labels = torch.tensor([i for i, _, _ in windows.index])
+    return DataBundle(train=_Labelled(windows, labels), valid=_Patches(valid), test=_Patches(test),
+                      augment=PatchAugment(crop), model_args={"num_classes": len(names)},
+                      info={"photos": {"train": names}, "classes": names, "num_classes": len(names),
+                            "kind": "photo-patches", "class_counts": torch.bincount(labels, minlength=len(names)).tolist()})
+
+
+class PatchAugment:
+    """Random crop and symmetry of the window; its label (the photo) stays."""
 
     def __init__(self, crop: int):
         self.crop = crop
 
     def __call__(self, x, y):
-        crops = random_symmetry(random_crops(x, self.crop), rotate=False)
-        turns = torch.randint(0, 4, (crops.shape[0],), device=crops.device)
-        return torch.stack([c.rot90(int(k), (-2, -1)) for c, k in zip(crops, turns)]), turns
+        return random_symmetry(random_crops(x, self.crop)), y
 
 
-def rotation_photos(data: str | None = None, seed: int = 0, crop: int = 64, max_side: int = 384) -> DataBundle:
-    """Photo crops turned by 0, 90, 180 or 270 degrees, labelled by the turn: a task that needs no labels and
-    teaches an encoder edges, textures and objects' usual orientation (Gidaris et al., 2018)."""
-    _check_crop("rotation prediction", crop, 16)
-    splits = prepared(data, seed, 3, max_side, crop)
-
-    def make(tile_img, key, i):
-        turn = i % 4
-        return tile_img.rot90(turn, (-2, -1)), torch.tensor(turn)
-
-    held = {s: HeldOut(splits[s], crop, make) for s in ("valid", "test")}
-    window = crop + crop // 2
-    train = Windows([im for _, im in splits["train"]], window, window // 2)
-    return DataBundle(train=_RotationWindows(train), valid=held["valid"], test=held["test"],
-                      augment=RotationAugment(crop), model_args={"num_classes": 4},
-                      info=_bundle_info(splits, classes=["0", "90", "180", "270"], num_classes=4, kind="rotation"))
-
-
-class _RotationWindows(Dataset):
-    """Windows with a placeholder label (the augment draws the turn)."""
-
-    def __init__(self, windows: Windows):
-        self.windows = windows
+class _Labelled(Dataset):
+    def __init__(self, windows: Windows, labels: torch.Tensor):
+        self.windows, self.labels = windows, labels
 
     def __len__(self) -> int:
         return len(self.windows)
 
     def __getitem__(self, i):
-        return self.windows[i][0], torch.tensor(0)
+        return self.windows[i][0], self.labels[i]
+
+
+class _Patches(Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i][0], torch.tensor(self.items[i][1])
 
 
 # -- Fashion-MNIST ---------------------------------------------------------------------------------

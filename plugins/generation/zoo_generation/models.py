@@ -77,6 +77,8 @@ class SubPixelSR(nn.Module):
         self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
                                                   nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks))
         self.tail = nn.Conv2d(width, channels * scale * scale, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)  # starts as bicubic exactly, and learns what bicubic misses
+        nn.init.zeros_(self.tail.bias)
         self.shuffle = nn.PixelShuffle(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -119,10 +121,10 @@ class Encoder(nn.Module):
         return feats
 
 
-class RotationNet(nn.Module):
-    """The encoder with a head that tells by how many quarter turns a photo crop was rotated."""
+class PatchNet(nn.Module):
+    """The encoder with a head that tells which training photo a crop comes from."""
 
-    def __init__(self, num_classes: int = 4, width: int = 32, stages: int = 4):
+    def __init__(self, num_classes: int, width: int = 32, stages: int = 4):
         super().__init__()
         self.encoder = Encoder(width, stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(self.encoder.out_channels, num_classes))
@@ -131,8 +133,8 @@ class RotationNet(nn.Module):
         return self.head(self.encoder(x)[-1])
 
 
-def rotation_encoder(num_classes: int = 4, width: int = 32, stages: int = 4) -> nn.Module:
-    return RotationNet(num_classes, width, stages)
+def patch_encoder(num_classes: int, width: int = 32, stages: int = 4) -> nn.Module:
+    return PatchNet(num_classes, width, stages)
 
 
 def _norm_conv(cin, cout, k, stride=1):
@@ -203,14 +205,16 @@ class FlowUNet(nn.Module):
     (class `num_classes` is 'no class', for classifier-free guidance)."""
 
     def __init__(self, num_classes: int = 10, channels: int = 1, width: int = 32, mults: str = "1,2,2",
-                 embed: int = 128):
+                 embed: int = 128, patch: int = 1):
         super().__init__()
         try:
             factors = [int(m) for m in str(mults).split(",")]
         except ValueError:
             raise ZooError(f"--set model.mults: expected widths per level like '1,2,2', got {mults!r}") from None
         widths = [width * f for f in factors]
-        self.num_classes, self.embed, self.multiple = num_classes, embed, 2 ** (len(widths) - 1)
+        self.num_classes, self.embed, self.patch = num_classes, embed, patch
+        self.multiple = patch * 2 ** (len(widths) - 1)
+        channels = channels * patch * patch  # patch > 1: work on patch x patch pixels folded into channels
         self.time = nn.Sequential(nn.Linear(embed, embed), nn.SiLU(), nn.Linear(embed, embed))
         self.label = nn.Embedding(num_classes + 1, embed)
         self.inc = nn.Conv2d(channels, widths[0], 3, padding=1)
@@ -231,6 +235,8 @@ class FlowUNet(nn.Module):
 
     def forward(self, image: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         padded, (h, w) = pad_to_multiple(image, self.multiple)
+        if self.patch > 1:
+            padded = F.pixel_unshuffle(padded, self.patch)
         e = self.embedding(t, label)
         y, skips = self.inc(padded), []
         for i, block in enumerate(self.enc):
@@ -243,9 +249,12 @@ class FlowUNet(nn.Module):
             if i:
                 y = self.up[i - 1](y)
             y = block(torch.cat([y, skips.pop()], 1), e)
-        return self.out(y)[..., :h, :w]
+        y = self.out(y)
+        if self.patch > 1:
+            y = F.pixel_shuffle(y, self.patch)
+        return y[..., :h, :w]
 
 
 def flow_unet(num_classes: int = 10, channels: int = 1, width: int = 32, mults: str = "1,2,2",
-              embed: int = 128) -> nn.Module:
-    return FlowUNet(num_classes, channels, width, mults, embed)
+              embed: int = 128, patch: int = 1) -> nn.Module:
+    return FlowUNet(num_classes, channels, width, mults, embed, patch)

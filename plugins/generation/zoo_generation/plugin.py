@@ -36,8 +36,9 @@ def zoo_datasets():
         _photos("generation/style-photos", "content photos (RGB) and the style image(s) to learn; by default a painting "
                 "from mate-backgrounds (Elephants, by Wyng Stancikaite, GPL-2+)", "zoo_generation.data:style_photos",
                 "data.style=IMAGE_OR_FOLDER sets the style."),
-        _photos("generation/rotated-photos", "photo crops turned by 0/90/180/270 degrees, labelled by the turn "
-                "(self-supervised pretext task for the style encoder)", "zoo_generation.data:rotation_photos"),
+        _photos("generation/photo-patches", "crops of the training photos labelled by the photo they come from "
+                "(a pretext task without labels, for the style encoder)", "zoo_generation.data:patch_photos",
+                "Each training photo's rightmost data.crop columns are held out: upper half valid, lower half test."),
         DatasetSpec(
             name="generation/fashion-mnist", summary="Fashion-MNIST images in [-1, 1] with their class, for generative models",
             factory="zoo_generation.data:fashion_mnist", task="",
@@ -63,8 +64,8 @@ def zoo_models():
         ModelSpec(name="generation/style-net", summary="feed-forward style network (Johnson et al.) with the frozen "
                   "encoder of its losses", factory="zoo_generation.models:style_net",
                   task="zoo_generation.tasks:StyleTask", input="RGB images N x 3 x H x W in [0, 1]"),
-        ModelSpec(name="generation/rotation-encoder", summary="VGG-like encoder with a head for the quarter turn of a crop",
-                  factory="zoo_generation.models:rotation_encoder", task="classification",
+        ModelSpec(name="generation/patch-encoder", summary="VGG-like encoder with a head telling which photo a crop comes from",
+                  factory="zoo_generation.models:patch_encoder", task="classification",
                   input="RGB images N x 3 x H x W in [0, 1]"),
         ModelSpec(name="generation/flow-unet", summary="class-conditional U-Net predicting the velocity of flow matching",
                   factory="zoo_generation.models:flow_unet", task="zoo_generation.tasks:FlowMatchingTask",
@@ -81,7 +82,7 @@ def zoo_recipes():
             "(blind); whole-photo PSNR at sigma 15/25/50", dataset="generation/noisy-photos",
             model="generation/unet-denoiser", task="zoo_generation.tasks:DenoiseTask",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3, "tta": "hflip,vflip"},
+                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3},
             notes="`zoo predict RUN photo.png --out DIR` writes DIR/photo.denoised.png (any size, in tiles; a colour "
                   "photo is denoised channel by channel). Baselines (non-local means, total variation): "
                   "zoo_generation.baselines and bench/bench_generation.py."),
@@ -102,10 +103,10 @@ def zoo_recipes():
             notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first."),
         RecipeSpec(
             name="generation/style-encoder", summary="train the encoder of generation/style's losses: a VGG-like "
-            "network that tells how a photo crop was rotated", dataset="generation/rotated-photos",
-            model="generation/rotation-encoder", task="classification",
+            "network that tells which training photo a crop comes from", dataset="generation/photo-patches",
+            model="generation/patch-encoder", task="classification",
             defaults={**one, "epochs": 8, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.05,
-                      "data.crop": 64, "model.width": 32}),
+                      "label_smoothing": 0.1, "data.crop": 64, "model.width": 32}),
         RecipeSpec(
             name="generation/style", summary="turn photos into the style of a painting or image set (data.style): "
             "feed-forward network, perceptual and Gram losses on zoo's own encoder", dataset="generation/style-photos",
@@ -120,9 +121,10 @@ def zoo_recipes():
             "classifier-free guidance; Frechet distance and class accuracy on zoo's own classifier",
             dataset="generation/fashion-mnist", model="generation/flow-unet",
             task="zoo_generation.tasks:FlowMatchingTask", callbacks=("zoo_generation.tasks:sample_grids",),
-            defaults={**one, "epochs": 4, "batch_size": 64, "eval_batch_size": 500, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.05, "ema": 0.999, "eval_budget": 500, "data.guidance": 2.0, "data.steps": 30,
-                      "data.grid_every": 1, "model.width": 32},
+            defaults={**one, "epochs": 5, "batch_size": 64, "eval_batch_size": 500, "lr": 2e-3, "weight_decay": 0.0,
+                      "warmup": 0.05, "ema": 0.995, "eval_budget": 300, "data.limit": 12000, "data.guidance": 2.0,
+                      "data.steps": 25, "data.grid_every": 1, "model.width": 48, "model.mults": "1,2,2",
+                      "model.patch": 2},
             notes="--set data.classifier=RUN_DIR (a run of vision/fashion-mnist-resnet) turns on `fid` and "
                   "`class_accuracy` (eval_budget samples). samples/epochNNN.png every data.grid_every epochs, "
                   "samples.png at the end; `zoo predict RUN --count 16 --label Sneaker --out DIR` writes samples."),

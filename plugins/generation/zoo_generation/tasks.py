@@ -55,6 +55,12 @@ def colourfulness(rgb: torch.Tensor) -> float:
     return float(torch.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * torch.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
 
 
+def held_photos(task: Task, dataset) -> list:
+    """The whole held-out photos of a split (the first `eval_limit` of them when that is set, for quick checks)."""
+    photos = list(getattr(dataset, "photos", None) or [])
+    return photos[: task.config.eval_limit] if task.config.eval_limit else photos
+
+
 class ImageTask(Task):
     """An image in, an image out (denoised, upscaled, coloured, stylized); written as PNG by `zoo predict`."""
 
@@ -136,7 +142,7 @@ class DenoiseTask(ImageTask):
         return {"photo_psnr": "max", **{f"psnr_sigma{s:g}": "max" for s in self.info.get("sigmas", [])}}
 
     def evaluate_model(self, model, dataset, split, budget, device):
-        photos = getattr(dataset, "photos", None)
+        photos = held_photos(self, dataset)
         if not photos:
             return {}
         scores: dict[str, list[float]] = {}
@@ -181,7 +187,7 @@ class SuperResolutionTask(ImageTask):
         return int(self.info.get("scale", 2))
 
     def evaluate_model(self, model, dataset, split, budget, device):
-        photos = getattr(dataset, "photos", None)
+        photos = held_photos(self, dataset)
         if not photos:
             return {}
         p, s = [], []
@@ -249,7 +255,7 @@ class ColorizeTask(ImageTask):
         return gdata.lab_to_rgb(torch.cat([L, ab]))
 
     def evaluate_model(self, model, dataset, split, budget, device):
-        photos, rgb = getattr(dataset, "photos", None), getattr(dataset, "rgb", None)
+        photos, rgb = held_photos(self, dataset), getattr(dataset, "rgb", None)
         if not photos or rgb is None:
             return {}
         p, c = [], []
@@ -307,9 +313,9 @@ class StyleTask(ImageTask):
 
     def __init__(self, config, info):
         super().__init__(config, info)
-        self.style_weight = float(info.get("style_weight", 1e4))
+        self.style_weight = float(info.get("style_weight", 10.0))
         self.content_weight = float(info.get("content_weight", 1.0))
-        self.tv_weight = float(info.get("tv_weight", 1e-2))
+        self.tv_weight = float(info.get("tv_weight", 0.1))
         self._grams: list[torch.Tensor] | None = None
         self._warned = False
 

@@ -1,0 +1,123 @@
+"""Tiny trainings on the shared trainer that must still learn, and `zoo predict` writing images.
+
+Photos here are crops of the built-in ones (scikit-image, scikit-learn), small, so that each run takes seconds.
+"""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from zoo import ZooError
+from zoo.testing import require, train_tiny
+from zoo_generation import baselines
+from zoo_generation import data as gdata
+from zoo_generation.tasks import psnr
+
+TINY = ("threads=1", "grad_stats_every=0", "device=cpu", "warmup=0.1")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Six 96 x 128 crops of real photos: 4 train, 1 valid, 1 test (a fixed user split)."""
+    root = tmp_path_factory.mktemp("photos")
+    names = {"train": ["rocket", "chelsea", "china", "coffee"], "valid": ["flower"], "test": ["astronaut"]}
+    for split, chosen in names.items():
+        (root / split).mkdir()
+        for name in chosen:
+            where, file, _ = gdata.PHOTOS[name]
+            array = np.asarray(Image.open(gdata.photo_path(where, file)).convert("RGB"))
+            h, w = array.shape[:2]
+            Image.fromarray(array[h // 2 - 48:h // 2 + 48, w // 2 - 64:w // 2 + 64]).save(root / split / f"{name}.png")
+    return root
+
+
+def test_denoiser_learns_above_the_noisy_input(photos, tmp_path):
+    run, summary = train_tiny("generation/denoise", tmp_path, *TINY, "data.crop=24", "model.width=12",
+                              "model.levels=2", "batch_size=8", "lr=3e-3", "data.sigmas=25", data=str(photos),
+                              epochs=12)
+    clean = run.trainer(with_data=True).data.test.photos[0][1]
+    noisy = psnr(gdata.noisy_photo("astronaut", clean, 25), clean)  # about 20.2 dB
+    assert summary["test"]["psnr_sigma25"] > noisy + 4.0, (summary["test"], noisy)
+    assert summary["directions"]["photo_psnr"] == "max"
+
+
+def test_super_resolution_beats_bicubic(photos, tmp_path):
+    run, summary = train_tiny("generation/super-resolution", tmp_path, *TINY, "data.crop=24", "model.width=16",
+                              "model.blocks=2", "batch_size=8", "lr=3e-3", data=str(photos), epochs=4)
+    hr = gdata.crop_to_multiple(run.trainer(with_data=True).data.test.photos[0][1], 2)
+    bicubic = psnr(baselines.bicubic(gdata.downscale(hr[None], 2), 2)[0], hr, 2)
+    assert summary["test"]["photo_psnr"] > bicubic + 0.1, (summary["test"], bicubic)
+
+
+def test_predict_writes_images_of_any_size_in_tiles_and_names_a_corrupt_file(photos, tmp_path):
+    run, _ = train_tiny("generation/super-resolution", tmp_path, *TINY, "data.crop=24", "model.width=8",
+                        "model.blocks=1", "max_steps=2", data=str(photos))
+    big = tmp_path / "big.png"  # larger than one tile (256 px at the output, 128 at the input): blended tiles
+    rgba = np.zeros((150, 170, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    Image.fromarray(rgba, "RGBA").save(big)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    out = tmp_path / "out"
+    results = run.predict([str(broken), str(big)], out=out)
+    assert "broken.png" in results[0]["error"]
+    written = Image.open(out / "big.upscaled.png")
+    assert written.size == (340, 300) and written.mode == "RGB"
+    tiny = tmp_path / "dot.png"
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(tiny)
+    with pytest.raises(ZooError, match="dot.png: 1x1 pixels is smaller than the scale factor 2"):
+        run.predict([str(tiny)])
+    with pytest.raises(ZooError, match="--count does not apply"):
+        run.predict([str(big)], count=3)
+
+
+def test_colorizer_learns_colours_a_grey_image_lacks(photos, tmp_path):
+    run, summary = train_tiny("generation/colorize", tmp_path, *TINY, "data.crop=32", "model.width=8",
+                              "model.levels=2", "batch_size=8", "lr=5e-3", "data.tile=32", data=str(photos), epochs=6)
+    history = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"]
+    assert summary["test"]["colourfulness"] > 3.0  # a grey output scores 0
+    assert (run.dir / "results.png").is_file()
+    grey = photos / "grey.png"
+    Image.fromarray(np.full((20, 30), 120, np.uint8)).save(grey)  # a grey image is the colorizer's input
+    [result] = run.predict([str(grey)], out=run.dir / "pred")
+    assert Image.open(result["files"][0]).mode == "RGB"
+
+
+def test_style_learns_on_the_encoder_it_takes_from_an_encoder_run(photos, tmp_path, capfd):
+    encoder, summary = train_tiny("generation/style-encoder", tmp_path, *TINY, "data.crop=32", "model.width=8",
+                                  "batch_size=16", "lr=3e-3", data=str(photos), epochs=3)
+    assert summary["test"]["accuracy"] >= 0.5  # which of 4 photos a crop comes from: chance is 0.25
+    style, _ = train_tiny("generation/style", tmp_path, *TINY, "data.crop=32", "model.width=8", "model.blocks=1",
+                          "model.encoder_width=8", "batch_size=4", "lr=1e-2", "data.tile=32", "data.style_side=64",
+                          f"init_from={encoder.dir}", data=str(photos), epochs=3)
+    history = [json.loads(line) for line in (style.dir / "metrics.jsonl").read_text().splitlines()]
+    assert history[-1]["valid_style_distance"] < 0.5 * history[0]["valid_style_distance"]
+    from zoo.train.checkpoint import load
+    mine = load(style.dir / "checkpoints" / "last.safetensors")["model"]
+    theirs = load(encoder.dir / "checkpoints" / "best.safetensors")["model"]
+    assert torch.equal(mine["encoder.stages.0.1.weight"], theirs["encoder.stages.0.1.weight"])  # loaded, frozen
+    assert "random weights" not in capfd.readouterr().err
+    train_tiny("generation/style", tmp_path / "alone", *TINY, "data.crop=32", "model.width=8", "model.blocks=1",
+               "model.encoder_width=8", "batch_size=4", "data.tile=32", "data.style_side=64", "max_steps=1",
+               data=str(photos))
+    assert "random weights" in capfd.readouterr().err
+
+
+def test_flow_matching_learns_and_samples_the_classes_asked_for(tmp_path):
+    require(gdata.FASHION_DIR.is_dir(), "Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
+    run, summary = train_tiny("generation/diffusion-fashion", tmp_path, *TINY, "data.limit=1024", "model.width=16",
+                              "batch_size=32", "data.steps=4", "data.grid_every=2", "eval_limit=2", "lr=3e-3",
+                              "eval_batch_size=64", "ema=0", epochs=2)
+    history = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    valid = run.trainer(with_data=True).data.valid.images
+    predicting_zero = float((1 + valid ** 2).mean())  # E (noise - x)^2 when the network says v = 0
+    assert history[-1]["valid_loss"] < 0.5 * predicting_zero, (history, predicting_zero)
+    assert (run.dir / "samples" / "epoch002.png").is_file() and (run.dir / "samples.png").is_file()
+    results = run.predict([], out=tmp_path / "samples", count=3, labels=("sneaker", "9"))
+    assert [r["label"] for r in results] == ["Sneaker", "Ankle boot", "Sneaker"]
+    assert Image.open(results[0]["files"][0]).size == (28, 28) and (tmp_path / "samples" / "grid.png").is_file()
+    with pytest.raises(ZooError, match="--label hat: not a class"):
+        run.predict([], count=1, labels=("hat",))
