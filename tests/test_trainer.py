@@ -303,3 +303,17 @@ def test_device_settings_that_cannot_be_met_say_so():
     t.world_size = 4  # as under torchrun --nproc-per-node 4
     with pytest.raises(ZooError, match="4 processes but 3 training samples"):
         t.use_train_set(TensorPairs(torch.zeros(3, 16), torch.zeros(3, dtype=torch.long)))
+
+
+def test_resuming_with_more_epochs_follows_the_longer_schedule(tmp_path):
+    first = trainer(tmp_path, epochs=2)
+    first.fit()
+    longer = trainer(tmp_path, epochs=4)
+    warnings = []
+    longer.log = warnings.append
+    longer.resume(tmp_path / "checkpoints" / "last.safetensors")
+    lr_now = longer.optimizer.param_groups[0]["lr"]
+    assert "schedule now spans 4 epochs" in warnings[0]
+    assert lr_now > 0.5 * longer.config.lr  # mid one-cycle of the longer schedule, not its end (2e-8)
+    longer.fit()
+    assert [r["epoch"] for r in longer.history] == [1, 2, 3, 4] and longer.optimizer.param_groups[0]["lr"] < 1e-6

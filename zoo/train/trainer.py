@@ -453,7 +453,7 @@ class Trainer:
         """Continue exactly where the checkpoint left off: weights, optimizer, schedule, RNGs, position."""
         state = self.load_weights(path)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        self._resume_schedule(state["scheduler"], state["progress"]["step"])
         set_rng_state(state["rng"])
         p = state["progress"]
         self.epoch, self.batch, self.step = p["epoch"], p["batch"], p["step"]
@@ -467,6 +467,21 @@ class Trainer:
             self.generator.load_state_dict(state["generator"])
             if self.batch:  # mid-round: the round's data is the generator's state; at a round's start it is made anew
                 self.use_train_set(self.generator.dataset())
+
+    def _resume_schedule(self, saved: dict[str, Any], step: int) -> None:
+        """The saved schedule when its length is today's; when the run now has more (or fewer) epochs, the new
+        schedule, advanced to the step reached (the learning rate then differs from the old run's: not exact)."""
+        length = lambda sched: {k: sched.get(k) for k in ("total_steps", "T_max")}  # noqa: E731
+        if length(saved) == length(self.scheduler.state_dict()):
+            self.scheduler.load_state_dict(saved)
+            return
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # stepping a schedule without optimizer steps is what we mean here
+            for _ in range(step):
+                self.scheduler.step()
+        self.warn(f"the schedule now spans {self.config.epochs} epochs: the learning rate follows it from step {step} "
+                  "(a longer run, not an exact resume)")
 
     def warn(self, message: str) -> None:
         self.log(f"warning: {message}")
