@@ -369,6 +369,16 @@ class StyleTask(ImageTask):
     def predict(self, output):
         return [{"height": int(o.shape[-2]), "width": int(o.shape[-1])} for o in output["image"]]
 
+    @torch.no_grad()
+    def unchanged_distance(self, model, dataset, device) -> float:
+        """The style distance of the split's images left as they are: what the network must bring down."""
+        encoder, out = unwrap(model).encoder, []
+        for x, _ in torch.utils.data.DataLoader(dataset, batch_size=8):
+            feats = encoder(x.to(device))
+            out.append(self.distances({"features": feats, "content": feats[self.content_layer],
+                                       "style": self.style_grams(encoder, device)})[0])
+        return float(torch.cat(out).mean())
+
     def run_image(self, model, array, device, path):
         x = to_tensor(to_channels(array, 3))
         return tiled(self.net(model, device), x[None], TILE, OVERLAP)[0]
