@@ -196,3 +196,18 @@ def test_augmentations_are_declared_by_name():
     assert augment.build("none", 16) is None
     with pytest.raises(ZooError, match="unknown augmentation 'blur'"):
         augment.build("blur", 16)
+
+
+def test_image_folder_reads_size_and_colour_off_the_images_and_sizes_the_network(tmp_path):
+    from zoo_vision.models import timm_model
+
+    root = image_tree(tmp_path / "grey", mode="L", per_class=6, size=20)  # 20 x 20 grey images
+    Image.new("RGB", (20, 20), (90, 90, 90)).save(root / "cat" / "grey-as-rgb.png")  # grey saved as RGB
+    bundle = vdata.image_folder(str(root))
+    assert (bundle.info["image_size"], bundle.info["channels"]) == (24, 1)
+    Image.new("RGB", (30, 40), (200, 10, 10)).save(root / "dog" / "red.png")
+    assert vdata.image_folder(str(root)).info["channels"] == 3
+    small = timm_model(num_classes=2, in_channels=1, image_size=24, arch="auto", num_images=4000)
+    big = timm_model(num_classes=2, in_channels=1, image_size=24, arch="auto", num_images=50000)
+    params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert params(small) < params(big) / 3 and params(small) < 1_500_000

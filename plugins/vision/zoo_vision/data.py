@@ -207,8 +207,10 @@ def export_digits_png(root: Path) -> Path:
     return root
 
 
-def image_folder(data: str | None = None, seed: int = 0, image_size: int = 32, channels: int = 3,
+def image_folder(data: str | None = None, seed: int = 0, image_size: int = 0, channels: int = 0,
                  augment: str = "crop,flip", valid_fraction: float = 0.15) -> DataBundle:
+    """A user's class-per-folder images. image_size=0 and channels=0 take them from the images: the median
+    shorter side (a multiple of 8, 16 to 64 px) and grey (1) unless some image has colour (3)."""
     root = Path(data) if data else export_digits_png(cache_dir("vision", "digits-png"))
     split_dirs = {s: root / s for s in ("train", "valid", "test") if (root / s).is_dir()}
     if "train" in split_dirs:
@@ -229,6 +231,9 @@ def image_folder(data: str | None = None, seed: int = 0, image_size: int = 32, c
         parts = {"train": train, "valid": valid}
     if not parts["valid"]:
         raise ZooError(f"{root}: too few images to hold out a validation split")
+    if not image_size or not channels:
+        seen_size, seen_channels = looks([files[i] for i in parts["train"][:200]])
+        image_size, channels = image_size or seen_size, channels or seen_channels
     info = {"image_size": image_size, "channels": channels, "mean": [0.5] * channels, "std": [0.25] * channels}
     sample = torch.stack([load_image(files[i], info) for i in parts["train"][:512]])
     info["mean"], info["std"] = _stats(sample)
@@ -238,4 +243,24 @@ def image_folder(data: str | None = None, seed: int = 0, image_size: int = 32, c
         if tclasses != classes:
             raise ZooError(f"{split_dirs['test']}: classes {tclasses} differ from train's {classes}")
         test = Images(tfiles, tlabels, info)
-    return _bundle("vision/image-folder", files, labels, parts, classes, info, augment, test=test)
+    bundle = _bundle("vision/image-folder", files, labels, parts, classes, info, augment, test=test)
+    bundle.model_args["num_images"] = len(parts["train"])  # sizes the default network (model.arch=auto)
+    return bundle
+
+
+def looks(files: list[Path]) -> tuple[int, int]:
+    """The image size and channels a folder's images call for: the median shorter side, rounded up to a
+    multiple of 8 within 16..64 px, and 1 channel when every image is grey (RGB files with equal channels
+    count as grey), else 3."""
+    sides, colour = [], False
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                sides.append(min(img.size))
+                if not colour and img.mode not in ("L", "LA", "1", "I", "I;16", "F"):
+                    rgb = np.asarray(img.convert("RGB"))
+                    colour = not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ZooError(f"{path}: not a readable image ({exc})") from None
+    median = sorted(sides)[len(sides) // 2]
+    return min(64, max(16, -(-median // 8) * 8)), 3 if colour else 1

@@ -72,13 +72,25 @@ def _per_stage(key: str, value: int | str, spread) -> tuple[int, ...]:
 
 
 def timm_model(num_classes: int, in_channels: int = 3, image_size: int = 224, arch: str = "resnet18",
-               pretrained: bool = False, drop_rate: float = 0.0) -> nn.Module:
+               pretrained: bool = False, drop_rate: float = 0.0, num_images: int = 0) -> nn.Module:
+    """A timm architecture by name; arch='auto' is a compact ResNet sized to the data (sized_resnet)."""
+    if arch == "auto":
+        return sized_resnet(num_classes, in_channels, image_size, num_images, drop_rate)
     if arch not in timm.list_models():
         close = timm.list_models(f"*{arch}*")[:5]
         raise ZooError(f"--set model.arch: timm has no {arch!r}" + (f"; close: {', '.join(close)}" if close else ""))
     model = timm.create_model(arch, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels,
                               drop_rate=drop_rate)
     return _small_stem(model, in_channels) if isinstance(model, ResNet) and image_size <= SMALL else model
+
+
+def sized_resnet(num_classes: int, in_channels: int, image_size: int, num_images: int, drop_rate: float = 0.0):
+    """A resnet-tiny as wide as the data can feed and as cheap as a CPU affords: 16 channels up for under 2,000
+    training images, 32 under 20,000, 64 beyond; the first stage at half resolution from 48 px. A few thousand
+    small images then train in minutes on two CPU cores (bench/RESULTS.md, vision: own image folders)."""
+    width = 16 if num_images < 2000 else 32 if num_images < 20000 else 64
+    return resnet_tiny(num_classes, in_channels, image_size, width=width, depth=1,
+                       stem_stride=2 if image_size >= 48 else 1, drop_rate=drop_rate)
 
 
 def timm_example():
