@@ -290,9 +290,10 @@ def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
     views = built.config.get("tta")
     for name, value in summary.get("test_tta", {}).items():
         lines.append(f"| test, views {views} (`zoo eval --tta`) | {name} | | {value:.4f} |")
-    lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...", "```",
-              "", "```python", "from zoo.runs import open_run", f"run = open_run({str(run_dir)!r})",
-              "print(run.predict(['INPUT']))", "```", ""]
+    lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...",
+              f"zoo export {run_dir} --format onnx --out model.onnx", "```", "", "```python", "import zoo", "",
+              f"run = zoo.load({str(run_dir)!r})", "print(run.predict(['INPUT']))  # file paths, text, PIL images",
+              "net = run.module  # the plain torch nn.Module, with the weights zoo eval uses", "```", ""]
     return "\n".join(lines)
 
 
