@@ -207,7 +207,7 @@ def test_image_folder_reads_size_and_colour_off_the_images_and_sizes_the_network
     assert (bundle.info["image_size"], bundle.info["channels"]) == (24, 1)
     Image.new("RGB", (30, 40), (200, 10, 10)).save(root / "dog" / "red.png")
     assert vdata.image_folder(str(root)).info["channels"] == 3
-    small = timm_model(num_classes=2, in_channels=1, image_size=24, arch="auto", num_images=4000)
+    small = timm_model(num_classes=2, in_channels=1, image_size=24, arch="auto", num_images=4000)  # 16 up
     big = timm_model(num_classes=2, in_channels=1, image_size=24, arch="auto", num_images=50000)
     params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert params(small) < params(big) / 3 and params(small) < 1_500_000

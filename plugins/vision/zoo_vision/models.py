@@ -85,10 +85,10 @@ def timm_model(num_classes: int, in_channels: int = 3, image_size: int = 224, ar
 
 
 def sized_resnet(num_classes: int, in_channels: int, image_size: int, num_images: int, drop_rate: float = 0.0):
-    """A resnet-tiny as wide as the data can feed and as cheap as a CPU affords: 16 channels up for under 2,000
-    training images, 32 under 20,000, 64 beyond; the first stage at half resolution from 48 px. A few thousand
+    """A resnet-tiny as wide as the data can feed and as cheap as a CPU affords: 16 channels up for under 5,000
+    training images, 32 under 50,000, 64 beyond; the first stage at half resolution from 48 px. A few thousand
     small images then train in minutes on two CPU cores (bench/RESULTS.md, vision: own image folders)."""
-    width = 16 if num_images < 2000 else 32 if num_images < 20000 else 64
+    width = 16 if num_images < 5000 else 32 if num_images < 50000 else 64
     return resnet_tiny(num_classes, in_channels, image_size, width=width, depth=1,
                        stem_stride=2 if image_size >= 48 else 1, drop_rate=drop_rate)
 

@@ -72,7 +72,7 @@ def zoo_recipes():
             defaults={"epochs": 20, "batch_size": 64, "lr": 3e-3, "label_smoothing": 0.1, "weight_decay": 0.05,
                       "data.augment": "crop,flip", "model.arch": "auto", "tta": "hflip"},
             notes="The network is sized to the data (model.arch=auto: a compact ResNet, 16/32/64 channels up for "
-                  "under 2,000/20,000/more training images), at the images' own median size (16-64 px, grey or "
+                  "under 5,000/50,000/more training images), at the images' own median size (16-64 px, grey or "
                   "colour as they are). --set model.arch=resnet18 (or any timm architecture) and "
                   "data.image_size/data.channels choose them yourself."),
     ]
