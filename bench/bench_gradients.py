@@ -6,7 +6,7 @@ from torch import nn
 from zoo.config import TrainConfig
 from zoo.data import DataBundle, TensorPairs, stratified_split
 from zoo.tasks.classification import ClassificationTask
-from zoo.train.trainer import Trainer
+from zoo.training.trainer import Trainer
 
 DEPTH, WIDTH, EPOCHS = 120, 64, 15
 

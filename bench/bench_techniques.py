@@ -7,7 +7,7 @@ import time
 
 from zoo.config import parse_sets, split
 from zoo.runs import build
-from zoo.train.trainer import Trainer
+from zoo.training.trainer import Trainer
 
 BASE = ["epochs=12", "model.width=16", "data.image_size=8", "batch_size=64", "lr=4e-3", "grad_stats_every=0",
         "device=cpu", "data.augment=none", "label_smoothing=0", "model.drop_rate=0", "tta=", "threads=1"]

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from zoo.config import parse_sets, split
 from zoo.runs import build
-from zoo.train.callbacks import Callback
-from zoo.train.trainer import Trainer
+from zoo.training.callbacks import Callback
+from zoo.training.trainer import Trainer
 
 EPOCHS = int(os.environ.get("TTA_EPOCHS", 10))
 RECIPE = "vision/fashion-mnist-resnet"

@@ -16,9 +16,9 @@ import torch.nn.functional as F
 
 from zoo.config import parse_sets, split
 from zoo.runs import build
-from zoo.train.callbacks import Callback
-from zoo.train.device import seed_everything
-from zoo.train.trainer import Trainer
+from zoo.training.callbacks import Callback
+from zoo.training.device import seed_everything
+from zoo.training.trainer import Trainer
 
 EPOCHS, STEPS = 3, 600
 BASE = ["model.width=16", "data.image_size=8", "data.augment=none", "model.drop_rate=0", "batch_size=64",

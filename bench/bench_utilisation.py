@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from zoo.config import parse_sets, split
 from zoo.data import batch_size_of, to_device
 from zoo.runs import build
-from zoo.train.trainer import Trainer
+from zoo.training.trainer import Trainer
 
 RECIPES = ["vision/digits-resnet", "vision/fashion-mnist-resnet", "medical/xray-anomaly", "nlp/report-classify",
            "nlp/gloss-topic"]

@@ -7,7 +7,7 @@ from torch import nn
 from synthetic import blobs
 from zoo.config import TrainConfig
 from zoo.tasks.classification import ClassificationTask
-from zoo.train.trainer import Trainer
+from zoo.training.trainer import Trainer
 
 out, batch_size = sys.argv[1], int(sys.argv[2])
 torch.manual_seed(0)

@@ -28,7 +28,7 @@ def mlp(dim: int = 16, classes: int = 4, hidden: int = 32) -> nn.Module:
 
 
 def trainer(tmp_path=None, model=None, data=None, **settings):
-    from zoo.train.trainer import Trainer
+    from zoo.training.trainer import Trainer
 
     config = TrainConfig(**{"epochs": 2, "batch_size": 32, "lr": 1e-2, "grad_stats_every": 0, "device": "cpu",
                             **settings})

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from zoo.testing import run_zoo
-from zoo.train import checkpoint
+from zoo.training import checkpoint
 
 HERE = Path(__file__).parent
 TINY = ["--set", "model.width=8", "--set", "data.image_size=8", "--set", "grad_stats_every=0", "--set", "threads=1"]

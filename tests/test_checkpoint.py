@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from zoo import ZooError
-from zoo.train import checkpoint
+from zoo.training import checkpoint
 
 
 def test_round_trip_of_nested_state(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from zoo.train import checkpoint
+from zoo.training import checkpoint
 
 HERE = Path(__file__).parent
 

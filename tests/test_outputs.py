@@ -144,8 +144,8 @@ def test_a_task_adds_a_view_of_its_own_and_it_is_undone_on_outputs_that_follow_t
     from zoo.config import TrainConfig
     from zoo.data import DataBundle, TensorPairs
     from zoo.tasks.regression import RegressionTask
-    from zoo.train.trainer import Trainer
-    from zoo.train.views import View
+    from zoo.training.trainer import Trainer
+    from zoo.training.views import View
 
     revcomp = lambda x: x.flip(-1).flip(-2)  # noqa: E731 - reverse the sequence, swap A<->T and C<->G
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from zoo.train import checkpoint
+from zoo.training import checkpoint
 
 # dropout and random affine augmentation make every RNG state matter
 SETTINGS = ["epochs=2", "batch_size=64", "checkpoint_every=3", "grad_stats_every=0", "deterministic=true",

@@ -14,8 +14,8 @@ import torch
 
 import toy_plugin
 from zoo import ZooError
-from zoo.train import checkpoint
-from zoo.train.trainer import GenerationFailed, NonFiniteLoss
+from zoo.training import checkpoint
+from zoo.training.trainer import GenerationFailed, NonFiniteLoss
 
 HERE = Path(__file__).parent
 RECIPE = "toy/tictactoe-selfplay"

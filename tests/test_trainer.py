@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from synthetic import blobs, mlp, trainer
-from zoo.train import checkpoint
-from zoo.train.trainer import NonFiniteLoss
+from zoo.training import checkpoint
+from zoo.training.trainer import NonFiniteLoss
 
 
 def test_training_learns(tmp_path):
@@ -117,7 +117,7 @@ def test_ema_weights_are_evaluated_and_checkpointed(tmp_path):
 
 
 def test_mixup_targets_are_mixed_and_still_learn():
-    from zoo.train.batch_ops import mix
+    from zoo.training.batch_ops import mix
 
     x = torch.stack([torch.zeros(1, 4, 4), torch.ones(1, 4, 4)])
     soft = torch.eye(2)
@@ -136,7 +136,7 @@ def test_mixup_targets_are_mixed_and_still_learn():
 
 
 def test_cutmix_weight_is_the_pasted_area():
-    from zoo.train.batch_ops import mix
+    from zoo.training.batch_ops import mix
 
     torch.manual_seed(3)
     x = torch.stack([torch.zeros(1, 8, 8), torch.ones(1, 8, 8)])
@@ -148,7 +148,7 @@ def test_cutmix_weight_is_the_pasted_area():
 
 
 def test_progressive_resizing_uses_small_images_first():
-    from zoo.train.batch_ops import resize_for_epoch
+    from zoo.training.batch_ops import resize_for_epoch
 
     x = torch.randn(2, 1, 16, 16)
     sizes = [resize_for_epoch(x, epoch, 6, [0.5, 0.75]).shape[-1] for epoch in range(6)]
@@ -161,12 +161,12 @@ def test_tta_averages_over_declared_views():
     plain = t.evaluate("valid")
     tta = t.evaluate("valid", tta="hflip")
     assert plain["loss"] != tta["loss"]  # the flipped view changed the averaged predictions
-    from zoo.train.views import image_views, parse
+    from zoo.training.views import image_views, parse
     assert len(parse("hflip,shift", image_views())) == 5
 
 
 def test_lr_finder_suggests_a_learning_rate_that_trains(tmp_path):
-    from zoo.train.lr_finder import suggest, sweep
+    from zoo.training.lr_finder import suggest, sweep
 
     lrs, losses = sweep(trainer(grad_clip=0), steps=60)
     best = suggest(lrs, losses)
@@ -240,7 +240,7 @@ def test_lr_find_command_saves_a_plot_and_suggests_a_value(tmp_path):
 
 
 def test_gradient_monitor_warns_on_exploding_gradients():
-    from zoo.train.health import GradientMonitor
+    from zoo.training.health import GradientMonitor
 
     warnings = []
     monitor = GradientMonitor(mlp(), every=1, out=None, warn=warnings.append)
@@ -274,7 +274,7 @@ def test_reading_the_loss_every_k_steps_keeps_the_guard_and_the_figures(tmp_path
 def test_console_says_how_long_training_will_take_before_and_while_it_runs():
     import io
 
-    from zoo.train.callbacks import ConsoleLogger
+    from zoo.training.callbacks import ConsoleLogger
 
     stream = io.StringIO()
     t = trainer(epochs=3)  # 13 steps per epoch
@@ -294,7 +294,7 @@ def test_device_settings_that_cannot_be_met_say_so():
     t = trainer(precision="bf16")
     assert t.precision == "fp32"  # no CUDA device here: bf16 autocast falls back
     t.log = warnings.append
-    from zoo.train.device import resolve_precision
+    from zoo.training.device import resolve_precision
     assert resolve_precision(t.device, "bf16", warnings.append) == "fp32" and "training in fp32" in warnings[0]
     with pytest.raises(ZooError, match="--set precision: expected auto, bf16 or fp32"):
         trainer(precision="fp8")

@@ -23,7 +23,7 @@ from zoo.data import DataBundle, DataGenerator, ReplayBuffer, TensorPairs
 from zoo.tasks import Task
 from zoo.tasks.multi import MultiTask
 from zoo.tasks.regression import RegressionTask
-from zoo.train.callbacks import Callback
+from zoo.training.callbacks import Callback
 
 # -- tic-tac-toe ------------------------------------------------------------------------------
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]

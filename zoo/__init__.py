@@ -2,6 +2,8 @@
 
 Importing zoo is light: torch is imported only by the parts that train, evaluate or predict.
 """
+from __future__ import annotations
+
 __version__ = "0.1.0"
 
 from .errors import DataMissing, PluginError, ZooError
@@ -10,13 +12,28 @@ from .registry import DatasetSpec, ModelSpec, RecipeSpec, Registry
 
 __all__ = [
     "DataMissing", "DatasetSpec", "ModelSpec", "PluginError", "RecipeSpec", "Registry", "ZooError",
-    "Trainer", "TrainConfig", "DataBundle", "get_registry", "hookimpl", "load", "__version__",
+    "Trainer", "TrainConfig", "DataBundle", "get_registry", "hookimpl", "load", "train", "__version__",
 ]
+
+
+def train(name: str, data: str | None = None, *, epochs: int | None = None, sets: dict | None = None,
+          out: str | None = None, resume: str | None = None, seed: int | None = None, device: str | None = None):
+    """Train recipe `name` as `zoo train` does and return the run, ready to predict and evaluate (see `load`).
+
+    `sets` holds any settings by key, as `--set` does: {"lr": 3e-3, "data.image_size": 8}.
+    """
+    from .runs import load
+    from .runs import train as train_run
+
+    settings = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in (sets or {}).items()}
+    run_dir = train_run(name, data=data, sets=settings, out=out, resume=resume, epochs=epochs, seed=seed,
+                        device=device)
+    return load(run_dir)
 
 
 def __getattr__(name: str):  # heavy names are imported on first use only
     if name == "Trainer":
-        from .train.trainer import Trainer
+        from .training.trainer import Trainer
         return Trainer
     if name == "TrainConfig":
         from .config import TrainConfig

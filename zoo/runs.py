@@ -42,7 +42,7 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
 
     from .data import DataBundle
     from .tasks import Task
-    from .train.device import seed_everything
+    from .training.device import seed_everything
 
     recipe = recipe_spec(name)
     if config is None:
@@ -133,7 +133,7 @@ def default_run_dir(name: str) -> Path:
 def train(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str | None = None,
           resume: str | None = None, callbacks=None, **explicit: Any) -> Path:
     """Train a recipe into a run directory (or continue one) and write its summary and model card."""
-    from .train.device import is_main
+    from .training.device import is_main
 
     run_dir = Path(resume) if resume else Path(out) if out else default_run_dir(name)
     check_out(run_dir)
@@ -152,8 +152,8 @@ def train(name: str, data: str | None = None, sets: dict[str, str] | None = None
 
 def _train(name: str, run_dir: Path, data: str | None, sets: dict[str, str] | None, resume: str | None,
            callbacks, explicit: dict[str, Any]) -> Path:
-    from .train import checkpoint
-    from .train.trainer import Trainer
+    from .training import checkpoint
+    from .training.trainer import Trainer
 
     if resume:
         saved = read_config(run_dir)
@@ -169,7 +169,7 @@ def _train(name: str, run_dir: Path, data: str | None, sets: dict[str, str] | No
     else:
         built = build(name, data, sets, **explicit)
     train_cfg, _, _ = split(built.config)
-    from .train.callbacks import ConsoleLogger, TensorBoardLogger
+    from .training.callbacks import ConsoleLogger, TensorBoardLogger
 
     callbacks = [ConsoleLogger()] if callbacks is None else list(callbacks)
     callbacks += [TensorBoardLogger(run_dir), *recipe_callbacks(built.recipe, built.config)]
@@ -193,7 +193,7 @@ def _train(name: str, run_dir: Path, data: str | None, sets: dict[str, str] | No
 
 def recipe_callbacks(recipe: RecipeSpec, config: dict[str, Any]) -> list[Any]:
     """The callbacks a recipe names, each built from the run's resolved config."""
-    from .train.callbacks import Callback
+    from .training.callbacks import Callback
 
     made = []
     for path in recipe.callbacks:
@@ -242,7 +242,7 @@ def summarize(history: list[dict[str, Any]], test: dict[str, float] | None,
 def finish(run_dir: Path, built: Built, trainer) -> None:
     """Score the test split with the weights `zoo eval` will load (best.safetensors) and with the last
     epoch's, then write summary.json, the curves and the model card."""
-    from .train import plots
+    from .training import plots
 
     best = run_dir / "checkpoints" / "best.safetensors"
     chosen_epoch = trainer.best_epoch if best.is_file() else len(trainer.history)
@@ -320,7 +320,7 @@ class OpenRun:
         """A Trainer holding the run's weights, with the run's data (or `--data`) when asked for."""
         from .data import DataBundle
         from .tasks import get_task
-        from .train.trainer import Trainer
+        from .training.trainer import Trainer
 
         config = dict(self.saved["config"], device=self.device, grad_stats_every=0, compile=False, schedule="constant",
                       init_from="")

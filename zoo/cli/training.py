@@ -23,7 +23,7 @@ DEVICES = click.Choice(["auto", "cpu", "cuda"])
 def train(name, data, epochs, sets, out, resume, seed, device) -> None:
     """Train recipe NAME and write a run directory."""
     from ..runs import train as run_training
-    from ..train.device import is_main
+    from ..training.device import is_main
 
     run_dir = run_training(name, data=data, sets=parse_sets(sets), out=out, resume=resume,
                            epochs=epochs, seed=seed, device=device)
@@ -89,7 +89,7 @@ def predict(run_dir, inputs, out, device, as_json, **options) -> None:
 @click.option("--device", type=DEVICES)
 def lr_find(name, data, sets, out, steps, device) -> None:
     """Sweep the learning rate on recipe NAME, save a plot and suggest a value."""
-    from ..train.lr_finder import find_lr
+    from ..training.lr_finder import find_lr
 
     suggestion = find_lr(name, data=data, sets=parse_sets(sets), out=out, steps=steps, device=device)
     click.echo(f"suggested lr: {suggestion:.3g}  (plot: {out}; use --set lr={suggestion:.3g})")

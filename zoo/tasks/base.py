@@ -11,7 +11,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..errors import PluginError, ZooError
-from ..train.views import View, image_views
+from ..training.views import View, image_views
 
 Direction = str  # "max" | "min"
 

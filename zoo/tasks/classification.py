@@ -71,7 +71,7 @@ class ClassificationTask(Task):
         """confusion.png: the confusion matrix of the chosen weights on the test split (valid without one)."""
         from torchmetrics.functional.classification import multiclass_confusion_matrix
 
-        from ..train import plots
+        from ..training import plots
 
         split = "test" if trainer.data.test is not None else "valid"
         if getattr(trainer.data, split) is None:
@@ -128,7 +128,7 @@ class BinaryTask(Task):
         """roc.png: the ROC curve of the chosen weights on the test split (valid without one)."""
         from torchmetrics.functional.classification import binary_auroc, binary_roc
 
-        from ..train import plots
+        from ..training import plots
 
         split = "test" if trainer.data.test is not None else "valid"
         if getattr(trainer.data, split) is None:

@@ -16,7 +16,7 @@ from zoo import ZooError
 from zoo.tasks import Task
 from zoo.tasks.base import refuse_options
 from zoo.tasks.classification import BinaryTask, ClassificationTask
-from zoo.train.views import View, parse
+from zoo.training.views import View, parse
 
 from .sequences import Record, one_hot_dna, protein_ids, records_of_inputs, revcomp, warn
 
@@ -46,6 +46,12 @@ def failed(message: str) -> dict[str, Any]:
 class SequenceBinaryTask(BinaryTask):
     """A binary classifier of protein or DNA sequences; `zoo predict RUN_DIR FILE.fasta|SEQUENCE...` prints one
     line per record (its file and id, label and score), and one line naming each record it could not score."""
+
+    def views(self) -> dict[str, list[View]]:
+        """Peptides may be read backwards (`tta=reverse`: the retro peptide, whose label is taken to be the same)."""
+        from .data import reverse_peptides
+
+        return {"reverse": [View("reverse", reverse_peptides, lambda out: out, dims=2)]}
 
     def encode(self, seqs: list[str]) -> torch.Tensor:
         if self.info["kind"] == "dna":

@@ -96,7 +96,7 @@ def test_style_learns_on_the_encoder_it_takes_from_an_encoder_run(photos, tmp_pa
     trainer = style.trainer(with_data=True)
     unchanged = trainer.task.unchanged_distance(trainer.eval_model(), trainer.data.test, trainer.device)
     assert summary["test"]["style_distance"] < 0.5 * unchanged, (summary["test"], unchanged)
-    from zoo.train.checkpoint import load
+    from zoo.training.checkpoint import load
     mine = load(style.dir / "checkpoints" / "last.safetensors")["model"]
     theirs = load(encoder.dir / "checkpoints" / "best.safetensors")["model"]
     assert torch.equal(mine["encoder.stages.0.1.weight"], theirs["encoder.stages.0.1.weight"])  # loaded, frozen

@@ -51,19 +51,6 @@ PHOTOS: dict[str, tuple[str, str, str]] = {
 STYLE_DEFAULT = ("mate", "abstract/Elephants.jpg", "GPL-2+ (Wyng Stancikaite, MATE backgrounds)")
 TEST = ["astronaut", "coffee", "china", "camera", "ladybird", "storm"]
 VALID = ["chelsea", "flower", "garden"]
-SOURCE = ("photos bundled in the scikit-image 0.26 wheel (astronaut, camera, chelsea, coffee, rocket; textures "
-          "brick, grass, gravel), scikit-learn's sample images (china, flower), matplotlib's grace_hopper, and the "
-          "12 nature photos of Debian's mate-backgrounds (/usr/share/backgrounds/mate/nature) when installed")
-LICENCE = ("CC0 or public domain (scikit-image, matplotlib photos), CC BY 2.0 (scikit-learn's china.jpg and "
-           "flower.jpg), GPL-2+ (mate-backgrounds)")
-SPLIT_NOTE = (f"Whole photos are held out: test {', '.join(TEST)}; valid {', '.join(VALID)}; the rest train. "
-              "Photos are shrunk (antialiased) to data.max_side. 16-bit images are scaled by 65535, palette "
-              "images expanded, transparency composited over white, colour turned to luma Y (BT.601) for grey "
-              "recipes and grey repeated to RGB for colour ones; a corrupt file is named and skipped.")
-OWN = ("--data DIR of images (PNG/JPEG/TIFF/WebP..., any depth); with DIR/train, DIR/valid and DIR/test sub-folders "
-       "those are the splits, else whole images are held out at random (15% valid, 15% test, at least one each)")
-
-
 def _package_dir(name: str) -> Path | None:
     spec = importlib.util.find_spec(name)
     return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
@@ -592,7 +579,7 @@ def fashion_mnist(data: str | None = None, seed: int = 0, classifier: str = "", 
     if limit:
         train = train[:limit]
     if classifier:
-        from zoo.train.checkpoint import of_run
+        from zoo.training.checkpoint import of_run
         of_run(classifier)  # a one-line error now if it is not a run directory
         classifier = str(Path(classifier).resolve())
     info = {"classes": FASHION_CLASSES, "num_classes": 10, "classifier": classifier, "kind": "diffusion",

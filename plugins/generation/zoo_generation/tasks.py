@@ -591,7 +591,7 @@ class FlowMatchingTask(Task):
 def sample_grids(config):
     """A callback that writes samples/epochNNN.png (8 samples of each class) every `data.grid_every` epochs
     and after the last."""
-    from zoo.train.callbacks import Callback
+    from zoo.training.callbacks import Callback
 
     class Grids(Callback):
         def on_evaluate(self, trainer, row) -> None:
