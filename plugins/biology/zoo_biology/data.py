@@ -94,8 +94,22 @@ def collate_tokens(batch):
     return pad_sequence(xs, batch_first=True, padding_value=0), torch.stack(ys)
 
 
+def reverse_peptides(x: torch.Tensor) -> torch.Tensor:
+    """Each padded peptide (N x L ids, 0 = padding) read from its C- to its N-terminus; padding stays at the end."""
+    lengths = (x != 0).sum(1, keepdim=True)
+    position = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    source = (lengths - 1 - position).clamp_min(0)
+    return torch.where(position < lengths, x.gather(1, source), x)
+
+
+def random_reverse(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training augmentation: half the peptides reversed (retro peptides; the label stays)."""
+    flip = (torch.rand(x.shape[0], device=x.device) < 0.5).unsqueeze(1)
+    return torch.where(flip, reverse_peptides(x), x), y
+
+
 def amp_peptides(data: str | None = None, seed: int = 0, max_length: int = 200, labels: str = "",
-                 positive: str = "", limit: int = 0) -> DataBundle:
+                 positive: str = "", reverse: bool = False, limit: int = 0) -> DataBundle:
     """5,200 peptides, antimicrobial (AMP) against UniProt (modlamp), or a user's labelled protein FASTA."""
     name = "biology/amp-peptides"
     if data is None:
@@ -118,6 +132,7 @@ def amp_peptides(data: str | None = None, seed: int = 0, max_length: int = 200, 
     info = {"classes": classes, "kind": "protein", "max_length": max_length, "crop": "start",
             "class_counts": class_counts(y, train, 2)}
     return DataBundle(train=part(train), valid=part(valid), test=part(test), collate=collate_tokens,
+                      augment=random_reverse if reverse else None,
                       model_args={"vocab_size": 22, "max_length": max_length}, info=info)
 
 

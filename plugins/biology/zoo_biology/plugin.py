@@ -23,8 +23,8 @@ def zoo_datasets():
                    "modlamp==4.3.3 (installed with --no-deps)",
             licence="BSD-3-Clause (modlamp)", bring_your_own=FASTA_OWN,
             notes="Amino-acid tokens (20 letters, X as unknown; other letters leave the record out with a line that "
-                  "names it). Peptides longer than data.max_length (200) are cropped to their first residues with a "
-                  "warning. Fixed stratified 70/10/20 split. `zoo predict RUN_DIR FILE.fasta` scores every record."),
+                  "names it). Peptides longer than data.max_length (100 in the recipes; 1% of the set) are cropped to "
+                  "their first residues, with a warning for your own files. data.reverse trains on retro peptides too. Fixed stratified 70/10/20 split. `zoo predict RUN_DIR FILE.fasta` scores every record."),
         DatasetSpec(
             name="biology/tf-binding",
             summary="200 bp mouse genomic regions bound by Oct4 against Mafk (ChIP-seq peaks; janggu's files)",
@@ -110,17 +110,21 @@ def zoo_models():
 @hookimpl
 def zoo_recipes():
     common = {"threads": 1, "warmup": 0.1, "eval_batch_size": 256}
-    peptides = {**common, "epochs": 30, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "ema": 0.99}
+    # Peptides: 99% are at most 96 residues long, and a batch is padded to its longest, so the window is 100.
+    # Retro peptides (read backwards) as augmentation and test-time view: best valid accuracy (0.931) against
+    # 30 epochs without them (0.923) and label smoothing 0.1 with dropout 0.3 (0.917); test 0.914-0.921 for all three.
+    peptides = {**common, "epochs": 20, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "ema": 0.99,
+                "data.max_length": 100, "data.reverse": True, "tta": "reverse"}
     return [
         RecipeSpec(
             name="biology/amp-peptides", summary="antimicrobial peptide or not, 1-D residual CNN (accuracy, AUROC)",
             dataset="biology/amp-peptides", model="biology/peptide-resnet", task="zoo_biology.tasks:SequenceBinaryTask",
-            defaults={**peptides, "model.width": 128, "model.depth": 4, "model.dropout": 0.2}),
+            defaults={**peptides, "model.width": 64, "model.depth": 4, "model.dropout": 0.2}),
         RecipeSpec(
             name="biology/amp-peptides-transformer", summary="antimicrobial peptide or not, small transformer",
             dataset="biology/amp-peptides", model="biology/peptide-transformer",
             task="zoo_biology.tasks:SequenceBinaryTask",
-            defaults={**peptides, "lr": 1e-3, "model.width": 128, "model.depth": 2, "model.heads": 4,
+            defaults={**peptides, "lr": 1e-3, "model.width": 64, "model.depth": 2, "model.heads": 4,
                       "model.dropout": 0.1}),
         RecipeSpec(
             name="biology/tf-binding", summary="Oct4 or Mafk bound DNA, DeepBind CNN with reverse-complement views",
@@ -143,8 +147,9 @@ def zoo_recipes():
         RecipeSpec(
             name="biology/protein-contacts", summary="contact map from sequence, 2-D residual network (top-L/5 precision)",
             dataset="biology/protein-contacts", model="biology/contact-resnet", task="zoo_biology.tasks:ContactTask",
-            defaults={**common, "epochs": 30, "batch_size": 8, "eval_batch_size": 1, "lr": 2e-3, "weight_decay": 0.01,
-                      "data.crop": 64, "data.repeats": 4, "model.width": 32, "model.depth": 8}),
+            # 20 epochs of 3 windows per chain: about 8 minutes on one thread
+            defaults={**common, "epochs": 20, "batch_size": 8, "eval_batch_size": 1, "lr": 2e-3, "weight_decay": 0.01,
+                      "data.crop": 64, "data.repeats": 3, "model.width": 32, "model.depth": 8}),
         RecipeSpec(
             name="biology/protein-interface", summary="residues that touch another chain, 1-D residual CNN (AUROC)",
             dataset="biology/protein-interface", model="biology/interface-cnn", task="zoo_biology.tasks:InterfaceTask",
