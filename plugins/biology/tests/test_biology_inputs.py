@@ -120,6 +120,7 @@ def test_top_precision_counts_only_long_range_pairs():
     target = torch.zeros(length, length)
     target[0, 30] = target[30, 0] = target[5, 40] = target[40, 5] = 1  # two long-range contacts
     target[0, 3] = -1
+    target[1, 2] = target[2, 1] = 1  # a short-range contact: right, but not counted
     probs = torch.zeros(length, length)
     probs[0, 30] = 0.9  # right
     probs[1, 2] = 0.99  # short range: not counted
@@ -170,3 +171,14 @@ def test_homologous_structures_stay_in_one_split():
     assert sorted(sum(parts, [])) == list(range(len(groups))) and all(parts)
     where = {i: k for k, part in enumerate(parts) for i in part}
     assert where[0] == where[1] and where[3] == where[4]
+
+
+def test_predict_fails_with_one_line_only_when_nothing_could_be_scored():
+    from zoo_biology.tasks import all_failed, failed
+
+    scored = {"input": "a.fa:x", "label": "Oct4", "score": 0.9}
+    bad = failed("a.fa, record y: empty sequence")
+    assert bad == {"input": "a.fa, record y", "error": "empty sequence"}
+    assert all_failed([scored, bad]) == [scored, bad]  # the rest of the file is kept
+    with pytest.raises(ZooError, match=r"^a.fa, record y: empty sequence \(and 1 more"):
+        all_failed([bad, bad])

@@ -36,6 +36,14 @@ def run_model(run, task: Task, batch: Any) -> Any:
     return task.merge_views(outputs) if len(outputs) > 1 else outputs[0]
 
 
+def all_failed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results, unless no input could be scored at all: then the first reason is the error (exit code 2)."""
+    if results and all("error" in r for r in results):
+        raise ZooError(f"{results[0]['input']}: {results[0]['error']}" + (
+            f" (and {len(results) - 1} more input(s) or record(s) that could not be scored)" if len(results) > 1 else ""))
+    return results
+
+
 def failed(message: str) -> dict[str, Any]:
     """A result line for an input that could not be scored: 'FILE, record ID: why' -> input and error."""
     where, _, why = message.partition(": ")
@@ -78,7 +86,7 @@ class SequenceBinaryTask(BinaryTask):
                     files = self.write_output(output_i, dict(pred), out_dir / safe_stem(pred["input"]))
                     pred["files"] = [str(f) for f in files]
                 scored[id(record)] = pred
-        return [scored[id(item)] if isinstance(item, Record) else failed(item) for item in items]
+        return all_failed([scored[id(item)] if isinstance(item, Record) else failed(item) for item in items])
 
 
 def safe_stem(name: str) -> str:
@@ -277,7 +285,7 @@ class ContactTask(Task):
                         results.append(failed(item))
                     else:
                         results.append(self._one(run, item.id, item.seq, None, out_dir))
-        return results
+        return all_failed(results)
 
     def _one(self, run, name: str, seq: str, target: torch.Tensor | None, out_dir: Path | None) -> dict[str, Any]:
         ids = torch.tensor(protein_ids(seq), dtype=torch.long)[None]
@@ -384,4 +392,4 @@ class InterfaceTask(Task):
                         for n, a, p in zip(chain.numbers, chain.seq, probs)]}) + "\n")
                     pred["files"] = [str(path_out)]
                 results.append(pred)
-        return results
+        return all_failed(results)
