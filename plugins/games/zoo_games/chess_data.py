@@ -1,0 +1,450 @@
+"""Chess positions labelled by Stockfish, and users' PGN files.
+
+Default data (games/chess-stockfish): positions from
+- real games: walks through the opening book in Debian's pychess data (pychess_book.bin, a polyglot book of
+  moves from real games, followed by weight), each continued as an *engine playout*: Stockfish's best move
+  (its label of the position), or with probability `data.explore` a random legal move;
+- puzzles and studies: every position of the PGN files in pychess's learn/ folder (lichess practice studies,
+  composed mates in 4), except the mate-in-2 and mate-in-3 puzzles, which are kept for evaluation;
+- random playouts: a random number of uniformly random moves from the start.
+Every position is analysed by Stockfish to `data.depth` (best move, principal variation, score). Labels are
+cached one JSON line per position under $ZOO_CACHE/games/chess/, written as they come: labelling runs once,
+and a job stopped midway continues where it was. A game's positions stay in one split (zoo.data.grouped_split).
+Training also takes the positions along each training label's principal variation (`data.pv_plies` of them,
+labelled by the next move of that variation; the engine's shallower view of them), never valid or test.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from zoo import DataMissing, ZooError
+from zoo.data import DataBundle, grouped_split
+from zoo.paths import cache_dir
+
+HELD_OUT_PUZZLES = ("mate_in_2.pgn", "mate_in_3.pgn")
+
+
+# -- the pychess data ------------------------------------------------------------------------------
+def pychess_dir() -> Path:
+    """/usr/share/pychess of Debian's pychess package: $ZOO_PYCHESS_DIR, the installed package, or the copy
+    `python -m zoo_games.pychess_data` unpacks under $ZOO_CACHE/games/pychess."""
+    candidates = [os.environ.get("ZOO_PYCHESS_DIR"), "/usr/share/pychess",
+                  str(cache_dir("games", "pychess") / "usr" / "share" / "pychess")]
+    for c in candidates:
+        if c and (Path(c) / "learn" / "puzzles").is_dir():
+            return Path(c)
+    raise DataMissing("the PGN files of Debian's pychess package are missing: run `python -m zoo_games.pychess_data` "
+                      "(apt-get download pychess && dpkg -x into $ZOO_CACHE/games/pychess; installing the package "
+                      "itself pulls in 56 others), or set ZOO_PYCHESS_DIR to a copy of /usr/share/pychess")
+
+
+# -- reading PGN files -----------------------------------------------------------------------------
+@contextmanager
+def quiet_pgn():
+    """python-chess logs a PGN's errors; we report them ourselves, one line per bad game."""
+    logger = logging.getLogger("chess.pgn")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def read_games(path: Path, strict: bool = False, quiet: bool = False) -> list[Any]:
+    """The games of a PGN file. A game with an illegal move or a bad FEN is left out with one warning line that
+    names the file, the game and the move (the other games are kept; `quiet`: no warning); with `strict`, that
+    is an error."""
+    import chess.pgn
+
+    games = []
+    try:
+        handle = open(path, encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise ZooError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle, quiet_pgn():
+        number = 0
+        while True:
+            try:
+                game = chess.pgn.read_game(handle)
+            except UnicodeDecodeError as exc:
+                raise ZooError(f"{path}: not a PGN file ({exc})") from None
+            except Exception as exc:  # noqa: BLE001 - python-chess fails inside some malformed games
+                number += 1
+                message = f"{path}, game {number}: unreadable ({type(exc).__name__}: {exc})"
+                if strict:
+                    raise ZooError(message) from None
+                if not quiet:
+                    warn(message + "; game left out")
+                continue
+            if game is None:
+                break
+            number += 1
+            if game.errors:
+                plies = len(list(game.mainline_moves()))
+                names = f"{game.headers.get('White', '?')} - {game.headers.get('Black', '?')}"
+                error = str(game.errors[0]).split(" in ")[0]
+                where = (f"move {plies // 2 + 1}{'.' if plies % 2 == 0 else '...'}"
+                         if "illegal" in error or "ambiguous" in error else "its FEN header")
+                message = f"{path}, game {number} ({names}): {where}: {error}"
+                if strict:
+                    raise ZooError(message)
+                if not quiet:
+                    warn(message + "; game left out")
+                continue
+            games.append(game)
+    return games
+
+
+ENGINE_COMMENT = re.compile(r"(?<![\w.])([+-]?\d+\.\d+)/\d+")  # "+0.31/12": pawns from White's side, at depth 12
+
+
+def node_eval(node) -> float | None:
+    """An engine's evaluation after a move, in centipawns from White's point of view: [%eval ...] or '+0.31/12'."""
+    score = node.eval()
+    if score is not None:
+        return float(score.white().score(mate_score=10000))
+    found = ENGINE_COMMENT.search(node.comment or "")
+    return float(found.group(1)) * 100 if found else None
+
+
+# -- labels: Stockfish, cached -----------------------------------------------------------------------
+class LabelCache:
+    """One JSON line per analysed position, appended and flushed as each label comes (a lock keeps concurrent
+    writers apart); reading skips a line cut short by a kill."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.labels: dict[str, dict] = {}
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the last line of a job killed mid-write
+                self.labels[row["fen"]] = row
+
+    def __contains__(self, fen: str) -> bool:
+        return fen in self.labels
+
+    def get(self, fen: str) -> dict | None:
+        return self.labels.get(fen)
+
+    def add(self, row: dict) -> None:
+        self.labels[row["fen"]] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Labeller:
+    """Stockfish labels through the cache: a position already labelled is not analysed again."""
+
+    def __init__(self, depth: int, cache: LabelCache | None = None, timeout: float = 30.0):
+        self.depth = depth
+        self.cache = cache if cache is not None else LabelCache(label_path(depth))
+        self.timeout = timeout
+        self.engine = None
+        self.analysed = 0
+
+    def label(self, board) -> dict:
+        fen = board.fen()
+        row = self.cache.get(fen)
+        if row is not None:
+            return row
+        if self.engine is None:
+            from .engines import Stockfish
+            self.engine = Stockfish(timeout=self.timeout)
+        started = time.process_time(), time.perf_counter()
+        found = self.engine.analyse(board, self.depth)
+        row = {"fen": fen, **found, "seconds": round(time.perf_counter() - started[1], 4)}
+        self.cache.add(row)
+        self.analysed += 1
+        return row
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+
+def label_path(depth: int) -> Path:
+    return cache_dir("games", "chess") / f"stockfish-depth{depth}.jsonl"
+
+
+# -- the default positions -------------------------------------------------------------------------
+def puzzle_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "learn").rglob("*.pgn") if p.name not in HELD_OUT_PUZZLES)
+
+
+def mate_puzzles(root: Path | None = None) -> dict[int, list[tuple[str, list[str]]]]:
+    """The held-out mates: {2: [(fen, solution moves in UCI), ...], 3: [...]}."""
+    root = root or pychess_dir()
+    out: dict[int, list[tuple[str, list[str]]]] = {}
+    for n, name in ((2, "mate_in_2.pgn"), (3, "mate_in_3.pgn")):
+        out[n] = []
+        for game in read_games(root / "learn" / "puzzles" / name, quiet=True):
+            out[n].append((game.board().fen(), [m.uci() for m in game.mainline_moves()]))
+    return out
+
+
+def gather(count: int, depth: int, seed: int, explore: float = 0.15, playout_plies: int = 60,
+           random_share: float = 0.1, puzzle_share: float = 0.25, labeller: Labeller | None = None, progress: bool = True) -> list[dict]:
+    """`count` labelled positions (dicts with fen, move, cp, mate, pv, group, source), the same for a seed."""
+    import chess
+    import chess.polyglot
+
+    root = pychess_dir()
+    rng = np.random.default_rng(seed)
+    labeller = labeller or Labeller(depth)
+    rows: list[dict] = []
+    seen: set[str] = set()
+    started = last_note = time.perf_counter()
+
+    def add(board, group: str, source: str) -> dict | None:
+        nonlocal last_note
+        fen = board.fen()
+        if fen in seen or board.is_game_over():
+            return None
+        seen.add(fen)
+        label = labeller.label(board)
+        rows.append({**label, "group": group, "source": source})
+        if progress and time.perf_counter() - last_note > 30:
+            last_note = time.perf_counter()
+            print(f"chess positions: {len(rows)}/{count} ({labeller.analysed} analysed by stockfish, "
+                  f"{time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        return label
+
+    try:
+        # puzzles and studies: every position of each game's main line, games in a seeded order
+        games = [(f"{path.name}#{i}", game) for path in puzzle_files(root)
+                 for i, game in enumerate(read_games(path, quiet=True))]
+        for k in rng.permutation(len(games)):
+            group, game = games[int(k)]
+            if len(rows) >= puzzle_share * count:
+                break
+            board = game.board()
+            add(board, group, "puzzles")
+            for move in game.mainline_moves():
+                board.push(move)
+                add(board, group, "puzzles")
+        puzzles = len(rows)
+        target_random = int(random_share * count)
+        # random playouts
+        walk = 0
+        while len(rows) - puzzles < target_random:
+            board = chess.Board()
+            for _ in range(int(rng.integers(2, 60))):
+                moves = list(board.legal_moves)
+                if not moves:
+                    break
+                board.push(moves[int(rng.integers(len(moves)))])
+            add(board, f"random#{walk}", "random playouts")
+            walk += 1
+        # real openings from the book, then engine playouts
+        with chess.polyglot.open_reader(root / "pychess_book.bin") as book:
+            walk = 0
+            while len(rows) < count:
+                board, group = chess.Board(), f"book#{walk}"
+                in_book = True
+                for ply in range(playout_plies):
+                    if board.is_game_over() or len(rows) >= count:
+                        break
+                    entries = list(book.find_all(board)) if in_book else []
+                    if entries:
+                        weights = np.array([e.weight for e in entries], dtype=float) + 1e-9
+                        move = entries[int(rng.choice(len(entries), p=weights / weights.sum()))].move
+                        add(board, group, "book")
+                    else:
+                        in_book = False
+                        label = add(board, group, "engine playouts") or labeller.label(board)
+                        moves = list(board.legal_moves)
+                        if rng.random() < explore:
+                            move = moves[int(rng.integers(len(moves)))]
+                        else:
+                            move = chess.Move.from_uci(label["move"])
+                    board.push(move)
+                walk += 1
+    finally:
+        labeller.close()
+    return rows[:count]
+
+
+def pv_positions(rows: list[dict], plies: int) -> list[dict]:
+    """Positions along each label's principal variation, labelled by the variation's next move and the score
+    (its sign turned each ply): more training positions at no engine cost."""
+    import chess
+
+    out = []
+    for row in rows:
+        pv = row.get("pv") or []
+        board = chess.Board(row["fen"])
+        cp, mate = row.get("cp"), row.get("mate")
+        for k in range(min(plies, len(pv) - 1)):
+            board.push(chess.Move.from_uci(pv[k]))
+            if board.is_game_over():
+                break
+            sign = -1 if k % 2 == 0 else 1
+            out.append({"fen": board.fen(), "move": pv[k + 1], "cp": None if cp is None else sign * cp,
+                        "mate": None if mate is None else sign * mate, "group": row["group"], "source": "pv"})
+    return out
+
+
+def row_value(row: dict) -> float:
+    from .chess_moves import cp_to_value
+
+    if row.get("mate") is not None:
+        return 1.0 if row["mate"] > 0 else -1.0
+    if row.get("cp") is not None:
+        return cp_to_value(row["cp"])
+    return float(row.get("value", 0.0))
+
+
+class ChessPositions(Dataset):
+    """(fen, best move, value) rows; items are ({planes, legal}, {policy: move index, value})."""
+
+    def __init__(self, rows: list[dict]):
+        self.fens = [r["fen"] for r in rows]
+        self.moves = [r["move"] for r in rows]
+        self.values = [row_value(r) for r in rows]
+        self.sources = [r.get("source", "") for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.fens)
+
+    def __getitem__(self, i: int):
+        import chess
+
+        from .chess_moves import encode_board, legal_mask, move_index
+
+        board = chess.Board(self.fens[i])
+        move = chess.Move.from_uci(self.moves[i])
+        x = {"planes": torch.from_numpy(encode_board(board)), "legal": torch.from_numpy(legal_mask(board))}
+        return x, {"policy": torch.tensor(move_index(move, board.turn)), "value": torch.tensor(self.values[i])}
+
+
+def bundle(train_rows, valid_rows, test_rows, info: dict) -> DataBundle:
+    from .chess_moves import ACTIONS, PLANES, POLICY_PLANES
+
+    if not train_rows or not valid_rows:
+        raise ZooError("chess: too few games to make a train and a valid split (need at least 3 games)")
+    info = {**info, "num_classes": ACTIONS, "target_dims": 1}
+    return DataBundle(train=ChessPositions(train_rows), valid=ChessPositions(valid_rows),
+                      test=ChessPositions(test_rows) if test_rows else None,
+                      model_args={"in_planes": PLANES, "height": 8, "width": 8, "num_actions": ACTIONS,
+                                  "policy_planes": POLICY_PLANES},
+                      info=info)
+
+
+def split_rows(rows: list[dict], seed: int) -> tuple[list[dict], list[dict], list[dict]]:
+    parts = grouped_split([r["group"] for r in rows], (0.8, 0.1, 0.1), seed)
+    return tuple([rows[i] for i in part] for part in parts)  # type: ignore[return-value]
+
+
+def chess_stockfish(data=None, seed: int = 0, positions: int = 12000, depth: int = 10, explore: float = 0.15,
+                    random_share: float = 0.1, puzzle_share: float = 0.25, pv_plies: int = 4, play_simulations: int = 32,
+                    mate_k: int = 3, stockfish_skills: str = "0,1,2,3") -> DataBundle:
+    """Stockfish-labelled positions (see the module's docstring), or a user's PGN files with --data."""
+    skills = [int(s) for s in str(stockfish_skills).split(",") if s.strip()]
+    info = {"play_simulations": play_simulations, "mate_k": mate_k, "stockfish_skills": skills, "depth": depth}
+    if data is not None:
+        return bundle(*user_games(Path(data), seed), {**info, "source": "pgn"})
+    if positions < 30:
+        raise ZooError(f"--set data.positions: at least 30 positions, got {positions}")
+    rows = default_rows(positions, depth, seed, explore, random_share, puzzle_share)
+    train, valid, test = split_rows(rows, seed)
+    train = train + pv_positions(train, pv_plies)
+    return bundle(train, valid, test, {**info, "source": "stockfish"})
+
+
+def default_rows(positions: int, depth: int, seed: int, explore: float, random_share: float,
+                 puzzle_share: float) -> list[dict]:
+    """The labelled default positions: those shipped with the plugin (zoo_games/resources, made by
+    `python -m zoo_games.prepare chess` with the default settings) when they are what is asked for, else gathered
+    and labelled here (Stockfish needed; labels cached)."""
+    from .prepare import chess_resource, read_resource
+
+    defaults = (seed, explore, random_share, puzzle_share) == (0, 0.15, 0.1, 0.25)
+    shipped = read_resource(chess_resource(depth)) if defaults else []
+    if len(shipped) >= positions:
+        return shipped[:positions]
+    return gather(positions, depth, seed, explore=explore, random_share=random_share, puzzle_share=puzzle_share)
+
+
+# -- users' own games --------------------------------------------------------------------------------
+def pgn_paths(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pgn")
+        if not found:
+            raise ZooError(f"--data {path}: no .pgn files in this folder")
+        return found
+    if path.suffix.lower() != ".pgn":
+        raise ZooError(f"--data {path}: expected a .pgn file or a folder of them")
+    return [path]
+
+
+RESULTS = {"1-0": 1.0, "0-1": -1.0, "1/2-1/2": 0.0}
+
+
+def user_games(path: Path, seed: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Positions of a user's games: the move played is the policy label; the value is the engine's evaluation
+    in the move's comment when there is one ([%eval 0.35] or +0.35/12), else the game's result for the side to
+    move (a game without a result gives no value: 0)."""
+    from .chess_moves import cp_to_value
+
+    rows = []
+    for file in pgn_paths(path):
+        for i, game in enumerate(read_games(file)):
+            result = RESULTS.get(game.headers.get("Result", "*"))
+            board = game.board()
+            for node in game.mainline():
+                move = node.move
+                white_cp = node_eval(node)  # the evaluation after this move
+                if white_cp is not None:
+                    value = cp_to_value(white_cp if board.turn else -white_cp)
+                elif result is not None:
+                    value = result if board.turn else -result
+                else:
+                    value = 0.0
+                rows.append({"fen": board.fen(), "move": move.uci(), "value": value, "group": f"{file}#{i}",
+                             "source": "pgn"})
+                board.push(move)
+    if not rows:
+        raise ZooError(f"--data {path}: no moves in its games")
+    return split_rows(rows, seed)
+
+
+def read_fen(text: str, info=None):
+    """A FEN (the reader of `zoo predict`), refused in one line when illegal."""
+    import chess
+
+    try:
+        board = chess.Board(text.strip())
+    except ValueError as exc:
+        raise ZooError(f"illegal FEN {text.strip()!r}: {exc}") from None
+    status = board.status()
+    if status != chess.STATUS_VALID:
+        problems = [name.lower().replace("_", " ") for name, flag in chess.Status.__members__.items()
+                    if flag and status & flag]
+        raise ZooError(f"illegal FEN {text.strip()!r}: {', '.join(problems)}")
+    return board

@@ -1,0 +1,68 @@
+"""`python -m zoo_games.prepare chess|go`: make the default labelled data once and ship it with the plugin.
+
+chess: gathers and labels data.positions positions with Stockfish at data.depth (resumable: the label cache under
+$ZOO_CACHE/games/chess keeps every label as it comes) and writes zoo_games/resources/chess-stockfish-d<depth>.jsonl.gz,
+which games/chess-stockfish reads, so training and the tests need neither Stockfish nor an hour of labelling.
+go: plays data.games games of GNU Go (cached under $ZOO_CACHE/games/go) and writes
+zoo_games/resources/go9-gnugo-level<level>.jsonl.gz.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+RESOURCES = Path(__file__).parent / "resources"
+
+
+def chess_resource(depth: int) -> Path:
+    return RESOURCES / f"chess-stockfish-d{depth}.jsonl.gz"
+
+
+def go_resource(level: int) -> Path:
+    return RESOURCES / f"go9-gnugo-level{level}.jsonl.gz"
+
+
+def read_resource(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with gzip.open(path, "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def write_resource(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.GzipFile(path, "wb", mtime=0) as raw:  # mtime 0: the same rows give the same bytes
+        for row in rows:
+            raw.write((json.dumps(row, separators=(",", ":")) + "\n").encode())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m zoo_games.prepare", description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["chess", "go"])
+    parser.add_argument("--positions", type=int, default=12000, help="chess: positions to label")
+    parser.add_argument("--depth", type=int, default=10, help="chess: Stockfish depth")
+    parser.add_argument("--games", type=int, default=300, help="go: games to play")
+    parser.add_argument("--level", type=int, default=1, help="go: GNU Go level")
+    args = parser.parse_args(argv)
+    started = time.time()
+    if args.what == "chess":
+        from .chess_data import gather
+
+        rows = gather(args.positions, args.depth, seed=0)
+        keep = ("fen", "move", "pv", "cp", "mate", "depth", "seconds", "group", "source")
+        write_resource(chess_resource(args.depth), [{k: r.get(k) for k in keep} for r in rows])
+        print(f"{len(rows)} positions, {sum(r['seconds'] for r in rows) / 60:.1f} min of Stockfish "
+              f"({(time.time() - started) / 60:.1f} min now) -> {chess_resource(args.depth)}")
+    else:
+        from .go_data import gnugo_games
+
+        games = gnugo_games(args.games, args.level)
+        write_resource(go_resource(args.level), games)
+        print(f"{len(games)} games ({(time.time() - started) / 60:.1f} min now) -> {go_resource(args.level)}")
+
+
+if __name__ == "__main__":
+    main()
