@@ -69,7 +69,8 @@ def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
 
 
 def test_resume_refuses_other_data(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"recipe": "vision/digits-resnet", "data": None, "config": {}}))
+    (tmp_path / "config.json").write_text(json.dumps({"recipe": "vision/digits-resnet", "data": None, "config": {},
+                                                             "model_args": {}, "info": {}, "versions": {}}))
     result = run_zoo("train", "vision/digits-resnet", "--resume", str(tmp_path), "--data", str(tmp_path))
     assert result.code == 2 and "trained on its default data; it continues on it" in result.err, result.err
 

@@ -68,7 +68,8 @@ def test_model_forward_and_backward(name):
         loss = task.loss(out, y)
     else:
         out = model(**x) if isinstance(x, dict) else model(x)
-        loss = (out if isinstance(out, torch.Tensor) else out[0]).float().pow(2).mean()
+        parts = out.values() if isinstance(out, dict) else [out] if isinstance(out, torch.Tensor) else out
+        loss = sum(part.float().pow(2).mean() for part in parts)
     assert torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]

@@ -475,6 +475,10 @@ class Trainer:
         if length(saved) == length(self.scheduler.state_dict()):
             self.scheduler.load_state_dict(saved)
             return
+        total = self.config.epochs * self.steps_per_epoch
+        if step >= total:  # the run is already past the epochs asked for now: there is nothing left to train
+            self.warn(f"the run has already trained {step} steps, the {self.config.epochs} epochs asked for")
+            return
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # stepping a schedule without optimizer steps is what we mean here
