@@ -317,3 +317,9 @@ def test_resuming_with_more_epochs_follows_the_longer_schedule(tmp_path):
     assert lr_now > 0.5 * longer.config.lr  # mid one-cycle of the longer schedule, not its end (2e-8)
     longer.fit()
     assert [r["epoch"] for r in longer.history] == [1, 2, 3, 4] and longer.optimizer.param_groups[0]["lr"] < 1e-6
+    shorter = trainer(tmp_path, epochs=3)  # fewer epochs than the run has trained: nothing left to do, no error
+    shorter.log = warnings.append
+    shorter.resume(tmp_path / "checkpoints" / "last.safetensors")
+    assert "already trained" in warnings[-1]
+    shorter.fit()
+    assert [r["epoch"] for r in shorter.history] == [1, 2, 3, 4]

@@ -3,7 +3,7 @@
 - tictactoe, connect4: self-play (a DataGenerator; no fixed data).
 - chess_positions (chess_data.py): positions labelled by Stockfish, or a user's PGN files.
 - go9_positions (go_data.py): 9x9 positions labelled by GNU Go.
-- atari_pong (atari.py): frames of a scripted player's play.
+- Atari Pong from pixels: not written yet.
 """
 from __future__ import annotations
 
