@@ -7,6 +7,8 @@ STAMP := $(VENV)/.zoo-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DATA_REQS := $(wildcard plugins/*/requirements-data.txt)
 DEBIAN := $(sort $(shell cat plugins/*/debian-packages.txt 2>/dev/null))
+# modules that unpack or prepare a plugin's default data after the Debian packages (`python -m MODULE`)
+DATA_MODULES := $(shell cat plugins/*/data-modules.txt 2>/dev/null)
 FLAGSHIP ?= medical/xray-anomaly
 
 .PHONY: demo test bench data venv clean
@@ -28,12 +30,13 @@ data:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
 	  else echo "note: install the Debian packages$$missing for every default dataset (sudo apt-get install$$missing)"; fi; \
 	fi
+	@for m in $(DATA_MODULES); do $(PY) -m $$m || echo "note: python -m $$m failed; its recipes' default data is missing"; done
 
 demo: $(STAMP) data
 	$(VENV)/bin/zoo train $(FLAGSHIP) --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP) data
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 bench: $(STAMP) data
 	$(PY) bench/run.py

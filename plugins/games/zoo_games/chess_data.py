@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,12 @@ def puzzle_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "learn").rglob("*.pgn") if p.name not in HELD_OUT_PUZZLES)
 
 
+@lru_cache(maxsize=4)
+def puzzle_games(root: Path) -> list[tuple[str, Any]]:
+    """(group, game) of every training puzzle and study (read once per process)."""
+    return [(f"{path.name}#{i}", game) for path in puzzle_files(root) for i, game in enumerate(read_games(path, quiet=True))]
+
+
 def mate_puzzles(root: Path | None = None) -> dict[int, list[tuple[str, list[str]]]]:
     """The held-out mates: {2: [(fen, solution moves in UCI), ...], 3: [...]}."""
     root = root or pychess_dir()
@@ -237,8 +244,7 @@ def gather(count: int, depth: int, seed: int, explore: float = 0.15, playout_pli
 
     try:
         # puzzles and studies: every position of each game's main line, games in a seeded order
-        games = [(f"{path.name}#{i}", game) for path in puzzle_files(root)
-                 for i, game in enumerate(read_games(path, quiet=True))]
+        games = puzzle_games(root)
         for k in rng.permutation(len(games)):
             group, game = games[int(k)]
             if len(rows) >= puzzle_share * count:

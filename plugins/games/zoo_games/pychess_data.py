@@ -17,6 +17,8 @@ from zoo.paths import cache_dir
 
 def install() -> Path:
     target = cache_dir("games", "pychess")
+    if (target / "usr" / "share" / "pychess" / "pychess_book.bin").is_file():
+        return target / "usr" / "share" / "pychess"  # unpacked before: `make data` runs this every time
     for tool in ("apt-get", "dpkg"):
         if not shutil.which(tool):
             sys.exit(f"error: {tool} is not here: this needs Debian or Ubuntu (or set ZOO_PYCHESS_DIR to a copy of "

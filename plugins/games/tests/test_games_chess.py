@@ -1,0 +1,233 @@
+"""Chess: the move encoding, Stockfish labelling (cached, resumable, surviving a crashing or hanging engine),
+users' PGN files with bad games, bad FENs, and a network distilled from Stockfish labels that learns, speaks
+UCI and annotates PGNs."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import chess
+import numpy as np
+import pytest
+
+from zoo import DataMissing, ZooError
+from zoo.testing import require
+from zoo_games.chess_moves import ACTIONS, encode_board, legal_moves, move_index
+
+HERE = Path(__file__).parent
+FAKE = f"{sys.executable} {HERE / 'fake_uci.py'}"
+BAD_PGN = """[Event "one"]
+[White "A"]
+[Black "B"]
+[Result "1-0"]
+
+1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 1-0
+
+[Event "two"]
+[White "C"]
+[Black "D"]
+[Result "0-1"]
+
+1. e4 e5 2. Ke3 Nc6 0-1
+
+[Event "three"]
+[FEN "not a fen"]
+[SetUp "1"]
+[Result "*"]
+
+1. e4 *
+
+[Event "four"]
+[White "E"]
+[Black "F"]
+[Result "1/2-1/2"]
+
+1. d4 { [%eval 0.25] } d5 { +0.31/12 } 2. c4 {[%eval -1.5]} 1/2-1/2
+"""
+
+
+def have_pychess() -> bool:
+    from zoo_games.chess_data import pychess_dir
+    try:
+        pychess_dir()
+        return True
+    except DataMissing:
+        return False
+
+
+def test_every_legal_move_has_its_own_action_and_planes_face_the_side_to_move():
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        board = chess.Board()
+        for _ in range(int(rng.integers(0, 90))):
+            moves = list(board.legal_moves)
+            if not moves:
+                break
+            board.push(moves[int(rng.integers(len(moves)))])
+        actions = legal_moves(board)
+        assert len(actions) == board.legal_moves.count() and all(0 <= a < ACTIONS for a in actions)
+    # under-promotions, castling and the mirror for Black
+    board = chess.Board("r3k2r/1P6/8/8/8/8/p7/R3K2R w KQkq - 0 1")
+    white = {m.uci() for m in legal_moves(board).values()}
+    assert {"b7b8n", "b7b8b", "b7b8r", "b7b8q", "e1g1", "e1c1", "b7a8q", "b7a8n"} <= white
+    black = board.copy()
+    black.turn = chess.BLACK
+    # the same move seen from each side gets the same index: e1g1 for White is e8g8 for Black
+    assert move_index(chess.Move.from_uci("e1g1"), chess.WHITE) == move_index(chess.Move.from_uci("e8g8"), chess.BLACK)
+    planes = encode_board(chess.Board())
+    flipped = encode_board(chess.Board("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR b KQkq - 0 1"))
+    assert planes.shape == (19, 8, 8) and np.array_equal(planes[:12], flipped[:12])  # symmetric start
+    assert planes[0, 1].sum() == 8 and planes[6, 6].sum() == 8  # own pawns on rank 2, theirs on rank 7
+
+
+def test_illegal_fen_and_game_over_are_one_line_errors():
+    from zoo_games.chess_data import read_fen
+
+    with pytest.raises(ZooError, match="illegal FEN 'not a fen'"):
+        read_fen("not a fen")
+    with pytest.raises(ZooError, match="too many kings"):
+        read_fen("K6K/8/8/8/8/8/8/k7 w - - 0 1")
+    assert read_fen(" 8/8/8/8/8/8/8/K1k5 w - - 0 1 ").fen().startswith("8/8")
+
+
+def test_a_pgn_with_an_illegal_move_names_the_game_and_move_and_keeps_the_others(tmp_path, capsys):
+    from zoo_games.chess_data import user_games
+
+    path = tmp_path / "mine.pgn"
+    path.write_text(BAD_PGN)
+    train, valid, test = user_games(path, seed=0)
+    err = capsys.readouterr().err
+    assert f"{path}, game 2 (C - D): move 2.: illegal san: 'Ke3'; game left out" in err
+    assert f"{path}, game 3 (? - ?): its FEN header" in err
+    rows = train + valid + test
+    assert len(rows) == 6 + 3  # games one and four
+    # engine comments give the value, for the side to move before the move: [%eval 0.25] after 1. d4 is +0.25 for
+    # White; +0.31/12 after 1... d5 is White's +0.31, so Black's -; [%eval -1.5] after 2. c4 is -1.5 for White
+    values = {r["move"]: r["value"] for r in rows if r["group"].endswith("#1")}
+    assert values["d2d4"] > 0 and values["d7d5"] < 0 and values["c2c4"] < 0  # +0.25, +0.31 for White, -1.5
+    with pytest.raises(ZooError, match="expected a .pgn file"):
+        user_games(tmp_path / "x.txt", 0)
+
+
+def test_labels_are_cached_and_an_interrupted_job_does_not_redo_them(tmp_path, monkeypatch):
+    require(have_pychess(), "pychess data missing: python -m zoo_games.pychess_data")
+    from zoo_games.chess_data import LabelCache, Labeller, gather
+
+    log = tmp_path / "goes.log"
+    monkeypatch.setenv("ZOO_STOCKFISH", FAKE)
+    monkeypatch.setenv("FAKE_LOG", str(log))
+
+    class Interrupted(Labeller):
+        def label(self, board):
+            if self.analysed == 7 and board.fen() not in self.cache:
+                raise KeyboardInterrupt  # a job stopped midway
+            return super().label(board)
+
+    with pytest.raises(KeyboardInterrupt):
+        gather(16, 1, seed=0, labeller=Interrupted(1, LabelCache(tmp_path / "a.jsonl")), progress=False)
+    assert sum(1 for _ in open(log)) == 7
+    resumed = gather(16, 1, seed=0, labeller=Labeller(1, LabelCache(tmp_path / "a.jsonl")), progress=False)
+    first_run = sum(1 for _ in open(log))
+    whole = gather(16, 1, seed=0, labeller=Labeller(1, LabelCache(tmp_path / "b.jsonl")), progress=False)
+    assert first_run - 7 == sum(1 for _ in open(log)) - first_run - 7  # the resumed job did only the rest
+    assert [r["fen"] for r in resumed] == [r["fen"] for r in whole] and len(resumed) == 16
+    assert {r["source"] for r in whole} >= {"puzzles", "book", "random playouts"}
+
+
+def test_a_crashing_or_hanging_engine_is_restarted_and_labels_already_cached_are_kept(tmp_path, monkeypatch):
+    from zoo_games.chess_data import LabelCache, Labeller
+    from zoo_games.engines import Stockfish
+
+    monkeypatch.setenv("ZOO_STOCKFISH", FAKE)
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "goes.log"))
+    monkeypatch.setenv("FAKE_CRASH_AT", "2")
+    monkeypatch.setenv("FAKE_HANG_AT", "4")
+    labeller = Labeller(1, LabelCache(tmp_path / "labels.jsonl"))
+    labeller.engine = Stockfish(timeout=1.0)
+    boards = [chess.Board()]
+    for uci in ("e2e4", "e7e5", "g1f3"):
+        boards.append(boards[-1].copy())
+        boards[-1].push_uci(uci)
+    rows = [labeller.label(b) for b in boards]
+    assert labeller.engine.restarts == 2 and len(rows) == 4
+    labeller.close()
+    again = Labeller(1, LabelCache(tmp_path / "labels.jsonl"))
+    assert [again.label(b)["move"] for b in boards] == [r["move"] for r in rows] and again.analysed == 0
+
+
+def test_a_missing_engine_is_one_line_naming_the_debian_package(monkeypatch):
+    from zoo_games.engines import find_binary, stockfish_command
+
+    with pytest.raises(DataMissing, match=r"^nosuchengine is not installed: install the Debian package nosuchpkg "):
+        find_binary("nosuchengine", "nosuchpkg", "ZOO_NOSUCH")
+    monkeypatch.setenv("ZOO_STOCKFISH", "/nonexistent/stockfish")
+    with pytest.raises(DataMissing, match="ZOO_STOCKFISH=/nonexistent/stockfish: no such program"):
+        stockfish_command()
+
+
+def test_mate_search_solves_a_mate_in_two_and_needs_the_right_candidates():
+    from zoo_games.chess_play import MateSearch
+
+    board = chess.Board("6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1")  # back-rank mate in one
+    assert MateSearch(None, k=1).solve(board, 1).uci() == "d1d8"
+    board = chess.Board("r1b2k1r/ppp1bppp/8/1B1Q4/5q2/2P5/PPP2PPP/R3R1K1 w - - 1 0")  # 1. Qd8+ Bxd8 2. Re8#
+    everything = MateSearch(None, k=100)
+    assert everything.solve(board, 2).uci() == "d5d8"
+    assert MateSearch(lambda boards: [{chess.Move.from_uci("h2h3"): 1.0} for _ in boards], k=1).solve(board, 2) is None
+
+
+@pytest.fixture(scope="module")
+def chess_run(tmp_path_factory):
+    from zoo_games.prepare import chess_resource
+
+    require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
+    from zoo.config import parse_sets
+    from zoo.runs import train
+
+    out = tmp_path_factory.mktemp("chess") / "run"
+    train("games/chess-stockfish", sets=parse_sets([
+        "epochs=2", "data.positions=2500", "data.pv_plies=2", "model.channels=32", "model.blocks=2", "lr=0.003",
+        "batch_size=64", "eval_limit=2", "data.stockfish_skills=0"]), out=str(out), callbacks=[])
+    return out
+
+
+def test_the_network_learns_stockfish_moves_on_held_out_games(chess_run):
+    summary = json.loads((chess_run / "summary.json").read_text())
+    rows = [json.loads(line) for line in (chess_run / "metrics.jsonl").read_text().splitlines()]
+    # a uniformly random legal move agrees about 1 time in 30; a tiny network after two epochs does far better
+    assert summary["valid"]["best"]["policy_accuracy"] > 0.12
+    assert rows[-1]["valid_policy_accuracy"] > rows[0]["valid_policy_accuracy"] - 0.02
+    assert rows[-1]["valid_value_rmse"] < 0.7
+    assert "mate2_solved" in summary["test"] and "stockfish0_score" in summary["test"]
+
+
+def test_predict_a_fen_annotate_a_pgn_and_refuse_bad_ones(chess_run, tmp_path):
+    from zoo.runs import open_run
+
+    run = open_run(chess_run, device="cpu")
+    [row] = run.predict([], fen=["rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1"])
+    assert chess.Move.from_uci(row["best"]) in chess.Board(row["input"]).legal_moves
+    assert len(row["moves"].split(", ")) == 5 and row["eval"][0] in "+-"
+    with pytest.raises(ZooError, match="illegal FEN"):
+        run.predict(["rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR x KQkq - 0 1"])
+    pgn = tmp_path / "mine.pgn"
+    pgn.write_text(BAD_PGN)
+    [row] = run.predict([str(pgn)], out=tmp_path / "out")
+    annotated = Path(row["files"][0]).read_text()
+    assert row["games"] == 2 and annotated.count("zoo: ") == 9 and "Ke3" not in annotated
+
+
+def test_uci_lets_python_chess_play_the_network(chess_run):
+    import chess.engine
+
+    engine = chess.engine.SimpleEngine.popen_uci([sys.executable, "-m", "zoo", "uci", str(chess_run),
+                                                  "--simulations", "4"], timeout=60)
+    try:
+        board = chess.Board()
+        for _ in range(3):
+            move = engine.play(board, chess.engine.Limit(time=1.0)).move
+            assert move in board.legal_moves
+            board.push(move)
+        assert engine.id["name"] == "zoo games/chess-stockfish"
+    finally:
+        engine.quit()
