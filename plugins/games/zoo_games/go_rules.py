@@ -1,4 +1,4 @@
-"""The rules of Go on a small board, written by hand (tested on known positions in tests/test_games_go.py):
+"""The rules of Go on a small board, written by hand (tested on known positions in plugins/games/tests/test_games_go.py):
 placing a stone, capturing groups left without liberties, suicide forbidden, simple ko, passing, and area
 scoring (stones plus empty regions that touch only one colour, komi for White), as GNU Go's Chinese rules.
 

@@ -1,0 +1,66 @@
+"""The hand-written Go rules on known positions: captures, suicide, ko, passing, area scoring, GTP vertices."""
+import numpy as np
+import pytest
+
+from zoo_games.go_rules import Go, IllegalMove, area_score, place
+
+GO = Go(9)
+EMPTY = ["." * 9] * 9
+
+
+def position(*rows: str, to_move: int = 1):
+    return GO.from_rows(list(rows) + ["." * 9] * (9 - len(rows)), to_move)
+
+
+def test_a_stone_and_a_group_without_liberties_are_captured():
+    # White's stone at B9 (corner side) has one liberty left at C9; Black takes it
+    state = position("XO.......", ".X.......")
+    after = GO.next(state, GO.parse_vertex("C9"))
+    assert after[0][GO.parse_vertex("B9")] == 0 and after[0][GO.parse_vertex("C9")] == 1
+    # a group of two white stones, last liberty at D8
+    state = position(".XX......", "XOO......", ".XX......")
+    before = np.count_nonzero(np.array(state[0]) == -1)
+    after = GO.next(state, GO.parse_vertex("D8"))
+    assert before == 2 and np.count_nonzero(np.array(after[0]) == -1) == 0
+
+
+def test_suicide_is_illegal_unless_it_captures():
+    state = position(".X.......", "X........", to_move=-1)  # White into A9 has no liberty and takes nothing
+    assert not GO.legal(state)[GO.parse_vertex("A9")]
+    with pytest.raises(IllegalMove, match="suicide"):
+        place(state[0], GO.parse_vertex("A9"), -1, 9, -1)
+    # the same point is legal when it captures: the black stones at B9 and A8 are themselves in atari
+    state = position(".XO......", "XO.......", "O........", to_move=-1)
+    assert GO.legal(state)[GO.parse_vertex("A9")]
+    after = GO.next(state, GO.parse_vertex("A9"))
+    assert after[0][GO.parse_vertex("B9")] == 0 and after[0][GO.parse_vertex("A8")] == 0
+
+
+def test_ko_cannot_be_retaken_at_once_but_can_after_a_move_elsewhere():
+    # the classic ko shape: Black takes at C8, White may not retake at B8 at once
+    state = position(".XO......", "XO.O.....", ".XO......")
+    taken = GO.next(state, GO.parse_vertex("C8"))
+    assert taken[0][GO.parse_vertex("B8")] == 0 and taken[2] == GO.parse_vertex("B8")
+    assert not GO.legal(taken)[GO.parse_vertex("B8")]
+    later = GO.next(GO.next(taken, GO.parse_vertex("J1")), GO.parse_vertex("J2"))  # a move each elsewhere
+    assert GO.legal(later)[GO.parse_vertex("B8")]
+
+
+def test_two_passes_end_the_game_and_area_scoring_counts_stones_and_territory():
+    state = GO.initial()
+    state = GO.next(GO.next(state, GO.pass_action), GO.pass_action)
+    assert GO.over(state) and GO.score(state) == -7.0 and GO.result(state) == -1.0  # komi: Black to move lost
+    # a wall on the E column: Black owns columns A-D plus its wall (45 points), White F-J (36)
+    rows = ["....XO..."] * 9
+    board = GO.from_rows(rows)[0]
+    assert area_score(board, 9, 7.0) == (5 * 9) - (4 * 9) - 7.0
+    # a region touching both colours is nobody's
+    assert area_score(GO.from_rows(["X.O......"] + ["." * 9] * 8)[0], 9, 0.0) == 0.0
+
+
+def test_gtp_vertices_skip_i_and_round_trip():
+    assert GO.action_name(0) == "A9" and GO.action_name(8) == "J9" and GO.action_name(80) == "J1"
+    assert all(GO.parse_vertex(GO.action_name(a)) == a for a in range(GO.num_actions))
+    for bad in ("I5", "K1", "A10", "Z"):
+        with pytest.raises(ValueError, match="not a point"):
+            GO.parse_vertex(bad)
