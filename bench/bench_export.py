@@ -17,7 +17,9 @@ from zoo.export import export
 from zoo.runs import train
 
 RECIPES = ["vision/digits-resnet", "medical/xray-anomaly", "medical/xray-densenet", "nlp/report-classify",
-           "nlp/gloss-topic", "nlp/report-summarize", "recsys/ml100k-rating", "recsys/ml100k-ranking"]
+           "nlp/gloss-topic", "nlp/report-summarize", "recsys/ml100k-rating", "recsys/ml100k-ranking",
+           "biology/tf-binding", "biology/protein-contacts", "generation/denoise", "generation/super-resolution",
+           "games/tictactoe-alphazero", "games/chess-stockfish"]
 TINY = {"epochs": "1", "max_steps": "1", "eval_limit": "1", "grad_stats_every": "0", "tta": ""}
 
 
