@@ -27,24 +27,11 @@ class GoPlay(Go):
         return mask
 
 
-class NetworkGoPlayer:
-    def __init__(self, model, simulations: int, device="cpu", size: int = 9, komi: float = 7.0):
-        from .mcts import MCTS, NetEvaluator
+def NetworkGoPlayer(model, simulations: int, device="cpu", size: int = 9, komi: float = 7.0):
+    """The network's Go player: the shared MCTS player over GoPlay's moves (no filling of its own eyes)."""
+    from .players import MCTSPlayer
 
-        self.game = GoPlay(size, komi)
-        self.simulations = simulations
-        self.evaluate = NetEvaluator(model, self.game, device)
-        self.mcts = MCTS(self.game, self.evaluate, noise=0.0)
-
-    def choose(self, states: list) -> list[int]:
-        from .mcts import pick
-
-        if self.simulations <= 0:
-            return [int(np.argmax(np.where(self.game.legal(s), probs, -1.0)))
-                    for s, (probs, _) in zip(states, self.evaluate(states))]
-        roots = [self.mcts.root(s) for s in states]
-        self.mcts.search(roots, self.simulations)
-        return [pick(r, 0.0, None) for r in roots]
+    return MCTSPlayer(model, GoPlay(size, komi), simulations, device)
 
 
 def play_gnugo(model, games: int, level: int, simulations: int, device, max_moves: int = 162) -> list[float]:
