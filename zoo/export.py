@@ -35,6 +35,9 @@ def export(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
                 "config": json.dumps(run.config)}
         save_model(module, str(out), metadata=meta)
         return {"format": fmt, "file": str(out), "tensors": len(module.state_dict())}
+    if getattr(getattr(module, "config", None), "is_encoder_decoder", False):  # transformers' seq2seq models
+        raise ZooError(f"{run.recipe.model} cannot be exported to {fmt}: it writes text by generate(), a search loop "
+                       "in Python that a traced program does not hold; --format safetensors writes its weights")
     example = example_input(run)
     expected = flat(module(**example) if isinstance(example, dict) else module(example))
     if fmt == "onnx":
@@ -56,7 +59,8 @@ def example_input(run) -> Any:
     trainer = run.trainer(with_data=True)
     dataset = trainer.data.valid if trainer.data.valid is not None else trainer.data.test
     if dataset is None:
-        raise ZooError(f"{run.recipe.name}: no validation or test data to trace the network with")
+        raise ZooError(f"{run.recipe.name}: no validation or test data to trace the network with (its data is made "
+                       "while training); --format safetensors writes its weights")
     x, _ = next(iter(trainer._loader(dataset, min(2, len(dataset)))))
     return x
 

@@ -5,6 +5,10 @@ import importlib.util
 import json
 import math
 
+import pytest
+
+from zoo import ZooError
+from zoo.export import export
 from zoo.testing import require, train_tiny
 from zoo_nlp import corpora
 
@@ -53,6 +57,8 @@ def test_summarizer_loss_falls_and_predicts_text(tmp_path):
     assert rows[-1]["valid_loss"] < 0.7 * math.log(1500), rows  # from ~ln(vocab) at initialisation
     assert summary["test"]["rouge1"] > 0.3, summary  # the lead-sentence baseline scores about 0.08
     assert (run.dir / "samples.md").is_file()
+    with pytest.raises(ZooError, match="writes text by generate"):  # a traced program cannot hold beam search
+        export(run.dir, "onnx", tmp_path / "summarizer.onnx")
     [prediction] = run.predict(["The heart is normal in size. The lungs are clear. No pleural effusion."])
     assert isinstance(prediction["impression"], str) and prediction["impression"].strip()
 
