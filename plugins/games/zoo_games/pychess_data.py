@@ -6,6 +6,7 @@ training). Only usr/share/pychess/learn and the opening book are kept.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,9 @@ def install() -> Path:
                      "/usr/share/pychess)")
     with tempfile.TemporaryDirectory() as tmp:
         got = subprocess.run(["apt-get", "download", "pychess"], cwd=tmp, capture_output=True, text=True)
+        if got.returncode and os.geteuid() == 0:  # package lists not fetched yet on a fresh machine
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            got = subprocess.run(["apt-get", "download", "pychess"], cwd=tmp, capture_output=True, text=True)
         debs = list(Path(tmp).glob("pychess_*.deb"))
         if got.returncode or not debs:
             sys.exit(f"error: apt-get download pychess failed: {got.stderr.strip().splitlines()[-1:]} "
