@@ -477,7 +477,8 @@ class Trainer:
             return
         total = self.config.epochs * self.steps_per_epoch
         if step >= total:  # the run is already past the epochs asked for now: there is nothing left to train
-            self.warn(f"the run has already trained {step} steps, the {self.config.epochs} epochs asked for")
+            self.warn(f"the run has already trained {step} steps, as many as the {self.config.epochs} epochs asked for "
+                      f"({total}): nothing is left to train")
             return
         import warnings
         with warnings.catch_warnings():
