@@ -290,6 +290,9 @@ def model_card(run_dir: Path, built: Built, summary: dict[str, Any]) -> str:
     views = built.config.get("tta")
     for name, value in summary.get("test_tta", {}).items():
         lines.append(f"| test, views {views} (`zoo eval --tta`) | {name} | | {value:.4f} |")
+    extra = built.task.card()
+    if extra:
+        lines += ["", extra.rstrip()]
     lines += ["", "## Reload and predict", "", "```bash", f"zoo eval {run_dir}", f"zoo predict {run_dir} INPUT...",
               f"zoo export {run_dir} --format onnx --out model.onnx", "```", "", "```python", "import zoo", "",
               f"run = zoo.load({str(run_dir)!r})", "print(run.predict(['INPUT']))  # file paths, text, PIL images",

@@ -76,7 +76,8 @@ def predict(run_dir, inputs, out, device, as_json, **options) -> None:
         if as_json:
             click.echo(json.dumps({"input": name, **pred}))
         else:
-            shown = {k: (",".join(v) if k == "files" else v) for k, v in pred.items()}
+            shown = {k: (",".join(v) if k == "files" else ("yes" if v else "no") if isinstance(v, bool) else v)
+                     for k, v in pred.items()}
             click.echo(f"{name}\t" + "\t".join(f"{k}={v}" for k, v in shown.items()))
 
 

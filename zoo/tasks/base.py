@@ -123,6 +123,10 @@ class Task:
     def report(self, trainer, run_dir) -> None:
         """Write task-specific figures or files into the run directory at the end of training."""
 
+    def card(self) -> str:
+        """Markdown the model card adds after its results: what the report measured beyond the metrics."""
+        return ""
+
     def check_batch(self, x: Any, y: Any, dataset: str) -> None:
         """Refuse a dataset whose items do not fit this task, before training starts."""
 

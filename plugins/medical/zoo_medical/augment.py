@@ -4,16 +4,19 @@ from __future__ import annotations
 from zoo import ZooError
 
 
-def build(spec: str, seed: int, paired: bool = False):
+def build(spec: str, seed: int, paired: bool = False, size: int = 96, crop: int = 0):
     """'affine,contrast,noise' -> a MONAI Compose acting on a 1 x H x W tensor in [0, 1]; '' or 'none' -> None.
 
-    No flips: left and right are not interchangeable on a chest film (the heart sits on the left).
+    No flips: left and right are not interchangeable on a chest film (the heart sits on the left). With
+    `crop`, training sees a random crop x crop window of each (augmented) film: full-resolution patches,
+    a quarter of the pixels of a film twice as wide, while evaluation sees the whole film.
     """
     from monai import transforms as mt
 
+    shift = round(6 * size / 96)  # the same share of the film at every resolution
     known = {
         "affine": lambda: mt.RandAffine(prob=0.7, rotate_range=0.08, scale_range=(0.08, 0.08),
-                                        translate_range=(6, 6), padding_mode="zeros"),
+                                        translate_range=(shift, shift), padding_mode="zeros"),
         "contrast": lambda: mt.RandAdjustContrast(prob=0.5, gamma=(0.75, 1.3)),
         "noise": lambda: mt.RandGaussianNoise(prob=0.3, std=0.02),
         "blur": lambda: mt.RandGaussianSmooth(prob=0.2, sigma_x=(0.3, 0.8), sigma_y=(0.3, 0.8)),
@@ -22,12 +25,13 @@ def build(spec: str, seed: int, paired: bool = False):
     for name in names:
         if name not in known:
             raise ZooError(f"--set data.augment: unknown augmentation {name!r}; known: {', '.join(known)}")
-    if not names:
+    cropping = [mt.RandSpatialCrop((crop, crop), random_size=False)] if crop else []
+    if not names and not cropping:
         return None
     if paired:
-        return Paired([known[n]() for n in names if n in GEOMETRIC], [known[n]() for n in names if n not in GEOMETRIC],
-                      seed)
-    compose = mt.Compose([known[n]() for n in names])
+        return Paired([known[n]() for n in names if n in GEOMETRIC] + cropping,
+                      [known[n]() for n in names if n not in GEOMETRIC], seed)
+    compose = mt.Compose([known[n]() for n in names] + cropping)
     compose.set_random_state(seed=seed)
     return compose
 

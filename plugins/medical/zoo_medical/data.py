@@ -115,13 +115,19 @@ MIN_SIZE = 16
 def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_size: int = 128,
               abnormal_fraction: float = 0.3, data_seed: int = 0, augment: str = "affine,contrast,noise",
               normal_only_train: bool = False, valid_fraction: float = 0.1, test_fraction: float = 0.2,
-              masks: bool = False) -> DataBundle:
+              masks: bool = False, train_crop: int = 0) -> DataBundle:
     """Generated radiographs (or `--data`, your own). Images are independent draws, so the splits are
-    plain index ranges: train first, then validation, then test; the test set is the same for every run."""
+    plain index ranges: train first, then validation, then test; the test set is the same for every run.
+
+    `train_crop` > 0 trains on random full-resolution windows of that size (evaluation sees whole films)."""
     if image_size < MIN_SIZE or image_size % 8:  # the U-Nets halve the film three times
         raise ZooError(f"--set data.image_size={image_size}: use a multiple of 8, at least {MIN_SIZE} pixels")
+    if train_crop and (train_crop < MIN_SIZE or train_crop % 8 or train_crop > image_size):
+        raise ZooError(f"--set data.train_crop={train_crop}: use 0 (whole films) or a multiple of 8 from {MIN_SIZE} "
+                       f"to data.image_size ({image_size})")
     if data is not None:
-        return own_data(Path(data), seed, image_size, augment, normal_only_train, valid_fraction, test_fraction)
+        return own_data(Path(data), seed, image_size, augment, normal_only_train, valid_fraction, test_fraction,
+                        train_crop)
     if count < 20:
         raise ZooError(f"--set data.count: at least 20 images are needed for three splits, got {count}")
     from . import drr
@@ -143,14 +149,14 @@ def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_s
         return Radiographs(pictures[idx], [labels[i] for i in idx], info, transform, [groups[i] for i in idx],
                            lesion_masks[idx] if lesion_masks is not None else None)
 
-    transform = augmentations.build(augment, seed, paired=masks)
+    transform = augmentations.build(augment, seed, paired=masks, size=image_size, crop=train_crop)
     return DataBundle(train=part(train, transform), valid=part(valid), test=part(test),
                       model_args=_model_args(image_size), info=info)
 
 
 # -- a user's own files --------------------------------------------------------------------
 def own_data(root: Path, seed: int, image_size: int, augment: str, normal_only_train: bool,
-             valid_fraction: float, test_fraction: float) -> DataBundle:
+             valid_fraction: float, test_fraction: float, train_crop: int = 0) -> DataBundle:
     files, labels, fixed_test, groups = scan(root)
     if len(set(labels)) < 2 and not normal_only_train:
         raise ZooError(f"{root}: every image is {CLASSES[labels[0]]}; a normal/abnormal classifier needs both")
@@ -177,7 +183,8 @@ def own_data(root: Path, seed: int, image_size: int, augment: str, normal_only_t
     def part(idx: list[int], transform=None) -> Radiographs:
         return Radiographs([files[i] for i in idx], [labels[i] for i in idx], info, transform)
 
-    return DataBundle(train=part(train, augmentations.build(augment, seed)), valid=part(valid),
+    transform = augmentations.build(augment, seed, size=image_size, crop=train_crop)
+    return DataBundle(train=part(train, transform), valid=part(valid),
                       test=part(test) if test else None, model_args=_model_args(image_size), info=info)
 
 

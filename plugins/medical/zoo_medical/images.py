@@ -17,6 +17,10 @@ DICOM_SUFFIXES = {".dcm", ".dicom"}
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 NIFTI_SUFFIXES = {".nii", ".nii.gz"}
 IMAGE_SUFFIXES = DICOM_SUFFIXES | PICTURE_SUFFIXES | NIFTI_SUFFIXES
+# DICOM modalities that are not projection radiographs: a slice or an echo is no film to judge
+NOT_RADIOGRAPHS = {"CT": "a CT slice", "MR": "an MR image", "US": "an ultrasound image", "NM": "a nuclear medicine image",
+                   "PT": "a PET image", "ECG": "an ECG", "SR": "a structured report", "DOC": "a document"}
+COLOUR_LIMIT = 0.04  # mean distance of a pixel from grey, in [0, 1]: above it the picture is in colour, not a film
 
 
 def suffix_of(path: Path) -> str:
@@ -45,10 +49,7 @@ def read_dicom(path: Path) -> np.ndarray:
         raise ZooError(f"{path}: not a DICOM file (no DICM preamble); rename it or convert it to PNG") from None
     except (OSError, EOFError, ValueError) as exc:
         raise ZooError(f"{path}: unreadable DICOM ({exc})") from None
-    if "PixelData" not in ds:
-        kind = ds.get("SOPClassUID", None)
-        raise ZooError(f"{path}: DICOM file holds no pixel data (SOP class {getattr(kind, 'name', kind)}); "
-                       "it is not an image")
+    check_dicom(ds, path)
     try:
         array = ds.pixel_array
     except Exception as exc:  # missing decoders and corrupt data raise many different types
@@ -57,8 +58,8 @@ def read_dicom(path: Path) -> np.ndarray:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if frames > 1:  # a multi-frame object: take its middle frame
         array = array[frames // 2]
-    if samples > 1:  # colour DICOM (e.g. a secondary capture): use its luminance
-        return _rescale(array[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    if samples > 1:  # colour DICOM (a secondary capture: a screenshot or a photo), grey only if its channels agree
+        return _grey(_rescale(array[..., :3]), path)  # pydicom gives YBR data as RGB already
     array = apply_modality_lut(array, ds)
     if "VOILUTSequence" in ds or "WindowCenter" in ds:
         array = apply_voi_lut(array, ds, index=0)
@@ -68,15 +69,40 @@ def read_dicom(path: Path) -> np.ndarray:
     return image
 
 
+def check_dicom(ds, path: Path) -> None:
+    """Refuse what holds no film: no pixel data, or a modality that is not a projection radiograph."""
+    if "PixelData" not in ds:
+        kind = ds.get("SOPClassUID", None)
+        raise ZooError(f"{path}: DICOM file holds no pixel data (SOP class {getattr(kind, 'name', kind)}); "
+                       "it is not an image")
+    modality = str(ds.get("Modality", "")).upper()
+    if modality in NOT_RADIOGRAPHS:
+        raise ZooError(f"{path}: modality {modality} is {NOT_RADIOGRAPHS[modality]}, not a projection radiograph "
+                       "(CR, DX); a CT volume can be given as NIfTI, which is summed into a film")
+
+
+def _grey(rgb: np.ndarray, path: Path) -> np.ndarray:
+    """The luminance of an RGB array in [0, 1]; a picture in colour (a photo of a film, a screenshot with
+    coloured marks) is refused: a radiograph is grey, and luminance would hide what the colour says."""
+    colour = float(np.abs(rgb - rgb.mean(-1, keepdims=True)).mean())
+    if colour > COLOUR_LIMIT:
+        raise ZooError(f"{path}: a colour picture (mean distance from grey {colour:.2f} > {COLOUR_LIMIT}), not a "
+                       "radiograph; export the film itself in greyscale (DICOM, PNG)")
+    return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def read_picture(path: Path) -> np.ndarray:
-    """PNG/JPEG/TIFF: 8-bit grey, 16-bit grey (rescaled by its own range), RGB/RGBA/palette (as luminance)."""
+    """PNG/JPEG/TIFF: 8-bit grey, 16-bit grey (rescaled by its own range), RGB/RGBA/palette whose channels agree
+    (as luminance); a colour picture is refused."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
             if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 return _rescale(np.asarray(img))
-            return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+            if img.mode in ("L", "1", "LA"):
+                return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+            return _grey(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, path)
     except FileNotFoundError:
         raise ZooError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
@@ -166,8 +192,7 @@ def check_readable(path: Path) -> None:
             raise ZooError(f"{path}: not a DICOM file (no DICM preamble)") from None
         except (OSError, EOFError, ValueError) as exc:
             raise ZooError(f"{path}: unreadable DICOM ({exc})") from None
-        if "PixelData" not in ds:
-            raise ZooError(f"{path}: DICOM file holds no pixel data; it is not an image")
+        check_dicom(ds, path)
         return
     from PIL import Image, UnidentifiedImageError
 

@@ -1,7 +1,9 @@
 """Anomaly tasks: a supervised normal/abnormal classifier and an unsupervised reconstruction scorer.
 
 Both end a run the same way (report): an operating point chosen on the validation split, AUROC with a
-bootstrap interval, sensitivity and specificity on the test split, AUROC per finding, and roc.png.
+bootstrap interval, sensitivity and specificity on the test split, AUROC per finding, and roc.png; the
+probabilities calibrated on the validation split (reliability.png); and the familiarity check that
+`zoo predict` applies to every film (familiarity.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from zoo import ZooError
 from zoo.tasks import Task
 from zoo.tasks.classification import BinaryTask
 
+from . import calibration, familiarity
 from .augment import opacities
 
 TARGET_SENSITIVITY = 0.9  # screening: miss at most one abnormal film in ten on the validation split
@@ -62,18 +65,37 @@ class AnomalyTask(BinaryTask):
     def merge_views(self, outputs):
         return torch.stack([o.float() for o in outputs]).mean(0)
 
+    @staticmethod
+    def evidence(scores):
+        """What calibration maps to a probability: the film's logit."""
+        p = scores.clip(1e-7, 1 - 1e-7)
+        return np.log(p / (1 - p)) if isinstance(p, np.ndarray) else torch.logit(p)
+
     def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+        """The label at the operating point (chosen on the raw score); the probability calibrated when the run
+        was, with the raw one kept."""
         threshold = float(self.info.get("threshold", 0.5))
-        return [{"label": "abnormal" if p >= threshold else "normal", "anomaly_probability": round(p, 4)}
-                for p in self.scores(output).tolist()]
+        raw = self.scores(output)
+        fitted = self.info.get("calibration")
+        calibrated = calibration.apply(self.evidence(raw), fitted).tolist() if fitted else None
+        rows = []
+        for i, p in enumerate(raw.tolist()):
+            row = {"label": "abnormal" if p >= threshold else "normal", "anomaly_probability": round(p, 4)}
+            if calibrated is not None:
+                row.update(anomaly_probability=round(calibrated[i], 4), anomaly_probability_uncalibrated=round(p, 4))
+            rows.append(row)
+        return rows
 
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
 
+    def card(self) -> str:
+        return card(self.info)
+
     def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
         """`zoo predict --heatmap`: also Grad-CAM (classifiers) or the model's anomaly map (map models) per file,
         written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
-        return predict_with_heatmaps(self, run, inputs, out_dir, options)
+        return predict_films(self, run, inputs, out_dir, options)
 
 
 def balanced_pixel_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -118,34 +140,74 @@ class ReconstructionTask(Task):
     def merge_views(self, outputs):
         return torch.stack([o[0] for o in outputs]).mean(0), outputs[0][1]
 
+    @staticmethod
+    def evidence(scores):
+        """What calibration maps to a probability: the log of the reconstruction error."""
+        return np.log(np.maximum(scores, 1e-12)) if isinstance(scores, np.ndarray) else scores.clamp_min(1e-12).log()
+
     def predict(self, output) -> list[dict[str, Any]]:
-        threshold = self.info.get("threshold")
-        return [{"label": ("abnormal" if s >= threshold else "normal") if threshold is not None else "?",
-                 "anomaly_score": round(s, 5)} for s in self.scores(output).tolist()]
+        threshold, fitted = self.info.get("threshold"), self.info.get("calibration")
+        scores = self.scores(output)
+        calibrated = calibration.apply(self.evidence(scores), fitted).tolist() if fitted else None
+        rows = []
+        for i, s in enumerate(scores.tolist()):
+            row = {"label": ("abnormal" if s >= threshold else "normal") if threshold is not None else "?",
+                   "anomaly_score": round(s, 5)}
+            if calibrated is not None:
+                row["anomaly_probability"] = round(calibrated[i], 4)
+            rows.append(row)
+        return rows
 
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
 
+    def card(self) -> str:
+        return card(self.info)
+
     def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        return predict_with_heatmaps(self, run, inputs, out_dir, options)
+        return predict_films(self, run, inputs, out_dir, options)
 
 
-def predict_with_heatmaps(task: Task, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), then the usual prediction."""
+def predict_films(task: Task, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), the usual prediction, and the
+    familiarity check: a film unlike the training films is labelled 'unknown', whatever its score."""
     options = dict(options)
     heatmap, folder = options.pop("heatmap", False), options.pop("heatmap_dir", None)
     if not heatmap:
         if folder:
             raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
-        return Task.predict_inputs(task, run, inputs, out_dir, options)
-    from zoo.tasks.base import refuse_options
+        predictions = Task.predict_inputs(task, run, inputs, out_dir, options)
+    else:
+        from zoo.tasks.base import refuse_options
 
-    from .gradcam import write_heatmaps
+        from .gradcam import write_heatmaps
 
-    refuse_options(options, run.recipe.name)
-    if not inputs:
-        raise ZooError("zoo predict --heatmap: give at least one film")
-    return write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
+        refuse_options(options, run.recipe.name)
+        if not inputs:
+            raise ZooError("zoo predict --heatmap: give at least one film")
+        predictions = write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
+    for prediction, judged in zip(predictions, familiarity.judge(run, run.read_inputs(inputs))):
+        prediction.update(judged)
+        if judged and not judged["familiar"]:
+            prediction["label"] = "unknown"
+    return predictions
+
+
+def card(info: dict[str, Any]) -> str:
+    """The model card's account of the calibration and the familiarity check."""
+    lines = []
+    fitted = info.get("calibration")
+    if fitted:
+        lines += ["## Calibration", "", f"`anomaly_probability` is calibrated: {fitted['method']} "
+                  f"(a={fitted['a']:.4g}, b={fitted['b']:.4g}); `zoo predict --json` keeps the raw score beside it. "
+                  "The label uses the operating point in `operating_point.json`; reliability.png shows both.", ""]
+    record = info.get("familiarity")
+    if record:
+        shares = ", ".join(f"{k} {v:.3f}" for k, v in record["familiar_share"].items())
+        lines += ["## Familiarity", "", f"`zoo predict` says `familiar=no` and labels a film `unknown` when it is unlike "
+                  f"the training films: {record['measure']} (layer `{record['layer']}`, threshold "
+                  f"{record['threshold']}, fitted on {record['fitted_on']}). Share called familiar: {shares}.", ""]
+    return "\n".join(lines)
 
 
 class HealingTask(ReconstructionTask):
@@ -244,12 +306,27 @@ def write_report(task: Task, trainer, run_dir: Path) -> None:
                           "abnormal": int(labels.sum())}
         if getattr(test, "groups", None):
             result["test_by_finding"] = by_finding(scores, labels, test.groups, threshold)
+    fitted = calibration.fit(task.evidence(valid_scores), valid_labels)
+    if fitted is not None and "test" in curves:
+        scores, labels = curves["test"]
+        calibrated = calibration.apply(task.evidence(scores), fitted)
+        fitted["test_ece"] = round(calibration.expected_calibration_error(calibrated, labels), 4)
+        reliability = {"calibrated": (calibrated, labels)}
+        if isinstance(task, AnomalyTask):  # a reconstruction error is no probability to begin with
+            fitted["test_ece_uncalibrated"] = round(calibration.expected_calibration_error(scores, labels), 4)
+            reliability["uncalibrated"] = (scores, labels)
+        calibration.plot_reliability(reliability, run_dir / "reliability.png")
+    result["calibration"] = fitted or "not fitted: the validation films are all of one class"
+    record = familiarity.measure(trainer, run_dir, {"train": trainer.data.train, "valid": trainer.data.valid,
+                                                    "test": test})
+    result["familiarity"] = record
     (run_dir / "operating_point.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_roc(curves, threshold, run_dir / "roc.png")
     _update_json(run_dir / "summary.json", lambda s: s.update({"operating_point": result}))
-    # `zoo predict` reads the threshold from the run's info: make it the chosen operating point
-    _update_json(run_dir / "config.json", lambda c: c["info"].update({"threshold": threshold}))
-    task.info["threshold"] = threshold
+    # `zoo predict` reads these from the run's info: the chosen operating point, the calibration, the check
+    found = {"threshold": threshold, "familiarity": record, **({"calibration": fitted} if fitted else {})}
+    _update_json(run_dir / "config.json", lambda c: c["info"].update(found))
+    task.info.update(found)
 
 
 def _update_json(path: Path, change) -> None:
