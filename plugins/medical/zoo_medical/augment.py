@@ -8,8 +8,10 @@ def build(spec: str, seed: int, paired: bool = False, size: int = 96, crop: int 
     """'affine,contrast,noise' -> a MONAI Compose acting on a 1 x H x W tensor in [0, 1]; '' or 'none' -> None.
 
     No flips: left and right are not interchangeable on a chest film (the heart sits on the left). With
-    `crop`, training sees a random crop x crop window of each (augmented) film: full-resolution patches,
-    a quarter of the pixels of a film twice as wide, while evaluation sees the whole film.
+    `crop`, training sees a crop x crop window of each (augmented) film: full-resolution patches, a quarter
+    of the pixels of a film twice as wide, while evaluation sees the whole film. With lesion masks (paired),
+    half the windows of an abnormal film are centred on its lesion (MONAI's positive/negative sampling):
+    a window drawn anywhere would miss a small nodule most of the time.
     """
     from monai import transforms as mt
 
@@ -29,8 +31,8 @@ def build(spec: str, seed: int, paired: bool = False, size: int = 96, crop: int 
     if not names and not cropping:
         return None
     if paired:
-        return Paired([known[n]() for n in names if n in GEOMETRIC] + cropping,
-                      [known[n]() for n in names if n not in GEOMETRIC], seed)
+        return Paired([known[n]() for n in names if n in GEOMETRIC], [known[n]() for n in names if n not in GEOMETRIC],
+                      seed, LesionWindow(crop) if crop else None)
     compose = mt.Compose([known[n]() for n in names] + cropping)
     compose.set_random_state(seed=seed)
     return compose
@@ -42,19 +44,42 @@ GEOMETRIC = {"affine"}
 class Paired:
     """Geometric transforms applied alike to a film and its lesion mask (stacked as channels); intensity ones to the film."""
 
-    def __init__(self, geometric, intensity, seed: int):
+    def __init__(self, geometric, intensity, seed: int, window=None):
         from monai import transforms as mt
 
-        self.geometric, self.intensity = mt.Compose(geometric), mt.Compose(intensity)
+        self.geometric, self.intensity, self.window = mt.Compose(geometric), mt.Compose(intensity), window
         self.geometric.set_random_state(seed=seed)
         self.intensity.set_random_state(seed=seed + 1)
+        if window is not None:
+            window.set_random_state(seed + 2)
 
     def __call__(self, x, mask):
         import torch
 
         both = torch.as_tensor(self.geometric(torch.cat([x, mask]))).float()
+        if self.window is not None:
+            both = self.window(both)
         x, mask = both[:1], both[1:]
         return torch.as_tensor(self.intensity(x)).float(), mask
+
+
+class LesionWindow:
+    """A size x size window of a film stacked with its mask (2 x H x W): centred on a lesion pixel or on
+    another pixel with equal odds when the film has a lesion, anywhere when it has none."""
+
+    def __init__(self, size: int):
+        from monai import transforms as mt
+
+        self.balanced = mt.RandCropByPosNegLabel((size, size), pos=1, neg=1, num_samples=1)
+        self.anywhere = mt.RandSpatialCrop((size, size), random_size=False)
+
+    def set_random_state(self, seed: int) -> None:
+        self.balanced.set_random_state(seed=seed)
+        self.anywhere.set_random_state(seed=seed + 1)
+
+    def __call__(self, both):
+        mask = both[1:] > 0.5
+        return self.balanced(both, label=mask)[0] if mask.any() else self.anywhere(both)
 
 
 def opacities(n: int, h: int, w: int, shares=(1.0,), device=None):
