@@ -104,6 +104,25 @@ def test_rgb_and_16bit_png_are_read(tmp_path):
     assert image[0, 0] == 0 and image[0, -1] == 1 and np.all(np.diff(image[0]) > 0)  # all 30 levels survive
 
 
+def test_colour_pictures_and_other_modalities_are_refused(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    from zoo_medical.images import check_readable, read_radiograph
+
+    film = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (30, 1))
+    photo = np.stack([film * 0.9 + 0.1, film * 0.8, film * 0.5], -1)  # a film photographed on a warm light box
+    Image.fromarray((photo * 255).astype(np.uint8)).save(tmp_path / "photo.jpg")
+    with pytest.raises(ZooError, match="photo.jpg: a colour picture"):
+        read_radiograph(tmp_path / "photo.jpg")
+    screenshot = get_testdata_file("SC_rgb.dcm")  # an RGB secondary capture
+    with pytest.raises(ZooError, match="SC_rgb.dcm: a colour picture"):
+        read_radiograph(screenshot)
+    for name, modality in (("CT_small.dcm", "CT"), ("MR_small.dcm", "MR")):
+        for read in (read_radiograph, check_readable):
+            with pytest.raises(ZooError, match=f"{name}: modality {modality} is an? .*not a projection radiograph"):
+                read(get_testdata_file(name))
+
+
 def _folder(root, normal=6, abnormal=4):
     for name, count in (("normal", normal), ("abnormal", abnormal)):
         (root / name).mkdir(parents=True)

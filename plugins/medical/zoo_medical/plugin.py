@@ -88,7 +88,7 @@ def zoo_recipes():
                   "192 px. " + CHECKS),
         RecipeSpec(
             name="medical/xray-anomaly-hd",
-            summary="medical/xray-anomaly at 192 px for small nodules: trained on random 96 px windows of the "
+            summary="medical/xray-anomaly at 192 px for small nodules: trained on 96 px windows of the "
                     "full-resolution films, applied to the whole film (the U-Net is fully convolutional)",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
             defaults={**FILMS, "epochs": 60, "data.masks": True, "data.image_size": 192, "data.train_crop": 96,
@@ -96,8 +96,9 @@ def zoo_recipes():
             notes="A training step costs what the 96 px flagship's does (a 96 px window, its lesion mask cropped "
                   "alike); each epoch sees another window of every film, and validation, test and `zoo predict` "
                   "see the whole 192 px film, where the map's smooth maximum finds a lesion wherever it is. "
-                  "A window without the lesion is a normal example: the lesion mask, not the film's label, says "
-                  "where it is. Sized for about 35 minutes on 2 CPU cores (bench/RESULTS.md). " + CHECKS),
+                  "Half the windows of an abnormal film are centred on its lesion (MONAI's positive/negative "
+                  "sampling), the rest drawn anywhere; a window without the lesion is a normal example: the lesion "
+                  "mask, not the film's label, says so. Sized for about 35 minutes on 2 CPU cores (bench/RESULTS.md). " + CHECKS),
         RecipeSpec(
             name="medical/xray-densenet",
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
