@@ -44,6 +44,10 @@ def test_generated_images_are_deterministic_and_labelled():
     assert all(masks[i].any() == bool(labels[i]) for i in range(len(labels)))  # a mask exactly for abnormal films
     again = drr.generate(7, 9, 64, 0, 0.3)  # any index renders the same from scratch
     np.testing.assert_array_equal(again["images"], arrays["images"][7:9])
+    real = drr.generate(7, 9, 64, 0, 0.3, realism=True)  # the same films with scatter, blur, grid and grain
+    np.testing.assert_array_equal(real["labels"], again["labels"])
+    assert np.abs(real["images"].astype(int) - again["images"]).mean() > 5
+    np.testing.assert_array_equal(drr.generate(7, 9, 64, 0, 0.3, realism=True)["images"], real["images"])
     # lesions are inside the body's attenuating tissue: their pixels are brighter than the film's darkest
     abnormal = int(np.flatnonzero(labels)[0])
     assert arrays["images"][abnormal][masks[abnormal]].mean() > np.percentile(arrays["images"][abnormal], 5)

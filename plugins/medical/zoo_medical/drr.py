@@ -222,8 +222,14 @@ def project_lesion(phantom: Phantom, pose: Pose, box: tuple[slice, ...]) -> torc
     return out
 
 
-def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: str, size: int):
-    """One radiograph (size x size, float in [0, 1]), its lesion mask (bool) and the lesion."""
+def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: str, size: int,
+           real: np.random.Generator | None = None):
+    """One radiograph (size x size, float in [0, 1]), its lesion mask (bool) and the lesion.
+
+    With `real` (a random stream of its own, so the films without it are unchanged), the film is made
+    closer to a real one where it is cheap (see `Realism`): body size, scatter, detector blur, grid lines
+    and correlated noise."""
+    effects = Realism.draw(real, size) if real is not None else None
     pose = poses[int(rng.integers(len(poses)))]
     lesion, lesion_path = Lesion("normal", 0.0, 0.0), torch.zeros_like(pose.soft)
     if kind != "normal":
@@ -236,17 +242,73 @@ def render(phantom: Phantom, poses: list[Pose], rng: np.random.Generator, kind: 
     # the lesion replaces air-filled lung (about -850 HU) by tissue of its own density
     excess = max(0.0, 1 + lesion.density_hu / 1000 - 0.15)
     bone_gain = float(rng.uniform(0.6, 1.1))  # high-kVp chest technique: bones kept faint so lung detail shows
-    path = pose.soft + bone_gain * pose.bone + excess * lesion_path
+    thickness = effects.thickness if effects else 1.0
+    path = thickness * (pose.soft + bone_gain * pose.bone) + excess * lesion_path
     # in-plane rotation, scale and shift, and resampling to the final size: one 2D affine resample
     angle, scale = np.deg2rad(rng.uniform(-6, 6)), float(rng.uniform(0.9, 1.1)) / MARGIN
     shift = rng.uniform(-12, 12, 2) / (FOV_MM * MARGIN / 2)
-    theta = torch.tensor([[scale * np.cos(angle), -scale * np.sin(angle), shift[0]],
-                          [scale * np.sin(angle), scale * np.cos(angle), shift[1]]], dtype=torch.float32)
+    sx, sy = (scale / effects.width, scale / effects.height) if effects else (scale, scale)
+    theta = torch.tensor([[sx * np.cos(angle), -sy * np.sin(angle), shift[0]],
+                          [sx * np.sin(angle), sy * np.cos(angle), shift[1]]], dtype=torch.float32)
     grid = F.affine_grid(theta[None], [1, 1, size, size], align_corners=False)
     planes = torch.stack([path, lesion_path, pose.lung])[None]
     path, lesion_path, lung = F.grid_sample(planes, grid, align_corners=False, padding_mode="border")[0]
+    if effects:
+        path = effects.scatter(path)
     image = film(path, lung, rng, size)
+    if effects:
+        image = effects.detector(image, real)
     return image, lesion_path > 1.0, lesion
+
+
+@dataclass
+class Realism:
+    """What a real film has and a plain rendering lacks, drawn per film (generator option data.realism).
+
+    Body size: the patient wider or narrower (0.88-1.12), the lungs taller or shorter (inspiration,
+    0.9-1.1), the chest thicker or thinner (0.85-1.2 x the path length), as in-plane scaling of the
+    projection rather than a deformed CT (cheap), and framed tighter (zoom 1.0-1.3). Scatter: a blurred share of the transmitted intensity
+    (scatter-to-primary 0.2-0.8) added before the log, which lowers contrast most behind dense tissue.
+    Detector: blur (0.3-0.9 px), faint anti-scatter grid lines (period 2.2-4 px, amplitude up to 1.5%),
+    and noise that is correlated (blurred) and stronger where fewer photons arrive (bright, dense areas).
+    """
+
+    width: float
+    height: float
+    thickness: float
+    scatter_ratio: float
+    blur: float
+    grid_period: float
+    grid_amplitude: float
+    noise: float
+    noise_grain: float
+
+    MU_PER_MM = 0.02  # water's attenuation at a chest technique's mean energy, about 70 keV
+
+    @classmethod
+    def draw(cls, real: np.random.Generator, size: int) -> Realism:
+        zoom = float(real.uniform(1.0, 1.3))  # real films are often framed tighter than the renderings
+        return cls(width=zoom * float(real.uniform(0.88, 1.12)), height=zoom * float(real.uniform(0.9, 1.1)),
+                   thickness=float(real.uniform(0.85, 1.2)), scatter_ratio=float(real.uniform(0.2, 0.8)),
+                   blur=float(real.uniform(0.3, 0.9)), grid_period=float(real.uniform(2.2, 4.0)),
+                   grid_amplitude=float(real.uniform(0.0, 0.015)), noise=float(real.uniform(0.005, 0.02)),
+                   noise_grain=float(real.uniform(0.5, 1.5)))
+
+    def scatter(self, path: torch.Tensor) -> torch.Tensor:
+        """Path length seen through primary plus scattered intensity."""
+        primary = torch.exp(-self.MU_PER_MM * path)
+        scattered = self.scatter_ratio * _blur(primary, sigma=path.shape[-1] / 8)
+        return -torch.log(primary + scattered) / self.MU_PER_MM
+
+    def detector(self, image: torch.Tensor, real: np.random.Generator) -> torch.Tensor:
+        h, w = image.shape
+        image = _blur(image, sigma=self.blur)
+        columns = torch.arange(w, dtype=torch.float32)
+        image = image + self.grid_amplitude * torch.sin(2 * np.pi * columns / self.grid_period + real.uniform(0, 6.3))
+        white = torch.from_numpy(real.normal(0, 1, (h, w)).astype(np.float32))
+        grain = _blur(white, sigma=self.noise_grain)
+        grain = grain / grain.std().clamp_min(1e-6)
+        return (image + self.noise * (0.5 + image) * grain).clamp(0, 1)
 
 
 def film(path: torch.Tensor, lung: torch.Tensor, rng: np.random.Generator, size: int) -> torch.Tensor:
@@ -283,21 +345,23 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def generate(start: int, stop: int, size: int, seed: int, abnormal_fraction: float,
-             progress: bool = False) -> dict[str, np.ndarray]:
-    """Radiographs start..stop-1; image i depends only on (seed, i), so sets can be extended and sliced."""
+             progress: bool = False, realism: bool = False) -> dict[str, np.ndarray]:
+    """Radiographs start..stop-1; image i depends only on (seed, i), so sets can be extended and sliced.
+    With `realism`, the same films (same pose, lesion, exposure) with Realism's effects added."""
     phantom = load_phantom()
     poses = project_poses(phantom, detector_px(size))
     count = stop - start
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-image work is many small operations: threads cost more than they give
     try:
-        arrays = _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress)
+        arrays = _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress, realism)
     finally:
         torch.set_num_threads(threads)
     return arrays
 
 
-def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress) -> dict[str, np.ndarray]:
+def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, progress,
+                  realism=False) -> dict[str, np.ndarray]:
     from zoo.progress import track
 
     images = np.zeros((count, size, size), np.uint8)
@@ -308,7 +372,8 @@ def _render_range(phantom, poses, start, count, size, seed, abnormal_fraction, p
         kind = "normal"
         if rng.random() < abnormal_fraction:  # nodules are the common finding; one in four each of the others
             kind = str(rng.choice(["nodule", "nodule", "consolidation", "effusion"]))
-        image, mask, lesion = render(phantom, poses, rng, kind, size)
+        real = np.random.default_rng([seed, start + i, 1]) if realism else None
+        image, mask, lesion = render(phantom, poses, rng, kind, size, real)
         images[i] = (image.numpy() * 255).round().astype(np.uint8)
         masks[i] = mask.numpy()
         kinds[i], sizes[i], densities[i] = KINDS.index(kind), lesion.size_mm, lesion.density_hu
