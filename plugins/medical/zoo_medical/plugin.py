@@ -11,6 +11,8 @@ RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's stride
 # what the chest-drr recipes share: 3,000 films at 96 px
 FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
          "data.count": 3000, "data.image_size": 96, "data.augment": "affine,contrast,noise"}
+# the anomaly-map recipes (the flagship and its 192 px sibling): masks teach the map, one-pixel shifts at test
+MAP_FILMS = {**FILMS, "data.masks": True, "model.channels": "16,32,64,128", "model.residual_units": 1, "tta": "shift"}
 # what every medical run measures at its end (tasks.write_report), said by `zoo info` and the model card
 CHECKS = ("Every run ends by calibrating anomaly_probability on the validation films (Platt scaling; the raw score "
           "stays in `zoo predict --json`, reliability.png and the test ECE in operating_point.json) and by fitting a "
@@ -79,8 +81,7 @@ def zoo_recipes():
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
             # tta: one-pixel shifts for `zoo eval --tta` and summary.json's test_tta: test AUROC 0.918 -> 0.923
             # (96 px, 1 thread) and 0.922 -> 0.932 (128 px), one run each
-            defaults={**FILMS, "epochs": 20, "data.masks": True, "model.channels": "16,32,64,128",
-                      "model.residual_units": 1, "tta": "shift"},
+            defaults={**MAP_FILMS, "epochs": 20},
             notes="Use medical/densenet121 (the CheXNet network) with a GPU: zoo train ... is the same recipe with "
                   "--set model.growth=32 --set model.blocks=6,12,24,16 --set model.init_features=64. "
                   "`zoo predict RUN image.dcm` prints the anomaly probability; `--heatmap` writes its anomaly map over "
@@ -91,14 +92,14 @@ def zoo_recipes():
             summary="medical/xray-anomaly at 192 px for small nodules: trained on 96 px windows of the "
                     "full-resolution films, applied to the whole film (the U-Net is fully convolutional)",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
-            defaults={**FILMS, "epochs": 60, "data.masks": True, "data.image_size": 192, "data.train_crop": 96,
-                      "model.channels": "16,32,64,128", "model.residual_units": 1, "tta": "shift"},
+            defaults={**MAP_FILMS, "epochs": 60, "data.image_size": 192, "data.train_crop": 96},
             notes="A training step costs what the 96 px flagship's does (a 96 px window, its lesion mask cropped "
                   "alike); each epoch sees another window of every film, and validation, test and `zoo predict` "
                   "see the whole 192 px film, where the map's smooth maximum finds a lesion wherever it is. "
                   "Half the windows of an abnormal film are centred on its lesion (MONAI's positive/negative "
                   "sampling), the rest drawn anywhere; a window without the lesion is a normal example: the lesion "
-                  "mask, not the film's label, says so. Sized for about 35 minutes on 2 CPU cores (bench/RESULTS.md). " + CHECKS),
+                  "mask, not the film's label, says so. Sized for about 35 minutes on 2 CPU cores "
+                  "(bench/RESULTS.md). " + CHECKS),
         RecipeSpec(
             name="medical/xray-densenet",
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
