@@ -105,6 +105,7 @@ class Task:
             raise ZooError("zoo predict: give at least one INPUT")
         items = run.read_inputs(inputs)
         outputs, predictions = run.predictor().predict_outputs(items)
+        self.annotate(run, items, predictions)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             for i, (item, pred) in enumerate(zip(inputs, predictions)):
@@ -112,6 +113,10 @@ class Task:
                 files = self.write_output(index(outputs, i), pred, out_dir / stem)
                 pred["files"] = [str(f) for f in files]
         return predictions
+
+    def annotate(self, run, items: list[Any], predictions: list[dict[str, Any]]) -> None:
+        """Add to each prediction, in place, what the task checks of its input beyond the model's output (medical:
+        whether the film is like the training films); by default nothing."""
 
     def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
         """Write one input's result under `stem` (a path without suffix); the files written.

@@ -106,6 +106,8 @@ def test_held_out_films_are_familiar_and_real_films_are_not(supervised):
     assert all(0 <= r["anomaly_probability"] <= 1 and 0 <= r["anomaly_probability_uncalibrated"] <= 1 for r in rows)
     text = run_zoo("predict", str(run.dir), tibia, "--device", "cpu")
     assert "familiar=no" in text.out and "label=unknown" in text.out
+    written = run.predict([tibia], out=run.dir / "predicted")[0]["files"][0]  # --out files say it too
+    assert json.loads(open(written).read())["familiar"] is False
     # a held-out rendered film, written out as a PNG as a user would have it, is judged familiar
     from PIL import Image
 

@@ -92,6 +92,9 @@ class AnomalyTask(BinaryTask):
     def card(self) -> str:
         return card(self.info)
 
+    def annotate(self, run, items, predictions) -> None:
+        judge_familiarity(run, items, predictions)
+
     def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
         """`zoo predict --heatmap`: also Grad-CAM (classifiers) or the model's anomaly map (map models) per file,
         written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
@@ -164,33 +167,40 @@ class ReconstructionTask(Task):
     def card(self) -> str:
         return card(self.info)
 
+    def annotate(self, run, items, predictions) -> None:
+        judge_familiarity(run, items, predictions)
+
     def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
         return predict_films(self, run, inputs, out_dir, options)
 
 
 def predict_films(task: Task, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), the usual prediction, and the
-    familiarity check: a film unlike the training films is labelled 'unknown', whatever its score."""
+    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), then the usual prediction, which
+    `annotate` completes with the familiarity check."""
     options = dict(options)
     heatmap, folder = options.pop("heatmap", False), options.pop("heatmap_dir", None)
     if not heatmap:
         if folder:
             raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
-        predictions = Task.predict_inputs(task, run, inputs, out_dir, options)
-    else:
-        from zoo.tasks.base import refuse_options
+        return Task.predict_inputs(task, run, inputs, out_dir, options)
+    from zoo.tasks.base import refuse_options
 
-        from .gradcam import write_heatmaps
+    from .gradcam import write_heatmaps
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict --heatmap: give at least one film")
-        predictions = write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
-    for prediction, judged in zip(predictions, familiarity.judge(run, run.read_inputs(inputs))):
+    refuse_options(options, run.recipe.name)
+    if not inputs:
+        raise ZooError("zoo predict --heatmap: give at least one film")
+    predictions = write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
+    judge_familiarity(run, run.read_inputs(inputs), predictions)
+    return predictions
+
+
+def judge_familiarity(run, items, predictions: list[dict[str, Any]]) -> None:
+    """A film unlike the training films is labelled 'unknown', whatever its score."""
+    for prediction, judged in zip(predictions, familiarity.judge(run, items)):
         prediction.update(judged)
         if judged and not judged["familiar"]:
             prediction["label"] = "unknown"
-    return predictions
 
 
 def card(info: dict[str, Any]) -> str:
