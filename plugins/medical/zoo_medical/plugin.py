@@ -98,8 +98,8 @@ def zoo_recipes():
                   "see the whole 192 px film, where the map's smooth maximum finds a lesion wherever it is. "
                   "Half the windows of an abnormal film are centred on its lesion (MONAI's positive/negative "
                   "sampling), the rest drawn anywhere; a window without the lesion is a normal example: the lesion "
-                  "mask, not the film's label, says so. Sized for about 35 minutes on 2 CPU cores "
-                  "(bench/RESULTS.md). " + CHECKS),
+                  "mask, not the film's label, says so. Sized for an hour at most on 2 CPU cores (52 min measured, "
+                  "bench/RESULTS.md). " + CHECKS),
         RecipeSpec(
             name="medical/xray-densenet",
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
