@@ -115,6 +115,7 @@ def test_colour_pictures_and_other_modalities_are_refused(tmp_path):
     with pytest.raises(ZooError, match="photo.jpg: a colour picture"):
         read_radiograph(tmp_path / "photo.jpg")
     screenshot = get_testdata_file("SC_rgb.dcm")  # an RGB secondary capture
+    require(screenshot is not None, "pydicom-data is not installed (pip install pydicom-data)")
     with pytest.raises(ZooError, match="SC_rgb.dcm: a colour picture"):
         read_radiograph(screenshot)
     for name, modality in (("CT_small.dcm", "CT"), ("MR_small.dcm", "MR")):
