@@ -97,15 +97,15 @@ def test_held_out_films_are_familiar_and_real_films_are_not(supervised):
     assert record["familiar_share"]["test"] >= 0.8  # rendered films like the training ones (tiny run: 24 films)
     chest, tibia = get_testdata_file("RG1_UNCI.dcm"), get_testdata_file("RG3_UNCI.dcm")
     require(chest is not None and tibia is not None, "pydicom-data is not installed (pip install pydicom-data)")
-    result = run_zoo("predict", str(run.dir), chest, tibia, "--device", "cpu", "--json")
-    assert result.code == 0, result.err
-    rows = [json.loads(line) for line in result.out.splitlines()]
-    assert [r["input"] for r in rows] == [chest, tibia]
+    rows = run.predict([chest, tibia])
     # one rendered patient is all the network knows: a real person's film and a shin are both unlike it
     assert all(r["familiar"] is False and r["unfamiliarity"] > 1 and r["label"] == "unknown" for r in rows), rows
     assert all(0 <= r["anomaly_probability"] <= 1 and 0 <= r["anomaly_probability_uncalibrated"] <= 1 for r in rows)
-    text = run_zoo("predict", str(run.dir), tibia, "--device", "cpu")
-    assert "familiar=no" in text.out and "label=unknown" in text.out
+    result = run_zoo("predict", str(run.dir), chest, tibia, "--device", "cpu")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [chest, tibia]
+    assert all("familiar=no" in line and "label=unknown" in line for line in lines), lines
     written = run.predict([tibia], out=run.dir / "predicted")[0]["files"][0]  # --out files say it too
     assert json.loads(open(written).read())["familiar"] is False
     # a held-out rendered film, written out as a PNG as a user would have it, is judged familiar

@@ -76,15 +76,18 @@ class Tap:
 
 
 @torch.no_grad()
-def features_of(model: nn.Module, layer: str, dataset, device, batch_size: int) -> np.ndarray:
-    """N x D features of a dataset's films, as they are (without the training augmentations)."""
+def features_of(model: nn.Module, layer: str, dataset, device, batch_size: int, limit: int = 0) -> np.ndarray:
+    """N x D features of a dataset's films, as they are (without the training augmentations); of its first
+    `limit` batches when limit > 0."""
     if getattr(dataset, "transform", None) is not None:
         dataset = copy.copy(dataset)
         dataset.transform = None
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
     model.eval()
     with Tap(model, layer) as tap:
-        for x, _ in loader:
+        for i, (x, _) in enumerate(loader):
+            if limit and i >= limit:
+                break
             model(x.to(device))
     return tap.collected()
 
@@ -109,20 +112,23 @@ def measure(trainer, run_dir: Path, splits: dict[str, Any]) -> dict[str, Any]:
     from safetensors.numpy import save_file
 
     model, device, batch = trainer.eval_model(), trainer.device, trainer.config.eval_batch_size
+    limit = trainer.config.eval_limit  # the quick-check setting: a few batches of each split
     train = splits["train"]
     if len(train) > MAX_FILMS:
         train = torch.utils.data.Subset(train, range(MAX_FILMS))
     example = splits["valid"][0][0][None].to(device)
     model.eval()
     layer = coarsest_layer(model, example)
-    gaussian = fit(features_of(model, layer, train, device, batch))
-    valid = distances(features_of(model, layer, splits["valid"], device, batch), gaussian)
+    train_features = features_of(model, layer, train, device, batch, limit)
+    gaussian = fit(train_features)
+    valid = distances(features_of(model, layer, splits["valid"], device, batch, limit), gaussian)
     threshold = float(np.quantile(valid, QUANTILE))
     record: dict[str, Any] = {"measure": MEASURE, "layer": layer, "threshold": round(threshold, 4),
-                              "fitted_on": f"{len(train)} training films", "familiar_share": {}}
+                              "fitted_on": f"{len(train_features)} training films", "familiar_share": {}}
     for name, dataset in splits.items():
         if name != "train" and dataset is not None:
-            d = valid if name == "valid" else distances(features_of(model, layer, dataset, device, batch), gaussian)
+            d = valid if name == "valid" else distances(features_of(model, layer, dataset, device, batch, limit),
+                                                        gaussian)
             record["familiar_share"][name] = round(float((d <= threshold).mean()), 4)
     partial = run_dir / (FILE + ".tmp")
     save_file({k: v.astype(np.float64) for k, v in gaussian.items()}, str(partial))

@@ -239,12 +239,15 @@ class HealingTask(ReconstructionTask):
 # -- the end-of-run report -----------------------------------------------------------------
 @torch.no_grad()
 def collect(task: Task, trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and labels of a whole split with the weights being evaluated."""
+    """Scores and labels of a whole split with the weights being evaluated (its first `eval_limit` batches
+    when that quick-check setting is on, as in every evaluation)."""
     model = trainer.eval_model()
     model.eval()
     loader = torch.utils.data.DataLoader(dataset, batch_size=trainer.config.eval_batch_size)
     scores, labels = [], []
-    for x, y in loader:
+    for i, (x, y) in enumerate(loader):
+        if trainer.config.eval_limit and i >= trainer.config.eval_limit:
+            break
         scores.append(task.scores(task.forward(model, x.to(trainer.device))).float().cpu())
         labels.append(AnomalyTask.labels(y).long())
     return torch.cat(scores).numpy(), torch.cat(labels).numpy().astype(int)
@@ -315,7 +318,7 @@ def write_report(task: Task, trainer, run_dir: Path) -> None:
                           **at_threshold(scores, labels, threshold), "count": int(len(labels)),
                           "abnormal": int(labels.sum())}
         if getattr(test, "groups", None):
-            result["test_by_finding"] = by_finding(scores, labels, test.groups, threshold)
+            result["test_by_finding"] = by_finding(scores, labels, test.groups[:len(labels)], threshold)
     fitted = calibration.fit(task.evidence(valid_scores), valid_labels)
     if fitted is not None and "test" in curves:
         scores, labels = curves["test"]
