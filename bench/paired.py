@@ -7,12 +7,19 @@ import numpy as np
 
 
 def paired_bootstrap(ours: Sequence[float], theirs: Sequence[float], resamples: int = 2000,
-                     seed: int = 0) -> tuple[float, float, float]:
+                     seed: int = 0, groups: Sequence | None = None) -> tuple[float, float, float]:
     """Mean per-example difference (ours - theirs) and its 95% percentile interval over `resamples` resamples
-    of the examples (the same resample for both, so the pairing is kept)."""
+    of the examples (the same resample for both, so the pairing is kept). With `groups` (e.g. the report each
+    question is about), whole groups are resampled, since examples of one group are not independent."""
     diff = np.asarray(ours, dtype=float) - np.asarray(theirs, dtype=float)
     rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(resamples, len(diff)))].mean(1)
+    if groups is None:
+        means = diff[rng.integers(0, len(diff), size=(resamples, len(diff)))].mean(1)
+    else:
+        codes = np.unique(np.asarray(groups), return_inverse=True)[1]
+        sums, counts = np.bincount(codes, weights=diff), np.bincount(codes)
+        pick = rng.integers(0, len(sums), size=(resamples, len(sums)))
+        means = sums[pick].sum(1) / counts[pick].sum(1)
     low, high = np.percentile(means, [2.5, 97.5])
     return float(diff.mean()), float(low), float(high)
 

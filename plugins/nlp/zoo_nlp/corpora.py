@@ -11,7 +11,7 @@ import json
 import re
 import tarfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zoo import DataMissing, ZooError
@@ -33,12 +33,18 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 
 @dataclass
 class Report:
-    """One IU chest X-ray report: its id, sections and whether its MeSH tags say 'normal'."""
+    """One IU chest X-ray report: its id, sections, whether its MeSH tags say 'normal', and those major tags."""
 
     id: str
     findings: str
     impression: str
     normal: bool
+    tags: list[str] = field(default_factory=list)  # e.g. ['Cardiomegaly/mild', 'Opacity/lung/base/left']
+
+    @property
+    def text(self) -> str:
+        """Findings and impression, as the classifiers and the question answerer read them."""
+        return " ".join(t for t in (self.findings, self.impression) if t)
 
 
 # -- IU chest X-ray reports (inside the torchxrayvision wheel) ------------------------------
@@ -65,16 +71,17 @@ def parse_reports(archive: Path) -> list[Report]:
                 continue
             root = ET.fromstring(tar.extractfile(member).read())
             sections = {el.get("Label"): _clean(el.text) for el in root.iter("AbstractText")}
-            majors = [_clean(el.text).lower() for el in root.iter("major")]
+            majors = [_clean(el.text) for el in root.iter("major")]
             reports.append(Report(id=Path(member.name).stem, findings=sections.get("FINDINGS", ""),
-                                  impression=sections.get("IMPRESSION", ""), normal=majors == ["normal"]))
+                                  impression=sections.get("IMPRESSION", ""),
+                                  normal=[m.lower() for m in majors] == ["normal"], tags=majors))
     reports.sort(key=lambda r: int(r.id) if r.id.isdigit() else r.id)
     return reports
 
 
 def iu_reports() -> list[Report]:
     """All 3,955 reports, parsed once and cached as JSON."""
-    cache = cache_dir("nlp") / "iu-xray-reports.json"
+    cache = cache_dir("nlp") / "iu-xray-reports-v2.json"  # v2: with the MeSH tags
     if cache.is_file():
         return [Report(**r) for r in json.loads(cache.read_text())]
     reports = parse_reports(_reports_archive())
@@ -194,6 +201,46 @@ def read_pairs(path: Path, source_column: str = "source", summary_column: str = 
         sources.append(record[source_column])
         summaries.append(record[summary_column])
     return sources, summaries
+
+
+def read_questions(path: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(context, question, answer) triples from a SQuAD-like JSONL/JSON/CSV file with `context`, `question` and
+    `answers` fields, and the warnings about records left out.
+
+    `answers` is SQuAD's {"text": [...], "answer_start": [...]}, a list of strings, or one string; the first
+    answer is the target (alternatives are not used). An empty list is SQuAD 2.0's "no answer" (target "").
+    An extractive answer (one with `answer_start`) that is not in its context is left out, named in a warning.
+    """
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file (expected JSONL, JSON or CSV with 'context', 'question' and "
+                       "'answers' fields)")
+    triples, skipped = [], []
+    for where, record in read_records(path, ("context", "question", "answers"), "the file's fields"):
+        context, question, answers = record["context"], record["question"], record["answers"]
+        for name, value in (("context", context), ("question", question)):
+            if not isinstance(value, str) or not value.strip():
+                raise ZooError(f"{path}, {where}: empty or non-text {name!r}")
+        starts = None
+        if isinstance(answers, str) and answers.strip().startswith(("{", "[")):  # a CSV cell holding JSON
+            try:
+                answers = json.loads(answers)
+            except json.JSONDecodeError:
+                pass
+        if isinstance(answers, dict):
+            texts, starts = answers.get("text", []), answers.get("answer_start")
+        else:
+            texts = [answers] if isinstance(answers, str) else answers
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ZooError(f"{path}, {where}: 'answers' must be a string, a list of strings or "
+                           "{'text': [...], 'answer_start': [...]}")
+        answer = texts[0].strip() if texts else ""
+        if starts and answer and answer not in context:
+            skipped.append(f"{path}, {where}: answer {answer!r} is not in its context; record left out")
+            continue
+        triples.append((context.strip(), question.strip(), answer))
+    if not triples:
+        raise ZooError(f"{path}: no usable question (every answer was missing from its context)")
+    return triples, skipped
 
 
 def read_folder(root: Path) -> tuple[list[str], list[str]]:

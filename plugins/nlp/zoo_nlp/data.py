@@ -5,6 +5,7 @@ padded to their longest member only (collate functions below), never to a global
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ from zoo import ZooError
 from zoo.data import DataBundle, class_counts, split_indices, stratified_split
 from zoo.paths import cache_dir
 
-from . import corpora, retrieval
+from . import corpora, questions, retrieval
 from .tokenization import PAD, SEP, encode, from_info, published_tokenizer, train_wordpiece
 
 IGNORE = -100  # target positions the loss skips (padding)
@@ -110,7 +111,7 @@ def report_texts(limit: int = 0) -> tuple[list[str], list[int]]:
     """Findings + impression of each IU report with text, 0 = normal, 1 = abnormal."""
     reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
     reports = [reports[i] for i in _subsample(len(reports), limit, [int(not r.normal) for r in reports])]
-    return [" ".join(t for t in (r.findings, r.impression) if t) for r in reports], [int(not r.normal) for r in reports]
+    return [r.text for r in reports], [int(not r.normal) for r in reports]
 
 
 def gloss_texts(limit: int = 0) -> tuple[list[str], list[int]]:
@@ -277,17 +278,92 @@ def _summary_bank(limit: int) -> tuple[list[str], list[str]]:
     return [sources[i] for i in train], [targets[i] for i in train]
 
 
-# -- `zoo predict` ---------------------------------------------------------------------------
-def read_text(text: str, info: dict[str, Any]) -> torch.Tensor:
-    """One input (text, or a path to a UTF-8 .txt file) as ids padded to the run's max_length.
+def question_splits(limit: int = 0) -> list[list[tuple[str, str, str, str]]]:
+    """(context, question, answer, question type) of the IU reports' questions for train, valid and test.
 
-    Padded to a fixed length because `zoo predict` stacks inputs without the dataset's collate function.
+    Reports, not questions, are split, exactly as nlp/iu-xray-reports splits them: the test reports are the
+    classifier's test reports, and no report has questions on both sides.
     """
+    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]
+    labels = [int(not r.normal) for r in reports]
+    reports = [reports[i] for i in _subsample(len(reports), limit, labels)]
+    parts = classifier_splits([int(not r.normal) for r in reports], REPORT_FRACTIONS)
+    return [[(reports[i].text, q.question, q.answer, q.kind) for i in idx
+             for q in questions.report_questions(reports[i].id, reports[i].tags)] for idx in parts]
+
+
+def qa_source(question: str, context: str) -> str:
+    """The question first, so that truncating a long source cuts the context, not the question."""
+    return f"{question} {SEP} {context}"
+
+
+def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
+                 max_target_length: int = 16, num_beams: int = 1, limit: int = 0) -> DataBundle:
+    """Questions about the IU reports answered from their MeSH tags, or a user's SQuAD-like file (--data):
+    source = question [SEP] context, target = the answer's text, generated (yes/no and extractive alike)."""
+    if data is not None:
+        triples, skipped = corpora.read_questions(Path(data))
+        for message in skipped[:5]:
+            warnings.warn(message, stacklevel=2)
+        if len(skipped) > 5:
+            warnings.warn(f"{data}: {len(skipped)} records left out in all (answers not in their context)", stacklevel=2)
+        contexts = list(dict.fromkeys(c for c, _, _ in triples))
+        if len(contexts) < 3:
+            raise ZooError(f"{data}: {len(contexts)} distinct context(s); at least 3 are needed for three splits "
+                           "(questions are split by their context)")
+        where = {}
+        for split, idx in enumerate(split_indices(len(contexts), list(SUMMARY_FRACTIONS), seed=0)):
+            where.update((contexts[i], split) for i in idx)
+        splits: list[list[tuple[str, str, str, str]]] = [[], [], []]
+        for c, q, a in triples:
+            splits[where[c]].append((c, q, a, "question"))
+    else:
+        splits = question_splits(limit)
+    train = splits[0]
+    tokenizer = train_wordpiece([qa_source(q, c) for c, q, _, _ in train] + [a for _, _, a, _ in train], vocab_size)
+
+    def split(items):
+        src = encode(tokenizer, [qa_source(q, c) for c, q, _, _ in items], max_source_length,
+                     what="question + context sources", setting="data.max_source_length")
+        tgt = encode(tokenizer, [a for _, _, a, _ in items], max_target_length, add_eos=True, what="answers",
+                     setting="data.max_target_length")
+        return TokenSequences(src, tgt)
+
+    pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
+    info = {"dataset": "nlp/iu-xray-questions" if data is None else str(data), "tokenizer": tokenizer.to_str(),
+            "pad_id": pad, "eos_id": eos, "max_length": max_source_length, "max_target_length": max_target_length,
+            "num_beams": num_beams, "target_name": "answer", "limit": limit,
+            "question_types": {name: sorted({k for *_, k in part}) for name, part in zip(("train", "valid", "test"), splits)}
+            if data is None else {}}
+    return DataBundle(train=split(splits[0]), valid=split(splits[1]), test=split(splits[2]),
+                      collate=collate_seq2seq, model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad,
+                                                           "eos_id": eos}, info=info)
+
+
+def question_input(context: str, question: str, info: dict[str, Any]) -> torch.Tensor:
+    """One `zoo predict` input of a question-answering run, padded to the run's max_length."""
+    max_length = int(info["max_length"])
+    ids = encode(from_info(info), [qa_source(question, context)], max_length, what="inputs")[0]
+    return torch.tensor(ids + [int(info.get("pad_id", 0))] * (max_length - len(ids)), dtype=torch.long)
+
+
+# -- `zoo predict` ---------------------------------------------------------------------------
+def input_text(text: str) -> str:
+    """A `zoo predict` argument as text: the contents of a UTF-8 .txt file it names, or itself."""
     path = Path(text)
     if len(text) < 4096 and path.suffix.lower() in corpora.TEXT_SUFFIXES and path.is_file():
         text = corpora._decode(path.read_bytes(), path)
     if not text.strip():
         raise ZooError("zoo predict: empty text")
+    return text
+
+
+def read_text(text: str, info: dict[str, Any]) -> torch.Tensor:
+    """One input (text, or a path to a UTF-8 .txt file) as ids padded to the run's max_length.
+
+    Padded to a fixed length because `zoo predict` stacks inputs without the dataset's collate function.
+    """
+    text = input_text(text)
     if info.get("retrieve"):  # a summarizer trained with retrieved context: retrieve from the same bank
         bank, impressions = _summary_bank(int(info.get("limit", 0)))
         [near] = retrieval.nearest(bank, [text], int(info["retrieve"]))

@@ -45,6 +45,22 @@ def zoo_datasets():
                   "beams and those impressions, the one that agrees most with the others (ROUGE-L). `zoo predict "
                   "RUN_DIR \"findings...\"` prints the generated impression."),
         DatasetSpec(
+            name="nlp/iu-xray-questions",
+            summary="questions about the IU chest X-ray reports answered by their MeSH tags (yes/no, where, which "
+                    "side, how much)", factory="zoo_nlp.data:iu_questions", reader="zoo_nlp.data:read_text",
+            task="zoo_nlp.tasks:QuestionAnsweringTask", source=IU_SOURCE, licence=IU_LICENCE,
+            bring_your_own="--data FILE.jsonl, .json or .csv with SQuAD's fields: context, question, answers "
+                           "({'text': [...], 'answer_start': [...]}, a list of strings, or a string); split "
+                           "80/10/10 by context",
+            notes="11,699 questions over 3,927 reports (findings + impression as context): 'Is the chest x-ray "
+                  "normal?' for every report; 'Is the heart enlarged?', 'Is there a pleural effusion?' and 8 more "
+                  "findings, yes for each the tags hold and no for as many others (chosen at random, fixed per "
+                  "report); 'Where is the opacity / the atelectasis?', 'Which side is the pleural effusion on?', "
+                  "'How enlarged is the heart?' when the tags say. Reports are split as nlp/iu-xray-reports (the "
+                  "same test reports). A user's extractive answer that is not in its context is left out with a "
+                  "warning naming the record; an empty answer list is SQuAD 2.0's 'no answer'. "
+                  "`zoo predict RUN_DIR report.txt --question \"Is the heart enlarged?\"`."),
+        DatasetSpec(
             name="nlp/wordnet-glosses",
             summary="117,659 WordNet definitions labelled with their 45 lexicographer categories (noun.animal, ...)",
             factory="zoo_nlp.data:wordnet_glosses", reader="zoo_nlp.data:read_text", task="classification",
@@ -142,6 +158,16 @@ def zoo_recipes():
             dataset="nlp/text-folder", model="nlp/minilm", task="classification",
             defaults={**minilm, "epochs": 4, "data.text_column": "text", "data.label_column": "label"}),
         RecipeSpec(
+            name="nlp/report-qa", summary="answer questions about a chest X-ray report with a small T5 (generated "
+            "answers); SQuAD exact match and F1", dataset="nlp/iu-xray-questions", model="nlp/t5",
+            task="zoo_nlp.tasks:QuestionAnsweringTask",
+            defaults={"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01,
+                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 1, "data.limit": 0,
+                      "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 16,
+                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1},
+            notes="Baselines (keyword rules with negation cues; the most common answer per question type): "
+                  "zoo_nlp.questions and bench/bench_nlp_qa.py."),
+        RecipeSpec(
             name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
             dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",
             # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66).
@@ -154,3 +180,11 @@ def zoo_recipes():
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),
     ]
+
+
+@hookimpl
+def zoo_predict_options():
+    import click
+
+    return [click.Option(["--question", "questions"], multiple=True,
+                         help="Question-answering runs: a question about the input text (repeatable).")]

@@ -1,19 +1,23 @@
-"""Sequence-to-sequence (summarization): teacher-forced loss, beam-search generation, ROUGE-1/2/L."""
+"""Sequence-to-sequence tasks (summarization, question answering): teacher-forced loss, beam-search generation,
+ROUGE-1/2/L or SQuAD's exact match and F1."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics import Metric
 from torchmetrics.text import ROUGEScore
 
 from zoo import ZooError
 from zoo.data import to_device
 from zoo.tasks import Task
+from zoo.tasks.base import refuse_options
 
-from . import mbr
+from . import mbr, questions
 from .tokenization import decode, from_info
 
 IGNORE = -100
@@ -167,3 +171,60 @@ class Seq2SeqTask(Task):
         for s, r, g in zip(sources, references, generated):
             lines.append(f"| {s.replace('|', '/')} | {r.replace('|', '/')} | {g.replace('|', '/')} |")
         (Path(run_dir) / "samples.md").write_text("\n".join(lines) + "\n")
+
+
+class AnswerScores(Metric):
+    """SQuAD's exact match and token F1 of generated answers, averaged over the examples."""
+
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("exact", "f1", "count"):
+            self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, predictions: list[str], answers: list[str]) -> None:
+        for p, a in zip(predictions, answers):
+            self.exact += questions.exact_match(p, a)
+            self.f1 += questions.token_f1(p, a)
+        self.count += len(answers)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        n = self.count.clamp(min=1)
+        return {"exact_match": (self.exact / n).float(), "f1": (self.f1 / n).float()}
+
+
+class QuestionAnsweringTask(Seq2SeqTask):
+    """x = question [SEP] context; the answer is generated (greedy by default), so yes/no, a location or a span
+    of the context are all answers. `zoo predict RUN report.txt --question "..."` answers each question."""
+
+    name = "question-answering"
+    monitor = "f1"
+
+    def metrics(self):
+        return AnswerScores()
+
+    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+        from .data import input_text, question_input
+
+        options = dict(options)
+        asked = options.pop("questions", ()) or ()
+        refuse_options(options, run.recipe.name)
+        if not inputs or not asked:
+            raise ZooError("zoo predict: a question-answering run needs a context (text or a .txt file) and at "
+                           "least one --question \"...\"")
+        pairs = [(text, question) for text in inputs for question in asked]
+        items = [question_input(input_text(text), question, run.saved["info"]) for text, question in pairs]
+        _, predictions = run.predictor().predict_outputs(items)
+        for (text, question), prediction in zip(pairs, predictions):
+            prediction["question"] = question
+            if len(inputs) > 1:
+                prediction["input"] = text
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / "answers.jsonl"
+            path.write_text("".join(json.dumps(p) + "\n" for p in predictions))
+            for p in predictions:
+                p["files"] = [str(path)]
+        return predictions
