@@ -1,0 +1,111 @@
+"""nlp/report-qa: questions from MeSH tags, SQuAD's scoring, the keyword baseline, users' files, and learning."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from zoo import ZooError
+from zoo.testing import require, train_tiny
+from zoo_nlp import corpora, questions
+
+HAVE_XRAY = importlib.util.find_spec("torchxrayvision") is not None
+
+
+def answers(items):
+    return {q.kind: q.answer for q in items}
+
+
+def test_mesh_tags_become_questions_and_answers():
+    got = answers(questions.report_questions("7", ["Cardiomegaly/mild", "Opacity/lung/base/left",
+                                                   "Pleural Effusion/right/small"]))
+    assert got["normal"] == "no" and got["cardiomegaly"] == got["opacity"] == got["effusion"] == "yes"
+    assert got["severity"] == "mild" and got["opacity_where"] == "left base" and got["effusion_side"] == "right"
+    assert sum(a == "no" for k, a in got.items() if k in questions.FINDINGS) == 3  # as many no as yes
+    normal = questions.report_questions("8", ["normal"])
+    assert answers(normal)["normal"] == "yes" and len(normal) == 2  # one finding asked, answered no
+    assert normal == questions.report_questions("8", ["normal"])  # fixed per report
+    two = answers(questions.report_questions("9", ["Opacity/lung/upper lobe/right", "Opacity/lung/lingula"]))
+    assert two["opacity_where"] == "right upper lobe and lingula"
+
+
+def test_squad_scoring():
+    assert questions.exact_match("The left base.", "left base") == 1.0
+    assert questions.exact_match("left", "left base") == 0.0
+    assert questions.token_f1("left", "left base") == pytest.approx(2 / 3)
+    assert questions.token_f1("", "") == 1.0 and questions.token_f1("yes", "") == 0.0
+
+
+def test_keyword_rules_read_negations_and_sides():
+    fallback = {"effusion_side": "left"}
+    assert questions.keyword_answer("effusion", "No pleural effusion or pneumothorax.", fallback) == "no"
+    text = "Heart size is normal. Small right pleural effusion."
+    assert questions.keyword_answer("effusion", text, fallback) == "yes"
+    assert questions.keyword_answer("effusion_side", text, fallback) == "right"
+    assert questions.keyword_answer("cardiomegaly", text, fallback) == "no"
+    assert questions.keyword_answer("normal", text, fallback) == "no"
+    assert questions.keyword_answer("cardiomegaly", "The heart is mildly enlarged.", fallback) == "yes"
+
+
+def test_reports_not_questions_are_split():
+    require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
+    from zoo_nlp import data
+
+    splits = data.question_splits()
+    texts, labels = data.report_texts()
+    for part, idx in zip(splits, data.classifier_splits(labels, data.REPORT_FRACTIONS)):
+        # one normal question per report: each split holds the questions of nlp/report-classify's reports
+        # (compared as texts: some reports are word for word the same, so texts, not reports, may recur)
+        assert Counter(c for c, _, _, k in part if k == "normal") == Counter(texts[i] for i in idx)
+        assert {c for c, *_ in part} == {texts[i] for i in idx}
+    test = splits[2]
+    kinds = {k for *_, k in test}
+    assert {"normal", "cardiomegaly", "opacity_where", "severity", "effusion_side"} <= kinds
+
+
+def write_squad(path, n=240, seed=0):
+    """Contexts that state where a finding is; questions whose answers are spans to copy out of them."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n):
+        finding, side = rng.choice(["nodule", "mass", "effusion", "opacity"]), rng.choice(["left", "right"])
+        context = f"Report {i}. There is a small {finding} in the {side} lung. The heart is normal."
+        question = rng.choice([(f"Which side is the {finding} on?", side), ("What is in the lung?", finding)])
+        start = context.index(question[1], context.index("small"))
+        lines.append(json.dumps({"context": context, "question": question[0],
+                                 "answers": {"text": [question[1]], "answer_start": [start]}}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_users_squad_file_is_read_and_bad_records_named(tmp_path):
+    path = write_squad(tmp_path / "qa.jsonl", n=5)
+    extra = [{"context": "Clear lungs.", "question": "Where?", "answers": {"text": ["left"], "answer_start": [0]}},
+             {"context": "Clear lungs.", "question": "Is it normal?", "answers": ["yes"]},
+             {"context": "Clear lungs.", "question": "Anything?", "answers": []}]
+    path.write_text(path.read_text() + "".join(json.dumps(r) + "\n" for r in extra))
+    triples, skipped = corpora.read_questions(path)
+    assert len(triples) == 7 and ("Clear lungs.", "Is it normal?", "yes") in triples
+    assert ("Clear lungs.", "Anything?", "") in triples  # SQuAD 2.0: no answer
+    assert skipped == [f"{path}, line 6: answer 'left' is not in its context; record left out"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"context": "x", "question": "y"}) + "\n")
+    with pytest.raises(ZooError, match=r"bad.jsonl, line 1: no 'answers' field"):
+        corpora.read_questions(bad)
+
+
+def test_answerer_learns_to_copy_spans_and_predicts(tmp_path):
+    """A user's SQuAD-like file: 240 contexts, answers copied out of them; guessing scores about 0.4."""
+    path = write_squad(tmp_path / "qa.jsonl")
+    run, summary = train_tiny("nlp/report-qa", tmp_path, "data.vocab_size=300",
+                              "data.max_source_length=48", "model.width=64", "model.ff=128", "lr=3e-3",
+                              "batch_size=16", data=str(path), epochs=4)
+    assert summary["test"]["exact_match"] > 0.85, summary
+    [answer] = run.predict(["There is a small mass in the right lung. The heart is normal."],
+                           questions=("Which side is the mass on?",))
+    assert answer == {"answer": "right", "question": "Which side is the mass on?"}
+    with pytest.raises(ZooError, match="--question"):
+        run.predict(["There is a small mass in the right lung."])
