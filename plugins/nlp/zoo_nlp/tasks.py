@@ -219,7 +219,7 @@ class QuestionAnsweringTask(Seq2SeqTask):
         _, predictions = run.predictor().predict_outputs(items)
         for (text, question), prediction in zip(pairs, predictions):
             prediction["question"] = question
-            if len(inputs) > 1:
+            if len(pairs) > 1:  # one row per (input, question): say which input each answers
                 prediction["input"] = text
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
