@@ -107,10 +107,15 @@ def _no_data(name: str, data: str | None, instead: str) -> None:
 
 
 # -- raw text and fixed splits (shared with the benchmark's classical baselines) ------------------
+def _text_reports(limit: int = 0) -> list[corpora.Report]:
+    """The IU reports with text (28 hold none), a fixed class-stratified subset when limit > 0."""
+    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]
+    return [reports[i] for i in _subsample(len(reports), limit, [int(not r.normal) for r in reports])]
+
+
 def report_texts(limit: int = 0) -> tuple[list[str], list[int]]:
     """Findings + impression of each IU report with text, 0 = normal, 1 = abnormal."""
-    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]  # 28 reports hold no text
-    reports = [reports[i] for i in _subsample(len(reports), limit, [int(not r.normal) for r in reports])]
+    reports = _text_reports(limit)
     return [r.text for r in reports], [int(not r.normal) for r in reports]
 
 
@@ -284,9 +289,7 @@ def question_splits(limit: int = 0) -> list[list[tuple[str, str, str, str]]]:
     Reports, not questions, are split, exactly as nlp/iu-xray-reports splits them: the test reports are the
     classifier's test reports, and no report has questions on both sides.
     """
-    reports = [r for r in corpora.iu_reports() if r.findings or r.impression]
-    labels = [int(not r.normal) for r in reports]
-    reports = [reports[i] for i in _subsample(len(reports), limit, labels)]
+    reports = _text_reports(limit)
     parts = classifier_splits([int(not r.normal) for r in reports], REPORT_FRACTIONS)
     return [[(reports[i].text, q.question, q.answer, q.kind) for i in idx
              for q in questions.report_questions(reports[i].id, reports[i].tags)] for idx in parts]
@@ -332,9 +335,7 @@ def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
     info = {"dataset": "nlp/iu-xray-questions" if data is None else str(data), "tokenizer": tokenizer.to_str(),
             "pad_id": pad, "eos_id": eos, "max_length": max_source_length, "max_target_length": max_target_length,
-            "num_beams": num_beams, "target_name": "answer", "limit": limit,
-            "question_types": {name: sorted({k for *_, k in part}) for name, part in zip(("train", "valid", "test"), splits)}
-            if data is None else {}}
+            "num_beams": num_beams, "target_name": "answer", "limit": limit}
     return DataBundle(train=split(splits[0]), valid=split(splits[1]), test=split(splits[2]),
                       collate=collate_seq2seq, model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad,
                                                            "eos_id": eos}, info=info)
@@ -342,9 +343,7 @@ def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
 
 def question_input(context: str, question: str, info: dict[str, Any]) -> torch.Tensor:
     """One `zoo predict` input of a question-answering run, padded to the run's max_length."""
-    max_length = int(info["max_length"])
-    ids = encode(from_info(info), [qa_source(question, context)], max_length, what="inputs")[0]
-    return torch.tensor(ids + [int(info.get("pad_id", 0))] * (max_length - len(ids)), dtype=torch.long)
+    return _padded_ids(qa_source(question, context), info)
 
 
 # -- `zoo predict` ---------------------------------------------------------------------------
@@ -368,6 +367,11 @@ def read_text(text: str, info: dict[str, Any]) -> torch.Tensor:
         bank, impressions = _summary_bank(int(info.get("limit", 0)))
         [near] = retrieval.nearest(bank, [text], int(info["retrieve"]))
         text = _with_context([impressions[j] for j in near], text)
+    return _padded_ids(text, info)
+
+
+def _padded_ids(text: str, info: dict[str, Any]) -> torch.Tensor:
+    """Ids of one text padded to the run's max_length: `zoo predict` stacks inputs without a collate function."""
     max_length = int(info["max_length"])
     ids = encode(from_info(info), [text], max_length, what="inputs")[0]
     return torch.tensor(ids + [int(info.get("pad_id", 0))] * (max_length - len(ids)), dtype=torch.long)
