@@ -323,3 +323,24 @@ def test_resuming_with_more_epochs_follows_the_longer_schedule(tmp_path):
     assert "already trained" in warnings[-1]
     shorter.fit()
     assert [r["epoch"] for r in shorter.history] == [1, 2, 3, 4]
+
+
+def test_sizes_group_each_batch_and_keep_every_item():
+    """With item sizes, each batch holds items of similar size (less padding) and an epoch still sees each
+    item once; without them, batches are as mixed as the data."""
+    from zoo.data import EpochSampler
+
+    sizes = torch.randperm(400, generator=torch.Generator().manual_seed(1)).tolist()
+
+    def spread(sampler):  # the mean over batches of (largest - smallest size in the batch)
+        order = list(sampler)
+        assert sorted(order) == list(range(400))
+        batches = [order[i:i + 8] for i in range(0, 400, 8)]
+        return sum(max(sizes[i] for i in b) - min(sizes[i] for i in b) for b in batches) / len(batches)
+
+    assert spread(EpochSampler(400, seed=0, sizes=sizes, batch=8)) < 0.1 * spread(EpochSampler(400, seed=0))
+    grouped = EpochSampler(400, seed=0, sizes=sizes, batch=8)
+    grouped.set_epoch(1, start=16)  # resume two batches into epoch 1: the same order from there
+    full = EpochSampler(400, seed=0, sizes=sizes, batch=8)
+    full.set_epoch(1)
+    assert list(grouped) == list(full)[16:]

@@ -24,6 +24,8 @@ class DataBundle:
     per sample, and free to move the targets with the inputs (a flipped image's mask, a masked token's label).
     generator, when given, makes the training data during training (self-play, DAgger, engine labels):
     a round before each epoch, with the current model; `train` is then unused and may be None.
+    lengths, when given, holds the size of each training item (audio samples, tokens): each training batch is
+    then drawn from items of similar size, so that little of it is padding.
     """
 
     train: Dataset | None
@@ -34,6 +36,7 @@ class DataBundle:
     collate: Callable | None = None
     augment: Callable | None = None
     generator: DataGenerator | None = None
+    lengths: Sequence[int] | None = None
 
     def check(self, name: str) -> None:
         if self.generator is None and (self.train is None or len(self.train) == 0):
@@ -162,12 +165,15 @@ class EpochSampler(Sampler[int]):
     `length` samples per process and epoch (default: the dataset split evenly) repeats the permutation as
     needed, so a round of generated data gets the fixed number of steps the schedule was planned with.
     torch's DistributedSampler cannot skip to a position inside an epoch, which exact resume needs.
+    With `sizes` (one per item) and `batch`, each run of `batch` x processes samples is of similar size: the
+    permutation is cut into pools of 50 batches, each pool sorted by size, and the batches shuffled again.
     """
 
     def __init__(self, size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1,
-                 length: int | None = None):
+                 length: int | None = None, sizes: Sequence[int] | None = None, batch: int = 1):
         self.size, self.seed, self.shuffle, self.rank, self.world = size, seed, shuffle, rank, world
         self.length = length if length is not None else -(-size // world)
+        self.sizes, self.batch = sizes, batch
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
@@ -185,7 +191,20 @@ class EpochSampler(Sampler[int]):
                 order += list(range(self.size))
             repeat += 1
         order = order[: self.length * self.world]  # pad so that every process gets the same number
+        if self.sizes is not None and self.shuffle:
+            order = self._grouped(order)
         return order[self.rank::self.world]
+
+    def _grouped(self, order: list[int]) -> list[int]:
+        step = self.batch * self.world  # one batch of every process
+        pool = step * 50
+        runs = []
+        for start in range(0, len(order), pool):
+            ranked = sorted(order[start:start + pool], key=lambda i: self.sizes[i])
+            runs += [ranked[i:i + step] for i in range(0, len(ranked), step)]
+        shuffled = torch.randperm(len(runs), generator=torch.Generator().manual_seed(self.seed + self.epoch + 1))
+        ranked_runs = sorted((runs[r] for r in shuffled.tolist()), key=lambda run: len(run) < step)  # short last
+        return [i for run in ranked_runs for i in run]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._shard()[self.start:])

@@ -120,7 +120,9 @@ class Trainer:
         if length is None and len(dataset) < self.world_size:
             raise ZooError(f"{self.world_size} processes but {len(dataset)} training samples: each process needs "
                            "at least one; use fewer processes (torchrun --nproc-per-node)")
-        self.sampler = EpochSampler(len(dataset), cfg.seed, True, self.rank, self.world_size, length)
+        sizes = self.data.lengths if dataset is self.data.train else None  # a round's generated data has none
+        self.sampler = EpochSampler(len(dataset), cfg.seed, True, self.rank, self.world_size, length, sizes,
+                                    cfg.batch_size)
         self.loader = self._loader(dataset, cfg.batch_size, self.sampler)
         if self.generator is None:
             self.batches_per_epoch = len(self.loader)

@@ -137,7 +137,7 @@ def _check_row(path: Path, row: str, text, label) -> tuple[str, str]:
 
 
 def read_records(path: Path, columns: tuple[str, ...], hint: str) -> list[tuple[str, dict]]:
-    """(where, record) for each record of a CSV (header row; quoted fields may hold line breaks), JSONL, or JSON
+    """(where, record) for each record of a CSV or TSV (header row; quoted fields may hold line breaks), JSONL, or JSON
     array file, each holding `columns`; errors name the file, the row or line, and the column (`hint` says which
     settings choose the columns)."""
     body = _decode(path.read_bytes(), path)
@@ -165,7 +165,8 @@ def read_records(path: Path, columns: tuple[str, ...], hint: str) -> list[tuple[
                     raise ZooError(f"{path}, {where}: no {column!r} field (has {', '.join(map(repr, record))}); "
                                    f"set {hint}")
     else:
-        reader = csv.DictReader(io.StringIO(body, newline=""))  # keeps line breaks inside quoted fields
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","  # .tsv: Common Voice's manifests
+        reader = csv.DictReader(io.StringIO(body, newline=""), delimiter=delimiter)  # keeps quoted line breaks
         found = reader.fieldnames or []
         for column in columns:
             if column not in found:

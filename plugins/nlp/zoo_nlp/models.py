@@ -1,9 +1,12 @@
-"""Text backbones: a small BERT-style encoder and a text CNN (classifiers), a small T5 (seq2seq).
+"""Text backbones: a small BERT-style encoder and a text CNN (classifiers), a small T5 (seq2seq); and a CTC
+speech recognizer (log-mel features, convolutions, a transformer encoder).
 
 All are built from transformers configurations or plain torch, from scratch: nothing is downloaded.
 Classifiers take a LongTensor of token ids (N x L, [PAD] = pad_id) and return logits (N x classes).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -128,3 +131,134 @@ def t5_small(vocab_size: int, pad_id: int = 0, eos_id: int = 3, width: int = 128
                       eos_token_id=eos_id, decoder_start_token_id=pad_id, feed_forward_proj="gated-gelu",
                       tie_word_embeddings=True)
     return T5ForConditionalGeneration(config)
+
+
+# -- speech ----------------------------------------------------------------------------------
+class LogMel(nn.Module):
+    """Waveform (N x samples, 16 kHz) -> log-mel frames (N x mels x frames, 25 ms windows every 10 ms), each
+    utterance normalized per mel band over its own frames; in training, SpecAugment masks bands and stretches
+    of time (augmentation inside the model so that it runs on the model's device)."""
+
+    def __init__(self, mels: int = 80, spec_augment: bool = True):
+        super().__init__()
+        from .speech import mel_filterbank
+
+        self.n_fft, self.hop, self.spec_augment = 400, 160, spec_augment
+        self.register_buffer("filters", mel_filterbank(mels, self.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+
+    def frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        return lengths // self.hop + 1
+
+    def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(audio.float(), self.n_fft, self.hop, window=self.window, pad_mode="constant",
+                          return_complex=True)  # zeros at the ends, as in a padded batch
+        mel = torch.log(spec.abs().pow(2).transpose(1, 2) @ self.filters + 1e-6).transpose(1, 2)
+        valid = (torch.arange(mel.shape[-1], device=mel.device)[None] < self.frames(lengths)[:, None])[:, None]
+        count = valid.sum(-1, keepdim=True).clamp_min(1)
+        mean = (mel * valid).sum(-1, keepdim=True) / count
+        std = (((mel - mean) * valid).pow(2).sum(-1, keepdim=True) / count).sqrt().clamp_min(1e-3)
+        mel = ((mel - mean) / std) * valid
+        if self.training and self.spec_augment:
+            mel = self._mask(mel, dim=1, count=2, width=12)
+            mel = self._mask(mel, dim=2, count=4, width=20)
+        return mel
+
+    @staticmethod
+    def _mask(mel: torch.Tensor, dim: int, count: int, width: int) -> torch.Tensor:
+        size = mel.shape[dim]
+        for _ in range(count):
+            w = torch.randint(0, width + 1, (len(mel), 1), device=mel.device)
+            start = (torch.rand(len(mel), 1, device=mel.device) * (size - w).clamp_min(1)).long()
+            pos = torch.arange(size, device=mel.device)[None]
+            hide = (pos >= start) & (pos < start + w)
+            mel = mel.masked_fill(hide[:, None, :] if dim == 2 else hide[:, :, None], 0.0)
+        return mel
+
+
+class ConformerBlock(nn.Module):
+    """Half feed-forward, self-attention, a depthwise convolution over time (local patterns: formants, phone
+    boundaries), half feed-forward; each a pre-norm residual branch (Gulati et al. 2020). Padded frames are zeroed
+    before the convolution so that a clip's result never depends on its batch."""
+
+    def __init__(self, width: int, heads: int, ff: int, kernel: int, dropout: float):
+        super().__init__()
+        feed_forward = lambda: nn.Sequential(nn.LayerNorm(width), nn.Linear(width, ff), nn.SiLU(),  # noqa: E731
+                                             nn.Dropout(dropout), nn.Linear(ff, width), nn.Dropout(dropout))
+        self.ff1, self.ff2 = feed_forward(), feed_forward()
+        self.attn_norm = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.conv_norm = nn.LayerNorm(width)
+        self.pointwise_in = nn.Linear(width, 2 * width)
+        self.depthwise = nn.Conv1d(width, width, kernel, padding=kernel // 2, groups=width)
+        self.depthwise_norm = nn.LayerNorm(width)
+        self.pointwise_out = nn.Linear(width, width)
+        self.dropout = nn.Dropout(dropout)
+        self.out_norm = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        x = x + 0.5 * self.ff1(x)
+        h = self.attn_norm(x)
+        x = x + self.dropout(self.attn(h, h, h, key_padding_mask=pad, need_weights=False)[0])
+        h = F.glu(self.pointwise_in(self.conv_norm(x))).masked_fill(pad[..., None], 0.0)
+        h = F.silu(self.depthwise_norm(self.depthwise(h.transpose(1, 2)).transpose(1, 2)))
+        x = x + self.dropout(self.pointwise_out(h))
+        return self.out_norm(x + 0.5 * self.ff2(x))
+
+
+class CTCSpeech(nn.Module):
+    """Speech to characters: log-mel features, two convolutions (2x fewer frames, 20 ms each: spoken English
+    runs up to ~20 characters a second and CTC needs a frame per character, more for doubled letters), conformer
+    blocks (kernel > 0: a depthwise convolution of that width in each) or plain pre-norm transformer layers
+    (kernel 0), sinusoidal positions, and a linear layer to the alphabet plus the CTC blank.
+
+    forward(audio N x samples, lengths N) -> {'log_probs': N x frames x symbols, 'lengths': frames per clip};
+    without lengths, each clip is taken up to its last non-zero sample."""
+
+    def __init__(self, vocab_size: int, width: int = 144, depth: int = 4, heads: int = 4, ff: int = 576,
+                 channels: int = 32, mels: int = 80, kernel: int = 15, dropout: float = 0.1,
+                 spec_augment: bool = True):
+        super().__init__()
+        if width % heads:
+            raise ZooError(f"--set model.width={width} must be a multiple of model.heads={heads}")
+        self.features = LogMel(mels, spec_augment)
+        self.conv1 = nn.Conv2d(1, channels, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride=(1, 2), padding=1)
+        self.project = nn.Linear(channels * ((mels + 3) // 4), width)
+        self.blocks = nn.ModuleList(ConformerBlock(width, heads, ff, kernel, dropout) if kernel else
+                                    nn.TransformerEncoderLayer(width, heads, ff, dropout, activation="gelu",
+                                                               batch_first=True, norm_first=True)
+                                    for _ in range(depth))
+        self.norm = nn.LayerNorm(width)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, vocab_size)
+
+    @staticmethod
+    def positions(length: int, width: int, device) -> torch.Tensor:
+        pos = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+        scale = torch.exp(torch.arange(0, width, 2, device=device, dtype=torch.float32) * (-math.log(1e4) / width))
+        table = torch.zeros(length, width, device=device)
+        table[:, 0::2], table[:, 1::2] = torch.sin(pos * scale), torch.cos(pos * scale)
+        return table
+
+    def forward(self, audio: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if lengths is None:
+            nonzero = (audio != 0).float()
+            lengths = audio.shape[1] - nonzero.flip(1).argmax(1)
+        mel = self.features(audio, lengths)
+        hidden = F.gelu(self.conv1(mel[:, None].transpose(2, 3)))  # N x C x frames/2 x mels/2
+        frames = (self.features.frames(lengths) - 1) // 2 + 1  # the time stride-2 convolution (kernel 3, padding 1)
+        frames = frames.clamp(1, hidden.shape[2])
+        pad = torch.arange(hidden.shape[2], device=hidden.device)[None] >= frames[:, None]
+        hidden = hidden.masked_fill(pad[:, None, :, None], 0.0)  # a clip's result never depends on its padding
+        hidden = F.gelu(self.conv2(hidden))  # N x C x frames/2 x mels/4
+        hidden = self.project(hidden.permute(0, 2, 1, 3).flatten(2))
+        hidden = self.dropout(hidden + self.positions(hidden.shape[1], hidden.shape[2], hidden.device))
+        for block in self.blocks:
+            hidden = block(hidden, pad) if isinstance(block, ConformerBlock) else block(hidden, src_key_padding_mask=pad)
+        hidden = self.norm(hidden)
+        return {"log_probs": F.log_softmax(self.head(hidden).float(), dim=-1), "lengths": frames}
+
+
+def ctc_transformer(vocab_size: int, **opts) -> nn.Module:
+    return CTCSpeech(vocab_size, **opts)

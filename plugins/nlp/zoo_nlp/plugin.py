@@ -61,6 +61,31 @@ def zoo_datasets():
                   "warning naming the record; an empty answer list is SQuAD 2.0's 'no answer'. "
                   "`zoo predict RUN_DIR report.txt --question \"Is the heart enlarged?\"`."),
         DatasetSpec(
+            name="nlp/spoken-reports",
+            summary="IU report sentences and WordNet definitions spoken by espeak-ng (synthetic speech), with "
+                    "noise and room echo; held-out voices and sentences in test",
+            factory="zoo_nlp.spoken:spoken_reports", reader="zoo_nlp.spoken:read_clip",
+            task="zoo_nlp.tasks:SpeechRecognitionTask",
+            source="sentences: the IU reports (" + IU_SOURCE + ") and WordNet 3.0 (Debian wordnet-base); speech: "
+                   "synthesized with espeak-ng (Debian), 7 English accents x 28 voice variants",
+            licence=IU_LICENCE + " (the report sentences); WordNet licence (the definitions)",
+            bring_your_own="--data MANIFEST.csv|.tsv|.jsonl|.json with an audio column (audio_filepath, audio, path, "
+                           "file or filename; paths relative to the manifest) and a transcript column (text, "
+                           "transcript, sentence or transcription), or --data DIR holding LibriSpeech-style "
+                           "*.trans.txt files or one manifest; WAV, FLAC or OGG at any rate, mono or stereo; "
+                           "split 80/10/10",
+            notes="THE TRAINING SPEECH IS SYNTHETIC: a model trained on it has heard no human voice. 5,798 distinct "
+                  "report sentences (2-14 words, none with the de-identified 'XXXX') and 2,000 WordNet definitions "
+                  "(3-12 words), split 80/10/10 by sentence; each spoken once by a random accent and voice variant "
+                  "of its split (19 variants train, 3 valid, 6 test: test voices and sentences are never heard in "
+                  "training), 140-210 words per minute, pitch 25-75. Rendered once at 16 kHz and cached. Training "
+                  "clips get fresh room echo (70%, RT60 0.15-0.6 s) and white or pink noise (SNR 5-30 dB) on every "
+                  "read; valid and test a fixed draw. Transcripts: lower case a-z, space and apostrophe; a user's "
+                  "record with other characters (digits...), missing, silent, empty or over data.max_seconds "
+                  "audio is left out with a warning naming it; other sample rates are resampled and stereo mixed "
+                  "down (said in a warning). `zoo predict RUN_DIR clip.wav` cuts clips longer than "
+                  "data.max_seconds at quiet points and joins the pieces' transcripts."),
+        DatasetSpec(
             name="nlp/wordnet-glosses",
             summary="117,659 WordNet definitions labelled with their 45 lexicographer categories (noun.animal, ...)",
             factory="zoo_nlp.data:wordnet_glosses", reader="zoo_nlp.data:read_text", task="classification",
@@ -101,6 +126,16 @@ def zoo_models():
         ModelSpec(name="nlp/text-cnn", summary="text CNN (Kim 2014): embeddings, convolutions of widths 2,3,4, max-pool",
                   factory="zoo_nlp.models:text_cnn", task="classification", input=TOKENS,
                   notes="The fast baseline backbone: model.width, model.channels, model.kernels, model.dropout."),
+        ModelSpec(name="nlp/ctc-transformer",
+                  summary="speech to characters: log-mel, 2 strided convolutions, conformer (or transformer) "
+                          "encoder, CTC",
+                  factory="zoo_nlp.models:ctc_transformer", task="zoo_nlp.tasks:SpeechRecognitionTask",
+                  input="x = {'audio': N x samples float at 16 kHz, 'lengths': N}; log-mel features are computed "
+                        "inside the model",
+                  notes="model.width, model.depth, model.heads, model.ff, model.channels, model.mels, model.dropout, "
+                        "model.kernel (the depthwise convolution of each conformer block; 0: plain transformer "
+                        "layers), model.spec_augment (SpecAugment masks while training). Outputs 20 ms frames of "
+                        "log probabilities over blank + a-z, space and apostrophe."),
         ModelSpec(name="nlp/t5", summary="small T5 encoder-decoder from scratch (transformers), beam-search generation",
                   factory="zoo_nlp.models:t5_small", task="zoo_nlp.tasks:Seq2SeqTask",
                   input="source ids N x L and target ids N x T (teacher forcing); generates while evaluating",
@@ -167,6 +202,17 @@ def zoo_recipes():
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1},
             notes="Baselines (keyword rules with negation cues; the most common answer per question type): "
                   "zoo_nlp.questions and bench/bench_nlp_qa.py."),
+        RecipeSpec(
+            name="nlp/speech-reports", summary="speech recognition of spoken report sentences (synthetic voices), "
+            "CTC transformer; word and character error rates", dataset="nlp/spoken-reports",
+            model="nlp/ctc-transformer", task="zoo_nlp.tasks:SpeechRecognitionTask",
+            defaults={"epochs": 30, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
+                      "warmup": 0.1, "label_smoothing": 0.0, "data.limit": 0, "data.glosses": 2000,
+                      "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "model.width": 144,
+                      "model.depth": 4, "model.heads": 4, "model.ff": 576, "model.channels": 32, "model.kernel": 15,
+                      "model.dropout": 0.1},
+            notes="Baseline: PocketSphinx on the same test clips (bench/bench_nlp_speech.py). data.beam=8 decodes by "
+                  "prefix beam search instead of greedily."),
         RecipeSpec(
             name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
             dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",

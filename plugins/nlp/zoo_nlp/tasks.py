@@ -228,3 +228,98 @@ class QuestionAnsweringTask(Seq2SeqTask):
             for p in predictions:
                 p["files"] = [str(path)]
         return predictions
+
+
+class ErrorRates(Metric):
+    """Word and character error rates (jiwer's edit counts, summed over the clips, so DDP can add them up)."""
+
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("word_errors", "words", "char_errors", "chars"):
+            self.add_state(name, default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, hypotheses: list[str], references: list[str]) -> None:
+        from .speech import edit_counts
+
+        for h, r in zip(hypotheses, references):
+            for name, value in edit_counts(h, r).items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        from .speech import describe
+
+        return {k: torch.tensor(v) for k, v in describe({n: int(getattr(self, n)) for n in
+                                                         ("word_errors", "words", "char_errors", "chars")}).items()}
+
+
+class SpeechRecognitionTask(Task):
+    """x = {'audio', 'lengths'}, y = character ids padded with -100; CTC loss. Transcripts are decoded greedily,
+    or by prefix beam search of data.beam prefixes; `wer` (lower is better) picks the checkpoint.
+    `zoo predict RUN clip.wav` cuts clips longer than data.max_seconds at quiet points and joins the pieces."""
+
+    name = "speech-recognition"
+    monitor = "wer"
+    directions = {"wer": "min", "cer": "min"}
+
+    def loss(self, output: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+        target_lengths = (target != IGNORE).sum(1)
+        return F.ctc_loss(output["log_probs"].float().transpose(0, 1), target.clamp_min(0), output["lengths"],
+                          target_lengths, blank=0, zero_infinity=True)
+
+    def metrics(self):
+        return ErrorRates()
+
+    def transcripts(self, output: dict[str, torch.Tensor]) -> list[str]:
+        from .speech import beam_search, greedy
+
+        beam = int(self.info.get("beam", 0))
+        log_probs, lengths = output["log_probs"].detach().float().cpu(), output["lengths"].tolist()
+        if beam > 1:
+            return [beam_search(lp, n, beam) for lp, n in zip(log_probs, lengths)]
+        return [greedy(lp, n) for lp, n in zip(log_probs, lengths)]
+
+    def update_metrics(self, metrics, output, target) -> None:
+        from .speech import decode_ids
+
+        metrics.update(self.transcripts(output), [decode_ids([i for i in row if i > 0]) for row in target.tolist()])
+
+    def merge_views(self, outputs: list[Any]) -> Any:
+        return outputs[0]
+
+    def predict(self, output: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        return [{"transcript": text} for text in self.transcripts(output)]
+
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not (isinstance(x, dict) and {"audio", "lengths"} <= set(x) and isinstance(y, torch.Tensor)):
+            raise ZooError(f"{dataset}: a speech dataset must yield x = {{'audio', 'lengths'}} and padded "
+                           "character ids")
+
+    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+        from .spoken import collate
+        from .speech import chunks
+
+        refuse_options(options, run.recipe.name)
+        if not inputs:
+            raise ZooError("zoo predict: give at least one audio file (WAV, FLAC or OGG)")
+        limit = float(run.saved["info"].get("max_seconds", 16.0))
+        trainer = run.predictor()
+        model = trainer.eval_model().eval()
+        predictions = []
+        for item, wave in zip(inputs, run.read_inputs(inputs)):
+            pieces = [torch.from_numpy(p.copy()) for p in chunks(wave.numpy(), limit)]
+            x, _ = collate([(p, torch.zeros(1, dtype=torch.long)) for p in pieces])
+            with torch.no_grad():
+                texts = self.transcripts(model(**to_device(x, trainer.device)))
+            prediction = {"transcript": " ".join(t for t in texts if t), "seconds": round(len(wave) / 16000, 2)}
+            if len(pieces) > 1:
+                prediction["pieces"] = len(pieces)  # longer than the model's limit: cut and joined
+            predictions.append(prediction)
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path = out_dir / f"{Path(str(item)).stem}.txt"
+                path.write_text(prediction["transcript"] + "\n")
+                prediction["files"] = [str(path)]
+        return predictions
