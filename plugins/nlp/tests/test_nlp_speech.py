@@ -191,6 +191,12 @@ def test_ctc_model_learns_to_transcribe_spoken_words(spoken_words, tmp_path):
     assert rows[-1]["train_loss"] < 0.5 * rows[2]["train_loss"]  # past the first fall, which a deaf model makes too
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test"]["cer"] < 0.4, summary["test"]
-    clip = spoken_words.parent / "003.wav"  # "right"
-    [prediction] = open_run(out, device="cpu").predict([str(clip)])
-    assert prediction["seconds"] > 0 and isinstance(prediction["transcript"], str)
+    # a clip over the model's limit (data.max_seconds, 16 s) is cut at pauses and the pieces' words joined
+    pause = np.zeros(8_000, np.float32)
+    words = [soundfile.read(spoken_words.parent / f"{i:03d}.wav", dtype="float32")[0] for i in range(20)]
+    long = tmp_path / "long.wav"
+    soundfile.write(long, np.concatenate([np.concatenate([w, pause]) for w in words]), 16_000)
+    [prediction] = open_run(out, device="cpu").predict([str(long)], out=tmp_path / "said")
+    assert prediction["seconds"] > 16 and prediction["pieces"] == 2
+    assert len(prediction["transcript"].replace(" ", "")) >= 20  # letters of both pieces (no spaces: trained on single words)
+    assert (tmp_path / "said" / "long.txt").read_text().strip() == prediction["transcript"]
