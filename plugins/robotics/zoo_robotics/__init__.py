@@ -1,0 +1,1 @@
+"""zoo-robotics: robot perception and control trained by zoo."""

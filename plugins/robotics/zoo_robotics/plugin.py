@@ -1,0 +1,52 @@
+"""What zoo-robotics contributes. Only specs here: torch, timm and pybullet are imported when an entry is built."""
+from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+
+PYBULLET = "PyPI pybullet 3.2.7 (zlib licence): its CPU renderer (TinyRenderer), the tray and 1,000 random objects"
+
+
+@hookimpl
+def zoo_datasets():
+    return [
+        DatasetSpec(
+            name="robotics/tabletop-scenes",
+            summary="RGB-D images of one object in a tray (pybullet), hard to see: camouflaged, striped, near-black, "
+                    "shiny; labelled with a top-down grasp point",
+            factory="zoo_robotics.data:tabletop_scenes", reader="zoo_robotics.data:read_scene",
+            task="zoo_robotics.tasks:LocalizationTask", source=PYBULLET, licence="zlib (pybullet and pybullet_data)",
+            bring_your_own="not applicable: the scenes are rendered; data.train / data.valid / data.test set how "
+                           "many, data.size the image side",
+            notes="A random object of pybullet_data's random_urdfs (scaled 0.9-1.3) is dropped into the tray and "
+                  "settles for a simulated second; one scene in five of each look: easy (a saturated object on a "
+                  "grey tray), camouflage (the tray's colour), stripes (tray and object share a striped texture), "
+                  "dark (near-black on dark grey), shiny (strong specular highlights). The light's direction, colour "
+                  "and strengths and the camera (0.85 m above, jittered 2-3 cm, rolled, field of view 40-46 deg) "
+                  "change per scene. Depth as an RGB-D sensor reports it: noise growing with distance squared "
+                  "(1.5 mm at 0.6 m) and no reading on 60% of a dark or shiny object's pixels. The target is the "
+                  "point above the object's centre of mass at its top, in cm (tray centre, floor at 0). Rendered "
+                  "once per (split, size) and cached: train 2,000, valid 250, test 500 scenes by default. `zoo "
+                  "predict RUN scene.npz` (arrays rgb and depth) or scene.png with scene.depth.npy beside it."),
+    ]
+
+
+@hookimpl
+def zoo_models():
+    return [
+        ModelSpec(name="robotics/rgbd-resnet", summary="timm ResNet reading RGB-D (4 channels), regressing a point",
+                  factory="zoo_robotics.models:rgbd_resnet", task="zoo_robotics.tasks:LocalizationTask",
+                  input="N x 4 x H x W: RGB in [0, 1] and depth ((metres - 0.75) x 5, 0 = no reading)",
+                  notes="model.arch (a timm ResNet: resnet10t, resnet18, resnet34...), model.drop_rate; from scratch."),
+    ]
+
+
+@hookimpl
+def zoo_recipes():
+    return [
+        RecipeSpec(
+            name="robotics/object-localization", summary="where is the hard-to-see object? grasp point from one "
+            "RGB-D image, median error in cm by difficulty", dataset="robotics/tabletop-scenes",
+            model="robotics/rgbd-resnet", task="zoo_robotics.tasks:LocalizationTask",
+            defaults={"epochs": 20, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.05,
+                      "warmup": 0.1, "data.train": 2000, "data.valid": 250, "data.test": 500, "data.size": 96,
+                      "model.arch": "resnet18", "model.drop_rate": 0.0},
+            notes="Baseline (depth segmentation, the largest blob's centroid): zoo_robotics.baselines."),
+    ]

@@ -1,0 +1,67 @@
+"""Locating an object: regression of its grasp point (cm), with median errors by how hard the object is to see."""
+from __future__ import annotations
+
+import torch
+from torchmetrics import Metric, MetricCollection
+
+from zoo import ZooError
+from zoo.tasks.regression import RegressionTask
+
+from .scenes import DIFFICULTIES, HARD
+
+
+class MedianErrors(Metric):
+    """Median Euclidean error (cm) over all scenes, the easy ones, the hard ones and each look."""
+
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("errors", default=[], dist_reduce_fx="cat")
+        self.add_state("looks", default=[], dist_reduce_fx="cat")
+
+    def update(self, errors: torch.Tensor, looks: torch.Tensor) -> None:
+        self.errors.append(errors.float())
+        self.looks.append(looks.long())
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        as_tensor = lambda s: torch.cat(s) if isinstance(s, list) else s  # noqa: E731 (one tensor after a DDP sync)
+        errors, looks = as_tensor(self.errors), as_tensor(self.looks)
+        out = {"median_cm": errors.median()}
+        groups = {"easy": [0], "hard": [DIFFICULTIES.index(d) for d in HARD],
+                  **{d: [DIFFICULTIES.index(d)] for d in HARD}}
+        for name, members in groups.items():
+            chosen = errors[torch.isin(looks, torch.tensor(members, device=looks.device))]
+            if len(chosen):
+                out[f"median_cm_{name}"] = chosen.median()
+        return out
+
+
+class LocalizationTask(RegressionTask):
+    """The core's vector regression on the grasp point (MSE loss; rmse, mae and `distance`, the mean error in cm)
+    plus median errors by look. Targets carry the scene's difficulty as a fourth number, which the loss ignores."""
+
+    name = "localization"
+    monitor = "distance"
+    directions = {**RegressionTask.directions, "median_cm": "min", "median_cm_easy": "min", "median_cm_hard": "min",
+                  **{f"median_cm_{d}": "min" for d in HARD}}
+
+    def _shaped(self, target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        return target[..., :3].float().reshape(self.scores(output).shape)
+
+    def metrics(self):
+        collection = super().metrics()
+        return MetricCollection({**dict(collection.items()), "median": MedianErrors()}, compute_groups=False)
+
+    def update_metrics(self, metrics, output, target) -> None:
+        pred, true = self.scores(output).contiguous(), self._shaped(target, output).contiguous()
+        metrics["rmse"].update(pred, true)
+        metrics["mae"].update(pred, true)
+        error = (pred - true).norm(dim=-1)
+        metrics["distance"].update(error)
+        metrics["median"].update(error, target[..., 3])
+
+    def check_batch(self, x, y, dataset: str) -> None:
+        if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == 4 and torch.isfinite(y).all()):
+            raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty)")
