@@ -7,12 +7,7 @@ Set QA_BENCH_SETS=max_steps=2,... for a smoke test (its figures mean nothing).
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
-import time
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,22 +15,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_nlp import test_outputs  # noqa: E402
+from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import train  # noqa: E402
 from zoo_nlp import data, questions  # noqa: E402
 
 
 def main() -> None:
-    out = Path(tempfile.mkdtemp(prefix="bench-qa-")) / "report-qa"
-    extra = dict(item.split("=", 1) for item in os.environ.get("QA_BENCH_SETS", "").split(",") if item)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("nlp/report-qa", sets={"grad_stats_every": "0", "threads": "1", **extra}, out=str(out), callbacks=[])
-    seconds = time.perf_counter() - started
-    summary = json.loads((out / "summary.json").read_text())
-    print(f"trained nlp/report-qa in {seconds:.0f} s", file=sys.stderr, flush=True)
+    out, seconds, summary = train_defaults("nlp/report-qa", "QA_BENCH_SETS")
 
     train_items, _, test_items = data.question_splits()
     common = questions.most_common_answers([k for *_, k in train_items], [a for _, _, a, _ in train_items])

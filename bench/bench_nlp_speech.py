@@ -3,18 +3,17 @@ recorded English speech.
 
 The test clips are synthetic (espeak-ng voices and sentences never heard in training, with noise and room echo:
 the dataset's fixed draw). PocketSphinx 5.1.1 decodes them with the US English acoustic model, dictionary and
-language model its wheel ships; it takes about real time per clip here, so it decodes the first 150 test clips
-and the comparison is on those (the model's rates on every test clip beside). Word error rate is the corpus rate (edits over reference words); the 95% interval
+language model its wheel ships; it takes about real time per clip here, so it decodes the first 150 test
+clips and the comparison is on those (the model's rates on every test clip beside). Word error rate is the
+corpus rate (edits over reference words); the 95% interval
 of the difference comes from 2,000 resamples of the test clips. The real speech: the 8 spoken channel names
 that Debian's alsa-utils ships (/usr/share/sounds/alsa, 48 kHz, one human voice), too few for an interval.
 Set SPEECH_BENCH_SETS=max_steps=2,... for a smoke test (its figures mean nothing).
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -22,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap_metric, verdict  # noqa: E402
 
-from zoo.runs import open_run, train  # noqa: E402
+from zoo.runs import open_run  # noqa: E402
 from zoo_nlp import speech  # noqa: E402
 
 ALSA = Path("/usr/share/sounds/alsa")
@@ -78,16 +78,7 @@ def counts(hypotheses: list[str], references: list[str]) -> tuple[np.ndarray, ..
 
 
 def main() -> None:
-    out = Path(tempfile.mkdtemp(prefix="bench-speech-")) / "speech-reports"
-    extra = dict(item.split("=", 1) for item in os.environ.get("SPEECH_BENCH_SETS", "").split(",") if item)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("nlp/speech-reports", sets={"grad_stats_every": "0", "threads": "2", **extra}, out=str(out),
-              callbacks=[])
-    seconds = time.perf_counter() - started
-    summary = json.loads((out / "summary.json").read_text())
-    print(f"trained nlp/speech-reports in {seconds:.0f} s", file=sys.stderr, flush=True)
+    out, seconds, summary = train_defaults("nlp/speech-reports", "SPEECH_BENCH_SETS", threads=2)
 
     trainer = open_run(out, device="cpu").trainer(with_data=True)
     test = trainer.data.test

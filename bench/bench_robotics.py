@@ -8,34 +8,22 @@ Set ROBOTICS_BENCH_SETS=epochs=1,data.train=64,... for a smoke test (its figures
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run, train  # noqa: E402
+from zoo.runs import open_run  # noqa: E402
 from zoo_robotics import baselines, scenes  # noqa: E402
 
 
 def main() -> None:
-    out = Path(tempfile.mkdtemp(prefix="bench-robotics-")) / "object-localization"
-    extra = dict(item.split("=", 1) for item in os.environ.get("ROBOTICS_BENCH_SETS", "").split(",") if item)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("robotics/object-localization", sets={"grad_stats_every": "0", "threads": "2", **extra}, out=str(out),
-              callbacks=[])
-    seconds = time.perf_counter() - started
-    summary = json.loads((out / "summary.json").read_text())
+    out, seconds, summary = train_defaults("robotics/object-localization", "ROBOTICS_BENCH_SETS", threads=2)
 
     trainer = open_run(out, device="cpu").trainer(with_data=True)
     model, task, test = trainer.eval_model().eval(), trainer.task, trainer.data.test
@@ -61,7 +49,8 @@ def main() -> None:
         target = "<= 1 cm" if name == "easy" else "<= 2 cm" if name in scenes.HARD or name.startswith("hard") else ""
         print(f"| {name} | {chosen.sum()} | {np.median(ours[chosen]):.2f} | {np.median(theirs[chosen]):.2f} | "
               f"{target} |")
-    print("\n| comparison (per scene, baseline - zoo, cm) | mean difference | 95% interval | result |\n|---|---|---|---|")
+    print("\n| comparison (per scene, baseline - zoo, cm) | mean difference | 95% interval | result |\n"
+          "|---|---|---|---|")
     for name in ("all", "easy", "hard (all four)"):
         chosen = groups[name]
         diff, low, high = paired_bootstrap(theirs[chosen], ours[chosen])

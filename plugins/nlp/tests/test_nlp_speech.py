@@ -125,7 +125,8 @@ def test_librispeech_folders_and_missing_columns(tmp_path):
         lines.append(f"19-198-{i:04d} NORTHANGER ABBEY {i}" if i == 3 else f"19-198-{i:04d} NORTHANGER ABBEY")
     (chapter / "19-198.trans.txt").write_text("\n".join(lines) + "\n")
     records = spoken.read_manifest(tmp_path)
-    assert len(records) == 4 and records[0][1].name == "19-198-0000.flac" and "19-198.trans.txt, line 1" in records[0][0]
+    assert len(records) == 4 and records[0][1].name == "19-198-0000.flac"
+    assert "19-198.trans.txt, line 1" in records[0][0]
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         waves, texts = spoken.load_clips(records, 16)
@@ -198,5 +199,5 @@ def test_ctc_model_learns_to_transcribe_spoken_words(spoken_words, tmp_path):
     soundfile.write(long, np.concatenate([np.concatenate([w, pause]) for w in words]), 16_000)
     [prediction] = open_run(out, device="cpu").predict([str(long)], out=tmp_path / "said")
     assert prediction["seconds"] > 16 and prediction["pieces"] == 2
-    assert len(prediction["transcript"].replace(" ", "")) >= 20  # letters of both pieces (no spaces: trained on single words)
+    assert len(prediction["transcript"].replace(" ", "")) >= 20  # both pieces' letters (single words: no spaces)
     assert (tmp_path / "said" / "long.txt").read_text().strip() == prediction["transcript"]

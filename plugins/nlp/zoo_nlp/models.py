@@ -255,7 +255,8 @@ class CTCSpeech(nn.Module):
         hidden = self.project(hidden.permute(0, 2, 1, 3).flatten(2))
         hidden = self.dropout(hidden + self.positions(hidden.shape[1], hidden.shape[2], hidden.device))
         for block in self.blocks:
-            hidden = block(hidden, pad) if isinstance(block, ConformerBlock) else block(hidden, src_key_padding_mask=pad)
+            conformer = isinstance(block, ConformerBlock)
+            hidden = block(hidden, pad) if conformer else block(hidden, src_key_padding_mask=pad)
         hidden = self.norm(hidden)
         return {"log_probs": F.log_softmax(self.head(hidden).float(), dim=-1), "lengths": frames}
 

@@ -199,16 +199,13 @@ def beam_search(log_probs, length: int, beam: int = 8, prune: float = -12.0) -> 
 
 # -- error rates -------------------------------------------------------------------------------
 def edit_counts(hypothesis: str, reference: str) -> dict[str, int]:
-    """Word and character edits (substitutions + deletions + insertions) against the reference's lengths (jiwer)."""
+    """Word and character edits (substitutions + deletions + insertions, by jiwer) and the reference's lengths."""
     import jiwer
 
-    words = jiwer.process_words(reference or " ", hypothesis or " ") if reference else None
-    chars = jiwer.process_characters(reference, hypothesis or " ") if reference else None
-    if words is None:  # an empty reference: every hypothesised word is an insertion
-        n = len(hypothesis.split())
-        return {"word_errors": n, "words": 0, "char_errors": len(hypothesis), "chars": 0}
-    return {"word_errors": words.substitutions + words.deletions + words.insertions,
-            "words": len(reference.split()),
+    if not reference:  # jiwer needs a reference: every hypothesised word is an insertion
+        return {"word_errors": len(hypothesis.split()), "words": 0, "char_errors": len(hypothesis), "chars": 0}
+    words, chars = jiwer.process_words(reference, hypothesis), jiwer.process_characters(reference, hypothesis)
+    return {"word_errors": words.substitutions + words.deletions + words.insertions, "words": len(reference.split()),
             "char_errors": chars.substitutions + chars.deletions + chars.insertions, "chars": len(reference)}
 
 

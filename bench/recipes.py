@@ -1,0 +1,27 @@
+"""Training a recipe for a benchmark: its defaults, plus the settings a smoke test passes in an environment
+variable (e.g. QA_BENCH_SETS=max_steps=2,data.limit=100; figures from such a run mean nothing)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from zoo.runs import train
+
+
+def train_defaults(recipe: str, env: str, threads: int = 1) -> tuple[Path, float, dict[str, Any]]:
+    """The run directory, the seconds training took, and the run's summary.json."""
+    out = Path(tempfile.mkdtemp(prefix="bench-")) / recipe.replace("/", "-")
+    extra = dict(item.split("=", 1) for item in os.environ.get(env, "").split(",") if item)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(recipe, sets={"grad_stats_every": "0", "threads": str(threads), **extra}, out=str(out), callbacks=[])
+    seconds = time.perf_counter() - started
+    print(f"trained {recipe} in {seconds:.0f} s", file=sys.stderr, flush=True)
+    return out, seconds, json.loads((out / "summary.json").read_text())
