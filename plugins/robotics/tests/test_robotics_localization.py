@@ -41,13 +41,13 @@ def test_a_user_urdf_that_fails_to_load_is_named(tmp_path):
 
 
 def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
-    """A small ResNet on 64 px scenes: its median test error falls well below (30%) that of predicting the
+    """A small ResNet on 64 px scenes: its median test error falls well below (25%) that of predicting the
     training scenes' mean point."""
     from zoo.runs import open_run, train
 
     out = tmp_path / "run"
     train("robotics/object-localization", out=str(out), callbacks=[],
-          sets={"epochs": "10", "data.train": "400", "data.valid": "50", "data.test": "100", "data.size": "64",
+          sets={"epochs": "12", "data.train": "400", "data.valid": "50", "data.test": "100", "data.size": "64",
                 "model.arch": "resnet10t", "batch_size": "32", "lr": "3e-3", "grad_stats_every": "0",
                 "device": "cpu", "threads": "1"})
     train_grasps = np.stack([data.Scenes("train", 400, 64).scene(i)["grasp"] for i in range(400)]) * 100
@@ -55,7 +55,7 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     test = [test_scenes.scene(i) for i in range(100)]
     mean_error = np.median([np.linalg.norm(s["grasp"] * 100 - train_grasps.mean(0)) for s in test])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["test"]["median_cm"] < 0.7 * mean_error, (summary["test"], mean_error)
+    assert summary["test"]["median_cm"] < 0.75 * mean_error, (summary["test"], mean_error)
     assert {"median_cm_easy", "median_cm_hard", "median_cm_shiny"} <= set(summary["test"])
     scene = tmp_path / "scene.npz"
     np.savez(scene, rgb=test[0]["rgb"], depth=test[0]["depth"])
@@ -65,3 +65,16 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
         from PIL import Image
         Image.fromarray(test[0]["rgb"]).save(tmp_path / "photo.png")
         open_run(out, device="cpu").predict([str(tmp_path / "photo.png")])
+
+
+def test_simulated_grasp_lifts_objects_at_their_point_and_not_beside_them():
+    """The Panda's top-down grasp at the labelled point lifts some of the objects (long ones across its 8 cm
+    opening cannot be); 10 cm away it closes on air."""
+    from zoo_robotics.grasping import grasp_trial
+
+    at, beside = [], []
+    for i in range(10):
+        s = scenes.render_scene(3, i, size=32)
+        at.append(grasp_trial(3, i, s.grasp))
+        beside.append(grasp_trial(3, i, s.grasp + np.array([0.1, 0.1, 0.0], np.float32)))
+    assert sum(at) >= 3 and sum(beside) == 0, (at, beside)

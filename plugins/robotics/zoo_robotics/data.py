@@ -37,7 +37,7 @@ class Scenes(Dataset):
 
     def __init__(self, split: str, count: int, size: int):
         self.split, self.count, self.size = split, count, size
-        self.folder = cache_dir("robotics", "scenes-v1", f"{split}-{size}")
+        self.folder = cache_dir("robotics", "scenes-v2", f"{split}-{size}")  # v2: objects scaled 0.6-0.9
 
     def __len__(self) -> int:
         return self.count

@@ -15,7 +15,7 @@ def zoo_datasets():
             task="zoo_robotics.tasks:LocalizationTask", source=PYBULLET, licence="zlib (pybullet and pybullet_data)",
             bring_your_own="not applicable: the scenes are rendered; data.train / data.valid / data.test set how "
                            "many, data.size the image side",
-            notes="A random object of pybullet_data's random_urdfs (scaled 0.9-1.3) is dropped into the tray and "
+            notes="A random object of pybullet_data's random_urdfs (scaled 0.6-0.9) is dropped into the tray and "
                   "settles for a simulated second; one scene in five of each look: easy (a saturated object on a "
                   "grey tray), camouflage (the tray's colour), stripes (tray and object share a striped texture), "
                   "dark (near-black on dark grey), shiny (strong specular highlights). The light's direction, colour "

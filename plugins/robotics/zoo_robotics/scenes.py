@@ -85,38 +85,51 @@ def render_scene(seed: int, index: int, size: int = 96, urdf: str | None = None)
 
 
 def _render(rng: np.random.Generator, index: int, size: int, urdf: str | None) -> Scene:
-    p, pybullet_data = _pybullet()
     difficulty = DIFFICULTIES[index % len(DIFFICULTIES)]
-    with _quiet():
-        client = p.connect(p.DIRECT)
+    p, client = connect()
     try:
-        p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
-        p.setGravity(0, 0, -9.81, physicsClientId=client)
-        with _quiet():
-            p.loadURDF("plane.urdf", physicsClientId=client)
-            tray = p.loadURDF("tray/traybox.urdf", [0, 0, 0], physicsClientId=client)
-        number = int(rng.integers(1000))
-        name = urdf or f"random_urdfs/{number:03d}/{number:03d}.urdf"
-        start = [*rng.uniform(-0.12, 0.12, 2), 0.12]
-        orientation = p.getQuaternionFromEuler(rng.uniform(-math.pi, math.pi, 3).tolist())
-        try:
-            with _quiet():
-                body = p.loadURDF(name, start, orientation, globalScaling=float(rng.uniform(0.9, 1.3)),
-                                  physicsClientId=client)
-        except p.error:
-            raise ZooError(f"{name}: the URDF or its meshes failed to load") from None
-        for _ in range(240):  # one simulated second: the object falls and comes to rest
-            p.stepSimulation(physicsClientId=client)
-        low, high = p.getAABB(body, physicsClientId=client)
-        centre, _ = p.getBasePositionAndOrientation(body, physicsClientId=client)  # the centre of mass
-        grasp = np.array([centre[0], centre[1], high[2]], dtype=np.float32)  # above it, at the object's top
-        if not np.isfinite(grasp).all() or np.abs(grasp[:2]).max() > INNER or grasp[2] < FLOOR_Z:
-            raise LeftTray(name)
+        body, tray, name, grasp = settle(p, client, rng, urdf)
         _dress(p, client, rng, difficulty, body, tray)
         rgb, depth, view, projection = _photograph(p, client, rng, size, difficulty, body)
     finally:
         p.disconnect(physicsClientId=client)
     return Scene(rgb, depth, grasp, difficulty, view, projection, name)
+
+
+def connect():
+    """pybullet and a fresh simulation of its own (DIRECT: no window, CPU rendering), with gravity."""
+    p, pybullet_data = _pybullet()
+    with _quiet():
+        client = p.connect(p.DIRECT)
+    p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
+    p.setGravity(0, 0, -9.81, physicsClientId=client)
+    return p, client
+
+
+def settle(p, client: int, rng: np.random.Generator, urdf: str | None) -> tuple[int, int, str, np.ndarray]:
+    """The tray and the object dropped into it, at rest: (object id, tray id, its URDF, the grasp point).
+    Raises LeftTray when it did not come to rest on the flat floor."""
+    with _quiet():
+        p.loadURDF("plane.urdf", physicsClientId=client)
+        tray = p.loadURDF("tray/traybox.urdf", [0, 0, 0], physicsClientId=client)
+    number = int(rng.integers(1000))
+    name = urdf or f"random_urdfs/{number:03d}/{number:03d}.urdf"
+    start = [*rng.uniform(-0.12, 0.12, 2), 0.12]
+    orientation = p.getQuaternionFromEuler(rng.uniform(-math.pi, math.pi, 3).tolist())
+    try:
+        with _quiet():
+            body = p.loadURDF(name, start, orientation, globalScaling=float(rng.uniform(0.6, 0.9)),
+                              physicsClientId=client)
+    except p.error:
+        raise ZooError(f"{name}: the URDF or its meshes failed to load") from None
+    for _ in range(240):  # one simulated second: the object falls and comes to rest
+        p.stepSimulation(physicsClientId=client)
+    low, high = p.getAABB(body, physicsClientId=client)
+    centre, _ = p.getBasePositionAndOrientation(body, physicsClientId=client)  # the centre of mass
+    grasp = np.array([centre[0], centre[1], high[2]], dtype=np.float32)  # above it, at the object's top
+    if not np.isfinite(grasp).all() or np.abs(grasp[:2]).max() > INNER or grasp[2] < FLOOR_Z:
+        raise LeftTray(name)
+    return body, tray, name, grasp
 
 
 def _dress(p, client, rng, difficulty: str, body: int, tray: int) -> None:
