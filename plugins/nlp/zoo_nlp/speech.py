@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import ZooError
+from zoo import DataMissing, ZooError
 
 SAMPLE_RATE = 16_000
 ALPHABET = " abcdefghijklmnopqrstuvwxyz'"  # index 0 of the model's output is the CTC blank, then these
@@ -103,7 +103,7 @@ def chunks(audio: np.ndarray, max_seconds: float) -> list[np.ndarray]:
 def espeak() -> str:
     found = shutil.which("espeak-ng")
     if found is None:
-        raise ZooError(f"the spoken datasets need the espeak-ng synthesizer: {ESPEAK_HINT}")
+        raise DataMissing(f"the spoken datasets need the espeak-ng synthesizer: {ESPEAK_HINT}")
     return found
 
 
