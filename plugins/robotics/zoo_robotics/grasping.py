@@ -53,7 +53,7 @@ def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = Non
                 continue
             rest = p.getBasePositionAndOrientation(body, physicsClientId=client)[0][2]
             p.changeDynamics(body, -1, lateralFriction=1.0, physicsClientId=client)
-            with scenes._quiet():
+            with scenes.quiet():
                 robot = p.loadURDF("franka_panda/panda.urdf", [-0.6, 0, 0], useFixedBase=True,
                                    physicsClientId=client)
             x, y, z = (float(v) for v in point)

@@ -45,7 +45,7 @@ def _pybullet():
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """pybullet's C code prints to stdout on connect and load; keep it out of the user's terminal."""
     try:
         fd, saved = 1, os.dup(1)
@@ -99,7 +99,7 @@ def _render(rng: np.random.Generator, index: int, size: int, urdf: str | None) -
 def connect():
     """pybullet and a fresh simulation of its own (DIRECT: no window, CPU rendering), with gravity."""
     p, pybullet_data = _pybullet()
-    with _quiet():
+    with quiet():
         client = p.connect(p.DIRECT)
     p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
     p.setGravity(0, 0, -9.81, physicsClientId=client)
@@ -109,7 +109,7 @@ def connect():
 def settle(p, client: int, rng: np.random.Generator, urdf: str | None) -> tuple[int, int, str, np.ndarray]:
     """The tray and the object dropped into it, at rest: (object id, tray id, its URDF, the grasp point).
     Raises LeftTray when it did not come to rest on the flat floor."""
-    with _quiet():
+    with quiet():
         p.loadURDF("plane.urdf", physicsClientId=client)
         tray = p.loadURDF("tray/traybox.urdf", [0, 0, 0], physicsClientId=client)
     number = int(rng.integers(1000))
@@ -117,7 +117,7 @@ def settle(p, client: int, rng: np.random.Generator, urdf: str | None) -> tuple[
     start = [*rng.uniform(-0.12, 0.12, 2), 0.12]
     orientation = p.getQuaternionFromEuler(rng.uniform(-math.pi, math.pi, 3).tolist())
     try:
-        with _quiet():
+        with quiet():
             body = p.loadURDF(name, start, orientation, globalScaling=float(rng.uniform(0.6, 0.9)),
                               physicsClientId=client)
     except p.error:

@@ -55,11 +55,8 @@ class LocalizationTask(RegressionTask):
         return MetricCollection({**dict(collection.items()), "median": MedianErrors()}, compute_groups=False)
 
     def update_metrics(self, metrics, output, target) -> None:
-        pred, true = self.scores(output).contiguous(), self._shaped(target, output).contiguous()
-        metrics["rmse"].update(pred, true)
-        metrics["mae"].update(pred, true)
-        error = (pred - true).norm(dim=-1)
-        metrics["distance"].update(error)
+        super().update_metrics(metrics, output, target)  # rmse, mae, distance on the point
+        error = (self.scores(output) - self._shaped(target, output)).norm(dim=-1)
         metrics["median"].update(error, target[..., 3])
 
     def check_batch(self, x, y, dataset: str) -> None:
