@@ -14,10 +14,12 @@ from typing import Any
 from zoo.runs import train
 
 
-def train_defaults(recipe: str, env: str, threads: int = 1) -> tuple[Path, float, dict[str, Any]]:
-    """The run directory, the seconds training took, and the run's summary.json."""
+def train_defaults(recipe: str, env: str, threads: int = 1,
+                   sets: dict[str, str] | None = None) -> tuple[Path, float, dict[str, Any]]:
+    """The run directory, the seconds training took, and the run's summary.json. `sets` are the bench's own
+    variations on the defaults (a seed, an ablation); the environment's smoke-test settings come on top."""
     out = Path(tempfile.mkdtemp(prefix="bench-")) / recipe.replace("/", "-")
-    extra = dict(item.split("=", 1) for item in os.environ.get(env, "").split(",") if item)
+    extra = {**(sets or {}), **dict(item.split("=", 1) for item in os.environ.get(env, "").split(",") if item)}
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

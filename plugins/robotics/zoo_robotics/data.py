@@ -1,6 +1,7 @@
-"""Datasets of rendered RGB-D tabletop scenes labelled with the object's grasp point.
+"""Dataset factories: rendered RGB-D tabletop scenes labelled with the object's grasp point, and Reacher
+demonstrations made while training (zoo_robotics.reacher).
 
-Items are (4 x H x W float tensor: RGB in [0, 1] and depth; target: the grasp point in cm, then the scene's
+Scenes: items are (4 x H x W float tensor: RGB in [0, 1] and depth; target: the grasp point in cm, then the scene's
 difficulty). Depth enters the network as metres from 0.75 m, times 5 (0 where the sensor gave no reading).
 Each scene is rendered on first use and cached by (split, size, index); each split is its own series, so the
 test scenes are fixed.
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, TensorDataset
 
 from zoo import ZooError
 from zoo.data import DataBundle
@@ -111,3 +112,49 @@ def read_scene(path: str, info: dict[str, Any]) -> torch.Tensor:
         x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="nearest")[0]
     return x
 
+
+
+def reacher_demonstrations(data: str | None = None, seed: int = 0, demos: int = 20, episodes: int = 10,
+                           dagger: bool = True, noise: float = 0.0, capacity: int = 100_000,
+                           valid_episodes: int = 20) -> DataBundle:
+    """robotics/reacher-demos: the scripted expert's episodes (or a user's .npz), then a round of `episodes` more
+    before each epoch, driven by the learner and labelled by the expert (`dagger`) or driven by the expert."""
+    from . import reacher
+
+    for key, value, least in (("demos", demos, 0 if data else 1), ("episodes", episodes, 0),
+                              ("capacity", capacity, 1), ("valid_episodes", valid_episodes, 1)):
+        if value < least:
+            raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
+    user = reacher.read_demonstrations(data) if data is not None else None
+    if noise < 0:
+        raise ZooError(f"--set data.noise: must not be negative, got {noise}")
+    generator = reacher.Demonstrations(demos, episodes, bool(dagger), capacity, seed, user, noise)
+
+    def labelled(split: str) -> TensorDataset:  # the expert's states and actions on fixed episodes of a split
+        states = reacher.rollouts(reacher.expert, reacher.episode_seeds(split, valid_episodes), record=True).observations
+        return TensorDataset(torch.from_numpy(states), torch.from_numpy(reacher.expert(states)))
+
+    mean, std = reacher.observation_stats()
+    return DataBundle(train=None, valid=labelled("valid"), test=labelled("test"), generator=generator,
+                      model_args={"in_features": reacher.OBSERVATION, "out_features": reacher.ACTION,
+                                  "mean": mean, "std": std},
+                      info={"target_dims": reacher.ACTION, "target_names": ["shoulder_torque", "elbow_torque"]})
+
+
+def read_observation(text: str, info: dict[str, Any]) -> torch.Tensor:
+    """A `zoo predict` input for a policy: one Reacher-v5 observation, as 10 comma-separated numbers or a .npy file."""
+    from .reacher import OBSERVATION
+
+    if Path(text).suffix == ".npy":
+        if not Path(text).is_file():
+            raise ZooError(f"zoo predict: {text}: no such file")
+        values = np.load(text, allow_pickle=False).reshape(-1)
+    else:
+        try:
+            values = np.array([float(v) for v in text.split(",")])
+        except ValueError:
+            raise ZooError(f"zoo predict: {text!r}: give {OBSERVATION} comma-separated numbers or a .npy file") from None
+    if values.size != OBSERVATION or not np.isfinite(values).all():
+        raise ZooError(f"zoo predict: {text}: a Reacher-v5 observation is {OBSERVATION} finite numbers, got "
+                       f"{values.size}")
+    return torch.from_numpy(values.astype(np.float32))

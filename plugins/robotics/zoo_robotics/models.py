@@ -1,10 +1,11 @@
-"""Backbones for robot perception: timm's ResNets reading RGB-D (4 channels) from scratch.
+"""Networks for robots: timm's ResNets reading RGB-D (4 channels) from scratch, and a residual MLP policy.
 
-A skip-connected ReLU network whose first convolution takes the depth channel beside the colours; its head
-regresses the grasp point directly (3 numbers, cm). Nothing is downloaded.
+The ResNet is a skip-connected ReLU network whose first convolution takes the depth channel beside the colours;
+its head regresses the grasp point directly (3 numbers, cm). Nothing is downloaded.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from zoo import ZooError
@@ -16,3 +17,39 @@ def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18",
     if arch not in timm.list_models("resnet*"):
         raise ZooError(f"--set model.arch={arch}: not one of timm's ResNets (e.g. resnet10t, resnet18, resnet34)")
     return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs, drop_rate=drop_rate)
+
+
+class ResidualBlock(nn.Module):
+    """x + W2 relu(W1 norm(x)): pre-norm, so a deep stack starts close to the identity."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * width), nn.ReLU(),
+                                  nn.Linear(2 * width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class MLPPolicy(nn.Module):
+    """Observation -> action: features standardized with the expert's statistics (kept in the checkpoint),
+    `depth` residual blocks, a linear head (actions are clipped to the motors' range when acting)."""
+
+    def __init__(self, in_features: int, out_features: int, mean: list[float], std: list[float], width: int = 256,
+                 depth: int = 3):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+        self.stem = nn.Linear(in_features, width)
+        self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(depth)])
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, out_features))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem((obs - self.mean) / self.std)))
+
+
+def mlp_policy(in_features: int, out_features: int, mean: list[float] | None = None, std: list[float] | None = None,
+               width: int = 256, depth: int = 3) -> nn.Module:
+    if width < 1 or depth < 0:
+        raise ZooError(f"--set model.width / model.depth: got {width} / {depth} (width at least 1, depth at least 0)")
+    return MLPPolicy(in_features, out_features, mean or [0.0] * in_features, std or [1.0] * in_features, width, depth)

@@ -1,6 +1,8 @@
-"""Locating an object: regression of its grasp point (cm), with median errors by how hard the object is to see."""
+"""Tasks: locating an object (regression of its grasp point in cm, median errors by how hard it is to see), and
+imitating a controller (regression of its actions, judged by rollouts)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torchmetrics import Metric, MetricCollection
 
@@ -62,3 +64,25 @@ class LocalizationTask(RegressionTask):
     def check_batch(self, x, y, dataset: str) -> None:
         if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == 4 and torch.isfinite(y).all()):
             raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty)")
+
+
+class ImitationTask(RegressionTask):
+    """The core's vector regression on the expert's actions (MSE), judged by rollouts: `eval_budget` Reacher
+    episodes per evaluation (valid and test each a fixed set of starts), giving `success` (fingertip within 1 cm
+    of the target at the end), `return` (the environment's reward summed), `final_cm` (mean final distance) and
+    `diverged` (episodes cut because the simulation blew up; they count as failures)."""
+
+    name = "imitation"
+    monitor = "success"
+    directions = {**RegressionTask.directions, "success": "max", "return": "max", "final_cm": "min",
+                  "diverged": "min"}
+
+    def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
+        from . import reacher
+
+        if self.config.eval_limit:  # zoo's quick checks
+            budget = min(budget, int(self.config.eval_limit))
+        run = reacher.rollouts(reacher.network_policy(model, device), reacher.episode_seeds(split, budget))
+        return {"success": float(run.success.mean()), "return": float(run.returns.mean()),
+                "final_cm": float(np.nanmean(run.final_cm)) if (~run.diverged).any() else float("nan"),
+                "diverged": float(run.diverged.sum())}
