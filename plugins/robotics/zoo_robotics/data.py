@@ -141,6 +141,45 @@ def reacher_demonstrations(data: str | None = None, seed: int = 0, demos: int = 
                       info={"target_dims": reacher.ACTION, "target_names": ["shoulder_torque", "elbow_torque"]})
 
 
+def racecar_drives(data: str | None = None, seed: int = 0, demos: int = 12, episodes: int = 8, dagger: bool = True,
+                   noise: float = 0.1, steps: int = 150, capacity: int = 20_000, valid_drives: int = 4,
+                   eval_steps: int = 220) -> DataBundle:
+    """robotics/racecar-drives: camera frames labelled with the scripted driver's steering, made while training."""
+    from . import racecar
+
+    if data is not None:
+        raise ZooError("robotics/racecar-drives has no --data: its drives are simulated (set data.demos, "
+                       "data.episodes, data.steps)")
+    for key, value, least in (("demos", demos, 1), ("episodes", episodes, 0), ("steps", steps, 1),
+                              ("capacity", capacity, 1), ("valid_drives", valid_drives, 1),
+                              ("eval_steps", eval_steps, 1)):
+        if value < least:
+            raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
+    if noise < 0:
+        raise ZooError(f"--set data.noise: must not be negative, got {noise}")
+    generator = racecar.Drives(demos, episodes, bool(dagger), capacity, seed, noise, steps=steps)
+    valid, test = (TensorDataset(*racecar.labelled_frames(split, valid_drives, steps, noise))
+                   for split in ("valid", "test"))
+    return DataBundle(train=None, valid=valid, test=test, generator=generator, augment=racecar.Mirror(),
+                      model_args={"in_chans": 1, "num_outputs": 1},
+                      info={"target_dims": 1, "target_names": ["steering_rad"], "eval_steps": eval_steps})
+
+
+def read_camera(path: str, info: dict[str, Any]) -> torch.Tensor:
+    """A `zoo predict` input for the driving network: a camera image (any size; made grey and 48 x 64)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .racecar import IMAGE, grey
+
+    if not Path(path).is_file():
+        raise ZooError(f"zoo predict: {path}: no such file")
+    try:
+        image = Image.open(path).convert("RGB").resize((IMAGE[1], IMAGE[0]), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError):
+        raise ZooError(f"{path}: not an image") from None
+    return torch.from_numpy(grey(np.asarray(image)))
+
+
 def read_observation(text: str, info: dict[str, Any]) -> torch.Tensor:
     """A `zoo predict` input for a policy: one Reacher-v5 observation, as 10 comma-separated numbers or a .npy file."""
     from .reacher import OBSERVATION

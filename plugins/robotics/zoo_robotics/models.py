@@ -19,6 +19,29 @@ def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18",
     return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs, drop_rate=drop_rate)
 
 
+class CameraNet(nn.Module):
+    """A timm ResNet on camera frames stored as bytes (uint8 in, scaled to [0, 1] here)."""
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x.float() / 255 if x.dtype == torch.uint8 else x)
+
+
+def camera_resnet(in_chans: int = 1, num_outputs: int = 1, width: int = 16, drop_rate: float = 0.0) -> nn.Module:
+    """timm's ResNet in resnet10t's shape (tiered stem, one basic block per stage, average-pool shortcuts) with
+    `width` channels in the first stage instead of 64: 16 costs a tenth of resnet10t's step on 48 x 64 frames."""
+    from timm.models.resnet import BasicBlock, ResNet
+
+    if width < 4:
+        raise ZooError(f"--set model.width: at least 4, got {width}")
+    return CameraNet(ResNet(BasicBlock, [1, 1, 1, 1], channels=(width, 2 * width, 4 * width, 8 * width),
+                            stem_width=max(width // 2, 4), stem_type="deep_tiered", avg_down=True, in_chans=in_chans,
+                            num_classes=num_outputs, drop_rate=drop_rate))
+
+
 class ResidualBlock(nn.Module):
     """x + W2 relu(W1 norm(x)): pre-norm, so a deep stack starts close to the identity."""
 

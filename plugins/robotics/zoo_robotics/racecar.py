@@ -4,7 +4,7 @@ A track is a smooth closed loop (radius 2.5-3.5 m with random 2nd and 3rd harmon
 different amounts), drawn as flat boxes on a green floor: a dark 1 m wide road with white edge lines. Each
 track is fixed by its seed. The car (pybullet_data's MIT racecar, 0.33 m wheelbase) drives at a constant wheel
 speed; the only control is the steering angle, at 10 Hz. Its camera looks ahead and down from 0.3 m and gives a
-48 x 64 colour image. The scripted driver steers by pure pursuit: it finds where the car is along the centre
+48 x 64 image, kept in grey (what the network reads; a buffer of colour frames would triple the checkpoints). The scripted driver steers by pure pursuit: it finds where the car is along the centre
 line and aims at the point 0.8 m further on.
 """
 from __future__ import annotations
@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from .imitation import Imitation
 from .scenes import connect, quiet
 
 HALF_WIDTH = 0.5  # m from the centre line to the road's edge
@@ -25,7 +27,12 @@ IMAGE = (48, 64)  # camera height, width
 LOOK_AHEAD = 0.8  # m, the scripted driver's aim along the centre line
 WHEELS, STEERING = (2, 3, 5, 7), (4, 6)
 
-Steerer = Callable[[np.ndarray], float]  # one camera image (3 x H x W, uint8) -> steering angle (rad)
+Steerer = Callable[[np.ndarray], float]  # one camera image (1 x H x W, uint8) -> steering angle (rad)
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 -> 1 x H x W uint8 (ITU-R 601 luma)."""
+    return np.round(rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)[None]
 
 
 class Track:
@@ -130,7 +137,7 @@ class Drive:
         return pos[0], pos[1], self.p.getEulerFromQuaternion(orn)[2]
 
     def image(self) -> np.ndarray:
-        """What the car's camera sees: 3 x 48 x 64, uint8."""
+        """What the car's camera sees: 1 x 48 x 64, grey, uint8."""
         p, c = self.p, self.scene
         x, y, yaw = self.pose()
         forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
@@ -139,7 +146,7 @@ class Drive:
                                    physicsClientId=c)
         _, _, rgba, _, _ = p.getCameraImage(IMAGE[1], IMAGE[0], view, self.projection, renderer=p.ER_TINY_RENDERER,
                                             physicsClientId=c)
-        return np.ascontiguousarray(np.asarray(rgba, np.uint8).reshape(*IMAGE, 4)[..., :3].transpose(2, 0, 1))
+        return grey(np.asarray(rgba, np.uint8).reshape(*IMAGE, 4)[..., :3])
 
     def step(self, steer: float) -> None:
         p, c = self.p, self.client
@@ -213,3 +220,47 @@ def drive(track_seed: int, start_seed: int, steer: Steerer | None, steps: int = 
         return Run(laps, laps if clean is None else clean, interventions, float(np.mean(offsets)) * 100, images, labels)
     finally:
         world.close()
+
+
+SEED_BASE = {"valid": 10_000, "test": 20_000}  # track and start seeds of the splits; training's: imitation.TRAIN_SEEDS
+
+
+def network_steerer(model, device="cpu") -> Steerer:
+    def steer(image: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(model(torch.from_numpy(image)[None].to(device)).float().reshape(-1)[0])
+    return steer
+
+
+class Drives(Imitation):
+    """Drives on new tracks for behaviour cloning and DAgger (zoo_robotics.imitation): each episode a track and
+    a start of its own seed, `steps` control steps long, every frame labelled by the scripted driver."""
+
+    def __init__(self, *args, steps: int = 150, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.steps = steps
+
+    def record(self, model, device, seeds):
+        steer = network_steerer(model, device) if model is not None else None
+        runs = [drive(s, s, steer, self.steps, record=True, noise=0.0 if model is not None else self.noise)
+                for s in seeds]
+        images = torch.from_numpy(np.stack([im for r in runs for im in r.images]))
+        labels = torch.tensor([v for r in runs for v in r.labels], dtype=torch.float32)
+        return images, labels, {"round_interventions": float(np.mean([r.interventions for r in runs]))}
+
+
+def labelled_frames(split: str, drives: int, steps: int, noise: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames of the scripted driver (with noise) on a split's tracks and its labels: the action error's data."""
+    runs = [drive(SEED_BASE[split] + i, SEED_BASE[split] + i, None, steps, record=True, noise=noise)
+            for i in range(drives)]
+    return (torch.from_numpy(np.stack([im for r in runs for im in r.images])),
+            torch.tensor([v for r in runs for v in r.labels], dtype=torch.float32))
+
+
+class Mirror:
+    """Training batches mirrored left-right at random, steering negated with them: a left bend becomes a right."""
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        flip = torch.rand(len(x), device=x.device) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return x, torch.where(flip, -y, y)

@@ -86,3 +86,31 @@ class ImitationTask(RegressionTask):
         return {"success": float(run.success.mean()), "return": float(run.returns.mean()),
                 "final_cm": float(np.nanmean(run.final_cm)) if (~run.diverged).any() else float("nan"),
                 "diverged": float(run.diverged.sum())}
+
+
+class DrivingTask(RegressionTask):
+    """The core's regression on the scripted driver's steering angle (MSE), judged by drives: `eval_budget` drives
+    per evaluation, each on a track and from a start of the split's own (fixed), `eval_steps` control steps long
+    (1.3-1.7 laps). When the car leaves the road the scripted driver takes over until it is back (an
+    intervention). Figures: `clean_lap_rate` (drives with a full lap before any intervention), `laps` (mean laps
+    driven), `interventions` (mean per drive), `centre_cm` (mean distance from the centre line)."""
+
+    name = "driving"
+    monitor = "clean_lap_rate"
+    directions = {**RegressionTask.directions, "clean_lap_rate": "max", "laps": "max", "interventions": "min",
+                  "centre_cm": "min"}
+
+    def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
+        from . import racecar
+
+        if self.config.eval_limit:  # zoo's quick checks
+            budget = min(budget, int(self.config.eval_limit))
+        steer, base = racecar.network_steerer(model, device), racecar.SEED_BASE.get(split, 30_000)
+        runs = [racecar.drive(base + i, base + i, steer, int(self.info.get("eval_steps", 220))) for i in range(budget)]
+        return {"clean_lap_rate": float(np.mean([r.clean_laps >= 1 for r in runs])),
+                "laps": float(np.mean([r.laps for r in runs])),
+                "interventions": float(np.mean([r.interventions for r in runs])),
+                "centre_cm": float(np.mean([r.centre_cm for r in runs]))}
+
+    def predict(self, output) -> list[dict]:
+        return [{"steering_rad": round(v, 4)} for v in self.scores(output).tolist()]
