@@ -23,18 +23,19 @@ from zoo_robotics import reacher  # noqa: E402
 
 SEEDS = (0, 1, 2)
 EPISODES = 100
+VARIANTS = {"DAgger": {"data.dagger": "true"}, "behaviour cloning": {"data.dagger": "false"},
+            "behaviour cloning, clean demonstrations": {"data.dagger": "false", "data.noise": "0"}}
 
 
 def main() -> None:
     test = reacher.episode_seeds("test", EPISODES)
     runs = {"expert": reacher.rollouts(reacher.expert, test), "random": reacher.rollouts(reacher.random_policy(0), test)}
     minutes = {}
-    for dagger in (False, True):
-        name = "DAgger" if dagger else "behaviour cloning"
+    for name, sets in VARIANTS.items():
         for seed in SEEDS:
             started = time.process_time()
             out, seconds, summary = train_defaults("robotics/reacher-bc", "REACHER_BENCH_SETS", threads=1,
-                                                   sets={"seed": str(seed), "data.dagger": str(dagger).lower()})
+                                                   sets={"seed": str(seed), **sets})
             minutes[(name, seed)] = (seconds / 60, (time.process_time() - started) / 60, summary["epochs"])
             model = open_run(out, device="cpu").trainer(with_data=False).eval_model().eval()
             runs[(name, seed)] = reacher.rollouts(reacher.network_policy(model), test)
@@ -57,7 +58,7 @@ def main() -> None:
     print("\n| learner | success over seeds (mean, min-max) | / expert's | target (>= 0.9 of the expert's) |\n"
           "|---|---|---|---|")
     rates = {}
-    for name in ("behaviour cloning", "DAgger"):
+    for name in VARIANTS:
         rates[name] = np.array([runs[(name, s)].success.mean() for s in SEEDS])
         ratio = rates[name].mean() / expert_rate
         print(f"| {name} | {rates[name].mean():.3f} ({rates[name].min():.2f}-{rates[name].max():.2f}) | "
@@ -66,6 +67,8 @@ def main() -> None:
     print("| comparison | measure | mean difference | 95% interval | result |\n|---|---|---|---|---|")
     pairs = [("DAgger - behaviour cloning", runs[("DAgger", 0)], runs[("behaviour cloning", 0)]),
              ("DAgger - expert", runs[("DAgger", 0)], runs["expert"]),
+             ("behaviour cloning - clean demonstrations", runs[("behaviour cloning", 0)],
+              runs[("behaviour cloning, clean demonstrations", 0)]),
              ("behaviour cloning - random", runs[("behaviour cloning", 0)], runs["random"])]
     for label, ours, theirs in pairs:
         for measure, a, b in (("success", ours.success, theirs.success), ("return", ours.returns, theirs.returns)):

@@ -62,6 +62,9 @@ def test_user_demonstrations_of_the_wrong_shape_are_named(tmp_path):
     obs = reacher.rollouts(reacher.expert, [5], record=True).observations
     np.savez(good, observations=obs, actions=reacher.expert(obs))
     assert reacher.read_demonstrations(good)[0].shape == (50, 10)
+    _, summary = train_tiny("robotics/reacher-bc", tmp_path, "steps_per_round=5", "eval_budget=2", "data.episodes=0",
+                            "data.valid_episodes=2", data=str(good))
+    assert summary["epochs"] == 1  # the user's file is round 0's demonstrations
     cases = {"wide": ({"observations": np.zeros((5, 11)), "actions": np.zeros((5, 2))}, r"'observations' is \(5, 11\)"),
              "short": ({"observations": np.zeros((5, 10)), "actions": np.zeros((4, 2))}, "5 observations but 4"),
              "named": ({"states": np.zeros((5, 10))}, "needs arrays 'observations' and 'actions'"),

@@ -125,10 +125,10 @@ def reacher_demonstrations(data: str | None = None, seed: int = 0, demos: int = 
                               ("capacity", capacity, 1), ("valid_episodes", valid_episodes, 1)):
         if value < least:
             raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
-    user = reacher.read_demonstrations(data) if data is not None else None
     if noise < 0:
         raise ZooError(f"--set data.noise: must not be negative, got {noise}")
-    generator = reacher.Demonstrations(demos, episodes, bool(dagger), capacity, seed, user, noise)
+    user = tuple(map(torch.from_numpy, reacher.read_demonstrations(data))) if data is not None else None
+    generator = reacher.Demonstrations(demos, episodes, bool(dagger), capacity, seed, noise=noise, user=user)
 
     def labelled(split: str) -> TensorDataset:  # the expert's states and actions on fixed episodes of a split
         states = reacher.rollouts(reacher.expert, reacher.episode_seeds(split, valid_episodes), record=True).observations
@@ -157,7 +157,7 @@ def racecar_drives(data: str | None = None, seed: int = 0, demos: int = 12, epis
             raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
     if noise < 0:
         raise ZooError(f"--set data.noise: must not be negative, got {noise}")
-    generator = racecar.Drives(demos, episodes, bool(dagger), capacity, seed, noise, steps=steps)
+    generator = racecar.Drives(demos, episodes, bool(dagger), capacity, seed, noise=noise, steps=steps)
     valid, test = (TensorDataset(*racecar.labelled_frames(split, valid_drives, steps, noise))
                    for split in ("valid", "test"))
     return DataBundle(train=None, valid=valid, test=test, generator=generator, augment=racecar.Mirror(),
