@@ -78,3 +78,20 @@ def test_simulated_grasp_lifts_objects_at_their_point_and_not_beside_them():
         at.append(grasp_trial(3, i, s.grasp))
         beside.append(grasp_trial(3, i, s.grasp + np.array([0.1, 0.1, 0.0], np.float32)))
     assert sum(at) >= 3 and sum(beside) == 0, (at, beside)
+
+
+def test_image_targets_turn_back_into_the_point_and_the_heatmap_head_predicts_pixels(tmp_path):
+    from zoo.testing import train_tiny
+
+    scenes_ = data.Scenes("test", 3, 64, target="image")
+    for i in range(3):
+        s, (_, target) = scenes_.scene(i), scenes_[i]
+        u_px = (target[0] / data.IMAGE_SCALE + 1) / 2 * 64
+        assert 0 < u_px < 64  # the object is in view
+        assert np.allclose(data.image_to_world(target[:3].numpy(), s["view"], s["projection"]), s["grasp"], atol=1e-4)
+    run, _ = train_tiny("robotics/object-localization", tmp_path, "data.target=image", "data.train=16",
+                        "data.valid=4", "data.test=4", "data.size=64", "model.arch=resnet10t", "device=cpu")
+    scene = tmp_path / "scene.npz"
+    np.savez(scene, rgb=scenes_.scene(0)["rgb"], depth=scenes_.scene(0)["depth"])
+    [prediction] = run.predict([str(scene)])
+    assert set(prediction) == {"u_px", "v_px", "depth_m"} and 0 <= prediction["u_px"] <= 64

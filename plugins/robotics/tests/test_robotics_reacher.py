@@ -91,3 +91,13 @@ def test_a_policy_learns_to_reach_with_dagger(tmp_path):
     assert set(prediction) == {"shoulder_torque", "elbow_torque"}
     with pytest.raises(ZooError, match="10 finite numbers, got 3"):
         data.read_observation("1,2,3", {})
+
+
+def test_a_missing_simulator_is_one_line_saying_what_to_install():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['mujoco'] = None\nfrom zoo_robotics import reacher\ntry:\n    reacher.make_env()\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert out.strip() == "ZooError robotics/reacher-bc needs MuJoCo: pip install mujoco (or 'gymnasium[mujoco]')"

@@ -24,6 +24,8 @@ from . import scenes
 
 SPLIT_SEEDS = {"train": 1, "valid": 2, "test": 3}
 TARGET_NAMES = ["x_cm", "y_cm", "z_cm"]
+IMAGE_SCALE = 33.0  # cm across half the image at the tray's distance: image targets weigh about as cm do
+DEPTH_ORIGIN = 0.75  # m: depth enters the network (and image targets) as cm from here
 
 
 def to_input(rgb: np.ndarray, depth: np.ndarray) -> torch.Tensor:
@@ -36,8 +38,8 @@ def to_input(rgb: np.ndarray, depth: np.ndarray) -> torch.Tensor:
 class Scenes(Dataset):
     """Scenes `index` of one split's series, each rendered on first use and cached (written atomically)."""
 
-    def __init__(self, split: str, count: int, size: int):
-        self.split, self.count, self.size = split, count, size
+    def __init__(self, split: str, count: int, size: int, target: str = "point"):
+        self.split, self.count, self.size, self.target = split, count, size, target
         self.folder = cache_dir("robotics", "scenes-v2", f"{split}-{size}")  # v2: objects scaled 0.6-0.9
 
     def __len__(self) -> int:
@@ -58,26 +60,47 @@ class Scenes(Dataset):
         return arrays
 
     def __getitem__(self, i: int):
-        """The network's input, and the target: the grasp point in cm and, fourth, the scene's difficulty (which
-        the task leaves out of the loss and uses to report errors by look)."""
+        """The network's input, and the target: the grasp point in cm (or, with target 'image', where the camera
+        sees it: image_target) and, fourth, the scene's difficulty (which the task leaves out of the loss and uses
+        to report errors by look)."""
         s = self.scene(i)
-        target = np.append(s["grasp"] * 100, float(s["difficulty"])).astype(np.float32)
+        goal = s["grasp"] * 100 if self.target == "point" else image_target(s["grasp"], s["view"], s["projection"])
+        target = np.append(goal, float(s["difficulty"])).astype(np.float32)
         return to_input(s["rgb"], s["depth"]), torch.from_numpy(target)
 
 
+def image_target(grasp: np.ndarray, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """The grasp point where the camera sees it, scaled to weigh about as cm: u and v times IMAGE_SCALE, depth in
+    cm from DEPTH_ORIGIN."""
+    u, v, depth = scenes.world_to_image(grasp, view, projection)
+    return np.array([u * IMAGE_SCALE, v * IMAGE_SCALE, (depth - DEPTH_ORIGIN) * 100])
+
+
+def image_to_world(output: np.ndarray, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """A heatmap network's output (image_target's units) back to the world point in metres, with the camera."""
+    u, v, depth_cm = np.asarray(output, dtype=np.float64)
+    return scenes.image_to_world(u / IMAGE_SCALE, v / IMAGE_SCALE, depth_cm / 100 + DEPTH_ORIGIN, view, projection)
+
+
 def tabletop_scenes(data: str | None = None, seed: int = 0, train: int = 2000, valid: int = 250, test: int = 500,
-                    size: int = 96) -> DataBundle:
-    """robotics/tabletop-scenes: rendered scenes (the run's seed does not change them: the splits are fixed)."""
+                    size: int = 96, target: str = "point") -> DataBundle:
+    """robotics/tabletop-scenes: rendered scenes (the run's seed does not change them: the splits are fixed).
+    target 'point' regresses the grasp point in the world (cm); 'image' locates it in the image with a heatmap
+    (where, by soft-argmax) and a depth (how far), which a calibrated camera turns into the point."""
     if data is not None:
         raise ZooError("robotics/tabletop-scenes has no --data: its scenes are rendered (set data.train, "
                        "data.valid, data.test, data.size)")
     if min(train, valid, test) < 1:
         raise ZooError(f"data.train, data.valid and data.test must each be at least 1 (got {train}, {valid}, {test})")
-    splits = {name: Scenes(name, n, size) for name, n in (("train", train), ("valid", valid), ("test", test))}
+    if target not in ("point", "image"):
+        raise ZooError(f"--set data.target: 'point' (regress the grasp point) or 'image' (heatmap and depth), got "
+                       f"{target!r}")
+    splits = {name: Scenes(name, n, size, target) for name, n in (("train", train), ("valid", valid), ("test", test))}
+    image = target == "image"
     return DataBundle(train=splits["train"], valid=splits["valid"], test=splits["test"],
-                      model_args={"in_chans": 4, "num_outputs": 3},
-                      info={"target_dims": 3, "target_names": TARGET_NAMES, "size": size,
-                            "difficulties": list(scenes.DIFFICULTIES)})
+                      model_args={"in_chans": 4, "num_outputs": 3, "head": "heatmap" if image else "regression"},
+                      info={"target_dims": 3, "target": target, "size": size, "difficulties": list(scenes.DIFFICULTIES),
+                            "target_names": ["u_px", "v_px", "depth_m"] if image else TARGET_NAMES})
 
 
 def read_scene(path: str, info: dict[str, Any]) -> torch.Tensor:

@@ -11,12 +11,45 @@ from torch import nn
 from zoo import ZooError
 
 
-def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18", drop_rate: float = 0.0) -> nn.Module:
+def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18", drop_rate: float = 0.0,
+                head: str = "regression") -> nn.Module:
+    """`head` regression: pooled features to the outputs. heatmap: HeatmapNet (the dataset's target 'image')."""
     import timm
 
     if arch not in timm.list_models("resnet*"):
         raise ZooError(f"--set model.arch={arch}: not one of timm's ResNets (e.g. resnet10t, resnet18, resnet34)")
+    if head == "heatmap":
+        return HeatmapNet(timm.create_model(arch, pretrained=False, in_chans=in_chans, features_only=True,
+                                            out_indices=(2, 3, 4)))
     return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs, drop_rate=drop_rate)
+
+
+class HeatmapNet(nn.Module):
+    """Where in the image, then how far: the backbone's last three stages merged top-down at 1/8 of the input
+    (a small feature pyramid), a heatmap whose soft-argmax gives (u, v) in [-1, 1], and a depth map read under
+    the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from DEPTH_ORIGIN): data.image_target."""
+
+    def __init__(self, backbone: nn.Module, width: int = 64):
+        super().__init__()
+        from .data import IMAGE_SCALE
+
+        self.backbone, self.scale = backbone, IMAGE_SCALE
+        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in backbone.feature_info.channels())
+        self.head = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+                                  nn.Conv2d(width, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(x)
+        merged = self.lateral[-1](features[-1])
+        for lateral, f in zip(reversed(self.lateral[:-1]), reversed(features[:-1])):
+            merged = lateral(f) + nn.functional.interpolate(merged, size=f.shape[-2:], mode="nearest")
+        heat, depth = self.head(merged).float().unbind(1)
+        weights = heat.flatten(1).softmax(-1).view_as(heat)
+        h, w = heat.shape[-2:]
+        u = ((torch.arange(w, device=x.device) + 0.5) / w * 2 - 1)[None, None, :]  # pixel centres, right
+        v = (1 - (torch.arange(h, device=x.device) + 0.5) / h * 2)[None, :, None]  # up
+        expect = lambda grid: (weights * grid).sum((1, 2))  # noqa: E731
+        return torch.stack([expect(u) * self.scale, expect(v) * self.scale, expect(depth)], 1)
 
 
 class CameraNet(nn.Module):

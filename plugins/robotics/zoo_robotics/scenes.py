@@ -194,6 +194,22 @@ def _photograph(p, client, rng, size: int, difficulty: str, body: int):
     return rgb, depth.astype(np.float32), *matrices
 
 
+def world_to_image(point: np.ndarray, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """A world point (metres) as the camera sees it: (u, v, depth) with u right and v up in [-1, 1] across the
+    image, and depth in metres along the view axis (what the depth channel holds)."""
+    camera = np.append(point, 1.0) @ view  # pybullet's matrices are column-major: row vector times view
+    depth = -camera[2]
+    fx, fy = projection[0, 0], projection[1, 1]
+    return np.array([camera[0] * fx / depth, camera[1] * fy / depth, depth])
+
+
+def image_to_world(u: float, v: float, depth: float, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """The inverse of world_to_image: the world point (metres) at image position (u, v) and depth."""
+    fx, fy = projection[0, 0], projection[1, 1]
+    camera = np.array([u * depth / fx, v * depth / fy, -depth, 1.0])
+    return (camera @ np.linalg.inv(view))[:3]
+
+
 def pixels_to_world(depth: np.ndarray, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """Each pixel's point in world metres (H x W x 3) from its depth and the camera's matrices (a calibrated
     camera); pixels without a reading are NaN."""

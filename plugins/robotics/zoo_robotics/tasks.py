@@ -61,6 +61,15 @@ class LocalizationTask(RegressionTask):
         error = (self.scores(output) - self._shaped(target, output)).norm(dim=-1)
         metrics["median"].update(error, target[..., 3])
 
+    def predict(self, output) -> list[dict]:
+        if self.info.get("target") != "image":
+            return super().predict(output)
+        from .data import DEPTH_ORIGIN, IMAGE_SCALE  # a heatmap network: where in the image, and how far
+
+        size = int(self.info["size"])
+        return [{"u_px": round((u / IMAGE_SCALE + 1) / 2 * size, 2), "v_px": round((1 - v / IMAGE_SCALE) / 2 * size, 2),
+                 "depth_m": round(d / 100 + DEPTH_ORIGIN, 4)} for u, v, d in self.scores(output).tolist()]
+
     def check_batch(self, x, y, dataset: str) -> None:
         if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == 4 and torch.isfinite(y).all()):
             raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty)")
