@@ -42,7 +42,8 @@ def test_dagger_rounds_are_driven_by_the_learner_and_labelled_by_the_expert():
         assert copy.played == 4 and len(copy.dataset()) == 2 * first
 
 
-def test_a_diverging_simulation_is_cut_and_counted_not_a_crash():
+def test_a_diverging_simulation_is_cut_and_counted_not_a_crash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings to MUJOCO_LOG.TXT in the working directory
     calls = []
 
     def explode(obs):
