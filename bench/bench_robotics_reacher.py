@@ -46,8 +46,9 @@ def main() -> None:
     print(f"MuJoCo Reacher-v5 (gymnasium), {EPISODES} test episodes with fixed starts and targets, the same for every "
           f"policy. Each learner: the recipe's defaults ({epochs} rounds; round 0: 20 expert episodes, then 10 a "
           "round), one torch thread; behaviour cloning's later rounds are driven by the expert, DAgger's by the "
-          "learner, both labelled by the expert, so both see as many labels. Success: fingertip within 1 cm of the "
-          "target at the end of the 50-step episode.\n")
+          "learner, all labelled by the expert, so all see as many labels. The expert's episodes stray with "
+          "Gaussian noise (0.3) on its torques, labels clean (DART), except in 'clean demonstrations'. Success: "
+          "fingertip within 1 cm of the target at the end of the 50-step episode.\n")
     print("| policy | seed | success | mean return | mean final distance (cm) | diverged | train min (wall / CPU) |\n"
           "|---|---|---|---|---|---|---|")
     for key, run in runs.items():
