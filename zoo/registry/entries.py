@@ -96,12 +96,16 @@ class RecipeSpec(Entry):
     defaults: dict[str, Any] = field(default_factory=dict)
     factory: str = "zoo.runs:default_recipe"
     callbacks: tuple[str, ...] = ()  # "module:callable" (resolved config) -> zoo Callback, hooked into the loop
+    # settings zoo's registry-wide one-step test adds to the defaults: a smaller round 0 for a recipe that makes its data
+    quick: dict[str, Any] = field(default_factory=dict)
     kind: ClassVar[str] = "recipe"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.defaults, dict):
-            raise PluginError(f"{self.name}: defaults must be a dict of settings, got {type(self.defaults).__name__}")
+        for name in ("defaults", "quick"):
+            if not isinstance(getattr(self, name), dict):
+                raise PluginError(f"{self.name}: {name} must be a dict of settings, got "
+                                  f"{type(getattr(self, name)).__name__}")
         for ref in ("dataset", "model"):
             if "/" not in getattr(self, ref):
                 raise PluginError(f"{self.name}: {ref} {getattr(self, ref)!r} must name a 'domain/name' entry")

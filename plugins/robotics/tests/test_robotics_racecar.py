@@ -50,7 +50,7 @@ def test_a_camera_network_learns_to_steer_like_the_driver(tmp_path):
     run, summary = train_tiny("robotics/racecar-lane", tmp_path, "data.demos=4", "data.episodes=2", "data.steps=80",
                               "steps_per_round=60", "eval_budget=1", "data.valid_drives=1", "data.eval_steps=40",
                               epochs=3)
-    _, labels = racecar.labelled_frames("test", 1, 80, 0.1)
+    _, labels = racecar.LabelledFrames("test", 1, 80, 0.1).drive(0)
     assert summary["test"]["rmse"] < 0.5 * float(labels.std()), (summary["test"], float(labels.std()))
     frame = tmp_path / "frame.png"
     world = racecar.Drive(20_000)

@@ -181,8 +181,7 @@ def racecar_drives(data: str | None = None, seed: int = 0, demos: int = 12, epis
     if noise < 0:
         raise ZooError(f"--set data.noise: must not be negative, got {noise}")
     generator = racecar.Drives(demos, episodes, bool(dagger), capacity, seed, noise=noise, steps=steps)
-    valid, test = (TensorDataset(*racecar.labelled_frames(split, valid_drives, steps, noise))
-                   for split in ("valid", "test"))
+    valid, test = (racecar.LabelledFrames(split, valid_drives, steps, noise) for split in ("valid", "test"))
     return DataBundle(train=None, valid=valid, test=test, generator=generator, augment=racecar.Mirror(),
                       model_args={"in_chans": 1, "num_outputs": 1},
                       info={"target_dims": 1, "target_names": ["steering_rad"], "eval_steps": eval_steps})

@@ -109,3 +109,13 @@ def mlp_policy(in_features: int, out_features: int, mean: list[float] | None = N
     if width < 1 or depth < 0:
         raise ZooError(f"--set model.width / model.depth: got {width} / {depth} (width at least 1, depth at least 0)")
     return MLPPolicy(in_features, out_features, mean or [0.0] * in_features, std or [1.0] * in_features, width, depth)
+
+
+def policy_example():
+    """Factory arguments and one input, for zoo's registry-wide tests (the recipe's data is made while training)."""
+    return {"in_features": 10, "out_features": 2, "width": 32, "depth": 2}, torch.randn(4, 10)
+
+
+def camera_example():
+    """Factory arguments and one batch of camera frames, for zoo's registry-wide tests."""
+    return {"in_chans": 1, "num_outputs": 1, "width": 8}, torch.randint(0, 256, (4, 1, 48, 64), dtype=torch.uint8)

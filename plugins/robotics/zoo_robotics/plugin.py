@@ -70,12 +70,14 @@ def zoo_models():
         ModelSpec(name="robotics/mlp-policy", summary="residual MLP policy: observation in, action out",
                   factory="zoo_robotics.models:mlp_policy", task="zoo_robotics.tasks:ImitationTask",
                   input="N x D observations (standardized inside with the expert's statistics)",
-                  notes="model.width, model.depth (pre-norm residual blocks, ReLU)."),
+                  notes="model.width, model.depth (pre-norm residual blocks, ReLU).",
+                  example="zoo_robotics.models:policy_example"),
         ModelSpec(name="robotics/camera-resnet", summary="narrow timm ResNet steering from a grey camera frame",
                   factory="zoo_robotics.models:camera_resnet", task="zoo_robotics.tasks:DrivingTask",
                   input="N x 1 x 48 x 64 uint8 frames (or floats in [0, 1])",
                   notes="resnet10t's shape with model.width channels in its first stage (16: a tenth of the cost), "
-                        "model.drop_rate; from scratch."),
+                        "model.drop_rate; from scratch.",
+                  example="zoo_robotics.models:camera_example"),
     ]
 
 
@@ -107,5 +109,6 @@ def zoo_recipes():
                       "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01, "warmup": 0.05, "eval_budget": 10,
                       "data.demos": 12, "data.episodes": 8, "data.dagger": True, "data.noise": 0.1, "data.steps": 150,
                       "model.width": 16},
+            quick={"data.demos": 1, "data.steps": 20},
             notes="Target (issue 18): a full lap without leaving the road in 9 of 10 drives from random starts."),
     ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from .imitation import Imitation
 from .scenes import connect, quiet
@@ -249,12 +250,27 @@ class Drives(Imitation):
         return images, labels, {"round_interventions": float(np.mean([r.interventions for r in runs]))}
 
 
-def labelled_frames(split: str, drives: int, steps: int, noise: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frames of the scripted driver (with noise) on a split's tracks and its labels: the action error's data."""
-    runs = [drive(SEED_BASE[split] + i, SEED_BASE[split] + i, None, steps, record=True, noise=noise)
-            for i in range(drives)]
-    return (torch.from_numpy(np.stack([im for r in runs for im in r.images])),
-            torch.tensor([v for r in runs for v in r.labels], dtype=torch.float32))
+class LabelledFrames(Dataset):
+    """Frames of the scripted driver (with noise) on a split's tracks, with its labels: the steering error's data.
+    Each drive is run when one of its frames is first asked for, so a quick check pays for one drive only."""
+
+    def __init__(self, split: str, drives: int, steps: int, noise: float):
+        self.split, self.drives, self.steps, self.noise = split, drives, steps, noise
+        self.done: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __len__(self) -> int:
+        return self.drives * self.steps
+
+    def drive(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if k not in self.done:
+            seed = SEED_BASE[self.split] + k
+            run = drive(seed, seed, None, self.steps, record=True, noise=self.noise)
+            self.done[k] = torch.from_numpy(np.stack(run.images)), torch.tensor(run.labels, dtype=torch.float32)
+        return self.done[k]
+
+    def __getitem__(self, i: int):
+        images, labels = self.drive(i // self.steps)
+        return images[i % self.steps], labels[i % self.steps]
 
 
 class Mirror:
