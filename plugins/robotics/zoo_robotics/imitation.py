@@ -26,23 +26,21 @@ class Imitation(DataGenerator):
         self.buffer = ReplayBuffer(capacity)
         self.base = TRAIN_SEEDS * (seed + 1)
         self.played = 0  # training episodes so far: they name the next episodes' seeds
-        self.last: dict[str, float] = {}  # figures of the last round
 
-    def record(self, model: torch.nn.Module | None, device, seeds: list[int]) -> tuple[Any, torch.Tensor, dict]:
+    def record(self, model: torch.nn.Module | None, device, seeds: list[int]) -> tuple[Any, torch.Tensor]:
         """Inputs met and the expert's labels over one episode per seed, driven by `model` (None: by the expert,
-        with `self.noise`), and figures of the round."""
+        with `self.noise`)."""
         raise NotImplementedError
 
     def generate(self, model, round, device) -> None:
         if round == 0 and self.user is not None:
             self.buffer.add(*self.user)
-            self.last = {"demo_states": float(len(self.buffer))}
             return
         count = self.demos if round == 0 else self.episodes
         if count == 0:
             return
         seeds = [self.base + self.played + i for i in range(count)]
-        x, y, self.last = self.record(model if (self.dagger and round > 0) else None, device, seeds)
+        x, y = self.record(model if (self.dagger and round > 0) else None, device, seeds)
         self.played += count
         self.buffer.add(x, y)
 
@@ -50,8 +48,8 @@ class Imitation(DataGenerator):
         return self.buffer
 
     def state_dict(self) -> dict[str, Any]:
-        return {"buffer": self.buffer.state_dict(), "played": self.played, "last": self.last}
+        return {"buffer": self.buffer.state_dict(), "played": self.played}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.buffer.load_state_dict(state["buffer"])
-        self.played, self.last = int(state["played"]), dict(state.get("last") or {})
+        self.played = int(state["played"])

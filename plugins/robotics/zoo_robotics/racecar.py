@@ -247,7 +247,7 @@ class Drives(Imitation):
                 for s in seeds]
         images = torch.from_numpy(np.stack([im for r in runs for im in r.images]))
         labels = torch.tensor([v for r in runs for v in r.labels], dtype=torch.float32)
-        return images, labels, {"round_interventions": float(np.mean([r.interventions for r in runs]))}
+        return images, labels
 
 
 class LabelledFrames(Dataset):

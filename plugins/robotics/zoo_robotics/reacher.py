@@ -183,5 +183,4 @@ class Demonstrations(Imitation):
             noisy(expert, self.noise, seeds[0]) if self.noise else expert
         run = rollouts(driver, seeds, record=True)
         x = torch.from_numpy(run.observations)
-        return x, torch.from_numpy(expert(run.observations)), {"round_success": float(run.success.mean()),
-                                                               "round_diverged": float(run.diverged.sum())}
+        return x, torch.from_numpy(expert(run.observations))
