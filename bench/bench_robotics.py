@@ -21,9 +21,12 @@ from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
 from zoo.runs import open_run  # noqa: E402
-from zoo_robotics import baselines, scenes  # noqa: E402
+from zoo_robotics import baselines, data, scenes  # noqa: E402
 from zoo_robotics.data import SPLIT_SEEDS  # noqa: E402
 from zoo_robotics.grasping import grasp_trial  # noqa: E402
+
+HEADS = {"point": "direct regression of the point", "image": "a heatmap and a depth, turned into the point with each "
+         "scene's camera"}
 
 
 def main() -> None:
@@ -35,8 +38,8 @@ def main() -> None:
     with torch.no_grad():
         for i in range(len(test)):
             s = test.scene(i)
-            x, y = test[i]
-            point = task.scores(model(x[None]))[0].numpy() / 100
+            x, _ = test[i]
+            point = data.world_point(task.scores(model(x[None]))[0].numpy(), s, test.target)
             guess = baselines.depth_segmentation(s["depth"], s["view"], s["projection"])
             ours.append(float(np.linalg.norm(point - s["grasp"]) * 100))
             theirs.append(float(np.linalg.norm(guess - s["grasp"]) * 100))
@@ -48,8 +51,9 @@ def main() -> None:
 
     print("## robotics: locating hard-to-see objects (`robotics/object-localization`)\n")
     print(f"Test: {len(test):,} rendered RGB-D scenes never seen in training ({len(test) // 5} of each look). "
-          f"`robotics/object-localization`: {summary['epochs']} epochs in {seconds / 60:.1f} min with two torch "
-          "threads. Error: the Euclidean distance (cm) from the labelled grasp point.\n")
+          f"`robotics/object-localization` at its defaults ({HEADS[test.target]}): {summary['epochs']} epochs in "
+          f"{seconds / 60:.1f} min with two torch threads. Error: the Euclidean distance (cm) from the labelled grasp "
+          "point.\n")
     print("| look | scenes | zoo median cm | depth segmentation median cm | target |\n|---|---|---|---|---|")
     groups = {**{d: looks == d for d in scenes.DIFFICULTIES}, "hard (all four)": looks != "easy",
               "all": np.ones(len(looks), bool)}

@@ -30,8 +30,7 @@ def errors(out: Path) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
         for i in range(len(test)):
             s = test.scene(i)
-            output = task.scores(model(test[i][0][None]))[0].numpy()
-            point = output / 100 if test.target == "point" else data.image_to_world(output, s["view"], s["projection"])
+            point = data.world_point(task.scores(model(test[i][0][None]))[0].numpy(), s, test.target)
             found.append(float(np.linalg.norm(point - s["grasp"]) * 100))
             looks.append(scenes.DIFFICULTIES[int(s["difficulty"])])
     return np.array(found), np.array(looks)

@@ -82,6 +82,11 @@ def image_to_world(output: np.ndarray, view: np.ndarray, projection: np.ndarray)
     return scenes.image_to_world(u / IMAGE_SCALE, v / IMAGE_SCALE, depth_cm / 100 + DEPTH_ORIGIN, view, projection)
 
 
+def world_point(output: np.ndarray, scene: dict[str, np.ndarray], target: str) -> np.ndarray:
+    """A network's output for one scene (its task's scores) as the grasp point in the world, in metres."""
+    return np.asarray(output) / 100 if target == "point" else image_to_world(output, scene["view"], scene["projection"])
+
+
 def tabletop_scenes(data: str | None = None, seed: int = 0, train: int = 2000, valid: int = 250, test: int = 500,
                     size: int = 96, target: str = "point") -> DataBundle:
     """robotics/tabletop-scenes: rendered scenes (the run's seed does not change them: the splits are fixed).
