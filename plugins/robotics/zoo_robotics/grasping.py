@@ -1,9 +1,10 @@
 """A simulated top-down grasp with pybullet's Franka Panda at a predicted point: did the object come up?
 
 The scene is rebuilt exactly as it was rendered (same seed, index and draws), the arm is placed beside the tray,
-its open hand put 15 cm above the point pointing down, lowered to 3 cm below the point (never into the floor),
-closed, and lifted 20 cm. Success: the object rose at least 8 cm. The hand's yaw is fixed, so a long object
-lying across the fingers' opening (8 cm) cannot be picked: the ground-truth point's success rate is the ceiling.
+its open hand put 15 cm above the point pointing down (turned by a yaw about the vertical: at 0 the fingers close
+along y), lowered to 7 cm below the point (never into the floor), closed, and lifted 20 cm. Success: the object
+rose at least 8 cm. At one yaw, a long object lying across the fingers' opening (8 cm) cannot be picked: the
+labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp.
 """
 from __future__ import annotations
 
@@ -23,16 +24,18 @@ UPPER = [2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 0.04, 0.04]
 REST = [0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.8, 0.04, 0.04]
 
 
-def _joints_for(p, client, robot, point, iterations: int = 100) -> list[float]:
-    """Joint angles that put the hand at `point` pointing down, within the joints' limits."""
-    return p.calculateInverseKinematics(robot, HAND, point, p.getQuaternionFromEuler(DOWN), lowerLimits=LOWER,
+def _joints_for(p, client, robot, point, yaw: float = 0.0, iterations: int = 100) -> list[float]:
+    """Joint angles that put the hand at `point` pointing down, turned by `yaw` about the vertical, within the
+    joints' limits."""
+    down = p.getQuaternionFromEuler((DOWN[0], DOWN[1], yaw))
+    return p.calculateInverseKinematics(robot, HAND, point, down, lowerLimits=LOWER,
                                         upperLimits=UPPER, jointRanges=[u - lo for u, lo in zip(UPPER, LOWER)],
                                         restPoses=REST, maxNumIterations=iterations, physicsClientId=client)
 
 
-def _move(p, client, robot, point, steps: int, grip: float) -> None:
+def _move(p, client, robot, point, steps: int, grip: float, yaw: float = 0.0) -> None:
     """Drive the arm (position control) to put the hand at `point`, fingers at `grip` (m each, 0.04 open)."""
-    joints = _joints_for(p, client, robot, point)
+    joints = _joints_for(p, client, robot, point, yaw)
     for j in range(7):
         p.setJointMotorControl2(robot, j, p.POSITION_CONTROL, joints[j], force=1200, physicsClientId=client)
     for f in FINGERS:
@@ -41,8 +44,9 @@ def _move(p, client, robot, point, steps: int, grip: float) -> None:
         p.stepSimulation(physicsClientId=client)
 
 
-def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = None) -> bool:
-    """Whether a top-down grasp at `point` (world metres) lifts scene (seed, index)'s object."""
+def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = None, yaw: float = 0.0) -> bool:
+    """Whether a top-down grasp at `point` (world metres), the hand turned by `yaw` (radians about the vertical),
+    lifts scene (seed, index)'s object."""
     for attempt in range(5):  # the same draws as scenes.render_scene, so the same scene
         rng = np.random.default_rng([seed, index, attempt])
         p, client = scenes.connect()
@@ -60,17 +64,17 @@ def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = Non
             above = [x, y, z + 0.15]
             for j in range(7):  # from the rest pose, so that inverse kinematics starts near it
                 p.resetJointState(robot, j, REST[j], physicsClientId=client)
-            start = _joints_for(p, client, robot, above, 200)
+            start = _joints_for(p, client, robot, above, yaw, 200)
             for j in range(7):  # start poised above the point (the approach is not what is being tested)
                 p.resetJointState(robot, j, start[j], physicsClientId=client)
             for f in FINGERS:
                 p.resetJointState(robot, f, 0.04, physicsClientId=client)
                 p.changeDynamics(robot, f, lateralFriction=1.5, physicsClientId=client)  # rubber fingertips
-            _move(p, client, robot, above, 60, 0.04)
+            _move(p, client, robot, above, 60, 0.04, yaw)
             low = [x, y, max(z - DEPTH, scenes.FLOOR_Z + 0.015)]
-            _move(p, client, robot, low, 240, 0.04)
-            _move(p, client, robot, low, 120, 0.0)
-            _move(p, client, robot, [x, y, z + 0.2], 360, 0.0)
+            _move(p, client, robot, low, 240, 0.04, yaw)
+            _move(p, client, robot, low, 120, 0.0, yaw)
+            _move(p, client, robot, [x, y, z + 0.2], 360, 0.0, yaw)
             lifted = p.getBasePositionAndOrientation(body, physicsClientId=client)[0][2] - rest
             return bool(np.isfinite(lifted) and lifted >= 0.08)
         finally:
