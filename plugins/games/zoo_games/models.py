@@ -87,3 +87,41 @@ def policy_value_example():
     """Factory arguments and one input, for zoo's registry-wide tests of a model no default data reaches."""
     kwargs = {"in_planes": 3, "height": 6, "width": 7, "num_actions": 7, "channels": 8, "blocks": 1}
     return kwargs, {"planes": torch.randn(2, 3, 6, 7), "legal": torch.ones(2, 7, dtype=torch.bool)}
+
+
+class AtariNet(nn.Module):
+    """Stacked frames (uint8, scaled here) -> action logits: a stride-2 stem, residual blocks at half and quarter
+    resolution, then a linear head over the whole map (where the ball is relative to the paddle is the point,
+    so the map is flattened, not pooled)."""
+
+    def __init__(self, in_chans: int, size: int, num_classes: int, channels: int = 16, hidden: int = 256):
+        super().__init__()
+        c = channels
+        self.body = nn.Sequential(
+            nn.Conv2d(in_chans, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+            ResidualBlock(c), ResidualBlock(c),
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(),
+            ResidualBlock(2 * c))
+        side = -(-size // 4)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * c * side * side, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, num_classes))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames.float() / 255 if frames.dtype == torch.uint8 else frames
+        return self.head(self.body(x))
+
+
+def atari_net(in_chans: int = 4, size: int = 40, num_classes: int = 3, channels: int = 16,
+              hidden: int = 256) -> nn.Module:
+    from zoo import ZooError
+
+    if channels < 4 or hidden < 4:
+        raise ZooError(f"--set model.channels and model.hidden: at least 4, got {channels} and {hidden}")
+    return AtariNet(in_chans, size, num_classes, channels, hidden)
+
+
+def atari_example() -> torch.Tensor:
+    """Two stacks of Pong frames (the forward test's input: the recipe's data is played while training)."""
+    from .atari import FRAME, STACK
+
+    return torch.randint(0, 256, (2, STACK, FRAME, FRAME), dtype=torch.uint8)

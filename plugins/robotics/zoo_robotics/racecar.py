@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .imitation import Imitation
+from zoo.imitation import Imitation
 from .scenes import connect, quiet
 
 HALF_WIDTH = 0.5  # m from the centre line to the road's edge
@@ -223,7 +223,7 @@ def drive(track_seed: int, start_seed: int, steer: Steerer | None, steps: int = 
         world.close()
 
 
-SEED_BASE = {"valid": 10_000, "test": 20_000}  # track and start seeds of the splits; training's: imitation.TRAIN_SEEDS
+SEED_BASE = {"valid": 10_000, "test": 20_000}  # track and start seeds of the splits; training's: zoo.imitation.TRAIN_SEEDS
 
 
 def network_steerer(model, device="cpu") -> Steerer:
@@ -234,7 +234,7 @@ def network_steerer(model, device="cpu") -> Steerer:
 
 
 class Drives(Imitation):
-    """Drives on new tracks for behaviour cloning and DAgger (zoo_robotics.imitation): each episode a track and
+    """Drives on new tracks for behaviour cloning and DAgger (zoo.imitation): each episode a track and
     a start of its own seed, `steps` control steps long, every frame labelled by the scripted driver."""
 
     def __init__(self, *args, steps: int = 150, **kwargs):

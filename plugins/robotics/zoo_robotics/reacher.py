@@ -16,7 +16,7 @@ import torch
 
 from zoo import ZooError
 
-from .imitation import TRAIN_SEEDS, Imitation
+from zoo.imitation import TRAIN_SEEDS, Imitation
 
 ENV_ID = "Reacher-v5"
 OBSERVATION = 10  # cos q (2), sin q (2), target xy, joint velocities (2), fingertip - target (x, y)
@@ -176,7 +176,7 @@ def read_demonstrations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Demonstrations(Imitation):
-    """Reacher episodes for behaviour cloning and DAgger (zoo_robotics.imitation), labelled by `expert`."""
+    """Reacher episodes for behaviour cloning and DAgger (zoo.imitation), labelled by `expert`."""
 
     def record(self, model, device, seeds):
         driver = network_policy(model, device) if model is not None else \

@@ -6,7 +6,8 @@ trained, every state labelled with the expert's action (DAgger, Ross et al. 2011
 its own mistakes lead to, and learns what the expert would do there). Either way a round adds about as many
 labelled states, so the two compare at an equal label budget. With `noise`, the expert's episodes stray
 (Gaussian noise on what it does, not on its labels), so that a clone sees recoveries too (DART, Laskey et al.
-2017). A subclass says how one batch of episodes is recorded.
+2017). A subclass says how one batch of episodes is recorded (`record`); zoo's robotics and games plugins use
+it for MuJoCo Reacher, a pybullet racecar and Atari Pong.
 """
 from __future__ import annotations
 
