@@ -58,8 +58,8 @@ def main() -> None:
           f"{verdict(low, high)}; network - scripted player: {d2:+.1f} [{l2:+.1f}, {h2:+.1f}], {verdict(l2, h2)}.")
     margin = ours.mean() - random.mean()
     print(f"\nTarget (mean return at least 15 above the random policy's): {'met' if margin >= 15 else 'NOT met'} "
-          f"({margin:+.1f}). Test accuracy (agreement with the scripted player on its own test frames): "
-          f"{summary['test']['accuracy']:.3f}.")
+          f"({margin:+.1f}). On the scripted player's own test frames the network agrees with its action "
+          f"{summary['test']['accuracy']:.3f} of the time (macro-F1 {summary['test']['f1_macro']:.3f}).")
 
 
 if __name__ == "__main__":

@@ -35,14 +35,15 @@ def test_dagger_games_are_driven_by_the_learner_and_labelled_by_the_scripted_pla
 
 
 def test_a_network_learns_the_scripted_player_s_actions_from_pixels(tmp_path, monkeypatch):
-    """Two short rounds: on the test split's frames the network agrees with the scripted player far more often
-    than the most common action's share (about 0.36); `zoo predict --out` writes a game as a GIF. (Playing
-    better than random takes longer: bench/bench_games_pong.py.)"""
+    """Two short rounds: on the test split's frames the network's macro-F1 against the scripted player's actions
+    is well above that of always answering the most common one, NOOP (about 0.3: the scripted player waits four
+    steps in five); `zoo predict --out` writes a game as a GIF. (Playing better than random takes longer:
+    bench/bench_games_pong.py.)"""
     from zoo.testing import train_tiny
 
     run, summary = train_tiny("games/atari-pong", tmp_path, "data.demos=2", "data.episodes=1", "data.steps=400",
                               "steps_per_round=50", "eval_budget=1", "eval_limit=1", "device=cpu", epochs=2)
-    assert summary["test"]["accuracy"] > 0.5, summary["test"]
+    assert summary["test"]["f1_macro"] > 0.45, summary["test"]
     monkeypatch.setattr(atari, "MAX_STEPS", 40)
     [row] = run.predict(["3"], out=tmp_path / "games")
     gif = tmp_path / "games" / "pong-3.gif"
