@@ -120,8 +120,10 @@ def atari_net(in_chans: int = 4, size: int = 40, num_classes: int = 3, channels:
     return AtariNet(in_chans, size, num_classes, channels, hidden)
 
 
-def atari_example() -> torch.Tensor:
-    """Two stacks of Pong frames (the forward test's input: the recipe's data is played while training)."""
-    from .atari import FRAME, STACK
+def atari_example() -> tuple[dict, torch.Tensor]:
+    """The network's arguments and two stacks of Pong frames (the forward test's input: the recipe's data is
+    played while training)."""
+    from .atari import ACTIONS, FRAME, STACK
 
-    return torch.randint(0, 256, (2, STACK, FRAME, FRAME), dtype=torch.uint8)
+    return ({"in_chans": STACK, "size": FRAME, "num_classes": len(ACTIONS)},
+            torch.randint(0, 256, (2, STACK, FRAME, FRAME), dtype=torch.uint8))
