@@ -29,7 +29,6 @@ def main() -> None:
     out, seconds, summary = train_defaults("games/atari-pong", "PONG_BENCH_SETS", threads=1)
     cpu_minutes = (time.process_time() - started) / 60
     trainer = open_run(out, device="cpu").trainer(with_data=True)
-    frames = len(trainer.data.generator.dataset())
     model = trainer.eval_model().eval()
     seeds = atari.game_seeds("test", GAMES)
     players = {"zoo network (DAgger)": atari.network_policy(model), "scripted player (reads the RAM)": atari.expert,
@@ -41,8 +40,7 @@ def main() -> None:
         minutes[name] = (time.perf_counter() - begun) / 60
     print("## games: Atari Pong from pixels (`games/atari-pong`)\n")
     print(f"`games/atari-pong` with its defaults: {summary['epochs']} rounds (behaviour cloning from the scripted "
-          f"player's games, then DAgger), {frames:,} labelled frame stacks in the buffer at the end, "
-          f"{seconds / 60:.1f} min wall and {cpu_minutes:.1f} CPU-min (one torch thread; the emulator included). "
+          f"player's games, then DAgger), {seconds / 60:.1f} min wall and {cpu_minutes:.1f} CPU-min (one torch thread; the emulator included). "
           f"Each player then plays the same {GAMES} whole test games (ALE/Pong-v5, sticky actions 0.25) against "
           "Pong's built-in opponent.\n")
     print("| player | mean return | per game (min - max) | points won | points lost | agent steps a game | min |\n"
