@@ -368,11 +368,14 @@ class Trainer:
 
     @torch.no_grad()
     def collect(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores (Task.scores) and targets of a whole split, concatenated: for plots of the final model."""
+        """Scores (Task.scores) and targets of a whole split (its first `eval_limit` batches in quick checks),
+        concatenated: for plots of the final model."""
         model = self.eval_model()
         model.eval()
         scores, targets = [], []
-        for x, y in self._loader(getattr(self.data, split), self.config.eval_batch_size):
+        for i, (x, y) in enumerate(self._loader(getattr(self.data, split), self.config.eval_batch_size)):
+            if self.config.eval_limit and i >= self.config.eval_limit:
+                break
             x = to_device(x, self.device)
             with autocast(self.device, self.precision):
                 scores.append(self.task.scores(self.task.forward(model, x)).float().cpu())
