@@ -68,8 +68,8 @@ def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagg
                steps: int = 2000, capacity: int = 40_000, valid_games: int = 1) -> DataBundle:
     """Atari Pong: stacks of frames labelled by the scripted player, made while training (games of `steps` agent
     steps at most); valid and test are the scripted player's own frames on fixed games of their own."""
-    from torch.utils.data import TensorDataset
     import torch
+    from torch.utils.data import TensorDataset
 
     from . import atari
 
