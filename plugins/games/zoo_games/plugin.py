@@ -134,7 +134,7 @@ def zoo_recipes():
             summary="Atari Pong from pixels: cloned from a scripted player that reads the RAM, then DAgger rounds; "
                     "return over whole games against random play and the scripted player",
             dataset="games/pong-games", model="games/atari-net", task="zoo_games.atari:PongTask",
-            defaults={**ONE_THREAD, "epochs": 8, "steps_per_round": 300, "batch_size": 64, "eval_batch_size": 512,
+            defaults={**ONE_THREAD, "epochs": 12, "steps_per_round": 900, "batch_size": 64, "eval_batch_size": 512,
                       "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "eval_budget": 4, "data.demos": 6,
                       "data.episodes": 4, "data.dagger": True, "data.noise": 0.1, "data.steps": 2000,
                       "model.channels": 16},
