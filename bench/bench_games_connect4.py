@@ -2,7 +2,7 @@
 depth 1, 2, 4 and 6 (as first and as second player) against the CPU minutes of self-play and training spent so far
 (the run's `cpu_minutes`: this process's CPU time, the evaluations left out). Target (issue 16): at least 90% wins
 as first player against depth-4 alpha-beta within 60 CPU minutes on this machine. The recipe's defaults, one torch
-thread; the last round is also played on the test openings.
+thread; the last round is also played on the test split's openings.
 Set CONNECT4_BENCH_SETS=epochs=1,steps_per_round=2,data.games=2,data.simulations=4,eval_budget=1 for a smoke test
 (its figures mean nothing).
 """
@@ -22,6 +22,7 @@ from zoo_games.data import connect4  # noqa: E402
 OPPONENTS = ("ab1", "ab2", "ab4", "ab6")
 BUDGET_MINUTES = 60
 TARGET = 0.9
+WINDOW = 3  # rounds averaged for the target
 
 
 def main() -> None:
@@ -37,7 +38,9 @@ def main() -> None:
           f"thread, {seconds / 60:.1f} min wall in all (evaluations included). After each round the network (MCTS, "
           f"{saved['info']['eval_simulations']} visits a move, no noise) plays {games} games as first and {games} as "
           "second player against each alpha-beta player (depth N, a fixed heuristic at the leaves, ties broken at "
-          "random). CPU-min: self-play and training so far, evaluations left out. Win rates (draws are not wins):\n")
+          f"random), each game from one of {games} openings of {saved['info'].get('eval_openings', 0)} random plies "
+          "(the split's own; each opening played with both colours). CPU-min: self-play and training so far, "
+          "evaluations left out. Win rates (draws are not wins):\n")
     head = " | ".join(f"{o} 1st | {o} 2nd" for o in OPPONENTS)
     print(f"| round | CPU-min | {head} |\n|---|---|" + "---|" * (2 * len(OPPONENTS)))
     reached = None
@@ -45,8 +48,10 @@ def main() -> None:
         cells = " | ".join(f"{row.get(f'valid_{o}_{side}', float('nan')):.1f}" for o in OPPONENTS
                            for side in ("first", "second"))
         print(f"| {i} | {row['cpu_minutes']:.1f} | {cells} |")
-        if reached is None and row.get("valid_ab4_first", 0) >= TARGET:
-            reached = (i, row["cpu_minutes"])
+    for i in range(len(rows) - WINDOW + 1):  # one round is only `games` games: three in a row must average 90%
+        if sum(r.get("valid_ab4_first", 0) for r in rows[i:i + WINDOW]) / WINDOW >= TARGET:
+            reached = (i + WINDOW, rows[i + WINDOW - 1]["cpu_minutes"])
+            break
     test = summary.get("test", {})
     print(f"\nThe last round's network on the test openings ({games} games a side; 95% Wilson intervals):\n")
     print("| opponent | as first player | as second player |\n|---|---|---|")
@@ -54,14 +59,15 @@ def main() -> None:
         print(f"| alpha-beta depth {o[2:]} | {wilson(test.get(f'{o}_first', float('nan')), games)} | "
               f"{wilson(test.get(f'{o}_second', float('nan')), games)} |")
     if reached and reached[1] <= BUDGET_MINUTES:
-        verdict = f"met: round {reached[0]}, after {reached[1]:.1f} CPU-min"
+        verdict = f"met: rounds {reached[0] - WINDOW + 1}-{reached[0]} average it, after {reached[1]:.1f} CPU-min"
     elif reached:
-        verdict = f"NOT met within {BUDGET_MINUTES} CPU-min (first reached at round {reached[0]}, {reached[1]:.1f} CPU-min)"
+        verdict = (f"NOT met within {BUDGET_MINUTES} CPU-min (first averaged over rounds {reached[0] - WINDOW + 1}-"
+                   f"{reached[0]}, {reached[1]:.1f} CPU-min)")
     else:
         verdict = f"NOT met ({rows[-1]['cpu_minutes']:.1f} CPU-min spent)" if rows else "NOT met (no rounds)"
     print(f"\nTarget (at least {TARGET:.0%} wins as first player against depth-4 alpha-beta within {BUDGET_MINUTES} "
-          f"CPU-min): {verdict}. Each round's figure is {games} games, so one game is {1 / games:.0%}: read the curve, "
-          "not a single round.")
+          f"CPU-min): {verdict}. Each round's figure is {games} games, so "
+          f"the target asks {WINDOW} rounds in a row to average it ({WINDOW * games} games).")
 
 
 if __name__ == "__main__":

@@ -72,3 +72,19 @@ def test_connect_four_policy_learns_to_beat_random_play(tmp_path):
     before, after = against_random(untrained, ConnectFour(), 0, 40), against_random(trained, ConnectFour(), 0, 40)
     assert after >= before + 0.2, (before, after)
     assert [r["epoch"] for r in rows(out)] == [1, 2, 3] and "valid_ab1_first" in rows(out)[-1]
+
+
+def test_connect_four_evaluation_games_start_from_openings_of_their_own():
+    """Each evaluation game against an alpha-beta player starts from one of eval_budget distinct random openings,
+    and valid and test draw their own: a deterministic network against an opponent that only breaks ties at
+    random would otherwise replay nearly the same game."""
+    from zoo_games.tasks import BoardGameTask
+
+    task = BoardGameTask.__new__(BoardGameTask)  # only `info` is needed to draw openings
+    task.info = {"game": "connect4", "eval_openings": 2}
+    game = ConnectFour()
+    valid, again = task.openings(10, np.random.default_rng(1)), task.openings(10, np.random.default_rng(1))
+    test = task.openings(10, np.random.default_rng(2))
+    assert len({game.key(s) for s in valid}) == 10 and [game.key(s) for s in valid] == [game.key(s) for s in again]
+    assert {game.key(s) for s in valid} != {game.key(s) for s in test}
+    assert all(bin(game.key(s)[1]).count("1") == 2 for s in valid), "two stones on the board"

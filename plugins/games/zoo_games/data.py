@@ -27,7 +27,7 @@ def _opponents(text: str) -> list[str]:
 
 def self_play(game_name: str, data, seed: int, games: int, simulations: int, capacity: int, temperature_moves: int,
               c_puct: float, dirichlet_alpha: float, noise: float, q_weight: float, eval_simulations: int,
-              opponents: str, symmetries: bool, random_plies: int) -> DataBundle:
+              opponents: str, symmetries: bool, random_plies: int, eval_openings: int = 0) -> DataBundle:
     from .games import get_game
     from .selfplay import SelfPlay, Symmetries
 
@@ -35,11 +35,14 @@ def self_play(game_name: str, data, seed: int, games: int, simulations: int, cap
     for key, value in (("games", games), ("simulations", simulations), ("capacity", capacity)):
         if value < 1:
             raise ZooError(f"--set data.{key}: must be at least 1, got {value}")
+    if eval_openings < 0 or eval_openings % 2:
+        raise ZooError(f"--set data.eval_openings: an even number of plies (the first player moves next), "
+                       f"got {eval_openings}")
     game = get_game(game_name)
     generator = SelfPlay(game, games, simulations, capacity, seed, temperature_moves, c_puct, dirichlet_alpha, noise,
                          q_weight, random_plies=random_plies)
     info = {"game": game.name, "opponents": _opponents(opponents), "eval_simulations": eval_simulations,
-            "num_classes": game.num_actions, "target_dims": 1}
+            "eval_openings": eval_openings, "num_classes": game.num_actions, "target_dims": 1}
     return DataBundle(train=None, valid=None, generator=generator, augment=Symmetries(game) if symmetries else None,
                       model_args={"in_planes": game.planes, "height": game.height, "width": game.width,
                                   "num_actions": game.num_actions},
@@ -58,10 +61,11 @@ def tictactoe(data=None, seed: int = 0, games: int = 64, simulations: int = 32, 
 def connect4(data=None, seed: int = 0, games: int = 64, simulations: int = 64, capacity: int = 40000,
              temperature_moves: int = 8, c_puct: float = 1.5, dirichlet_alpha: float = 1.0, noise: float = 0.25,
              q_weight: float = 0.5, eval_simulations: int = 100, opponents: str = "ab1,ab2,ab4,ab6",
-             symmetries: bool = True, random_plies: int = 1) -> DataBundle:
-    """Connect Four self-play: `games` games a round, `simulations` MCTS visits per move."""
+             symmetries: bool = True, random_plies: int = 1, eval_openings: int = 2) -> DataBundle:
+    """Connect Four self-play: `games` games a round, `simulations` MCTS visits per move. Evaluation games start
+    after `eval_openings` random plies (each opening played with both colours), so that they differ."""
     return self_play("connect4", data, seed, games, simulations, capacity, temperature_moves, c_puct, dirichlet_alpha,
-                     noise, q_weight, eval_simulations, opponents, symmetries, random_plies)
+                     noise, q_weight, eval_simulations, opponents, symmetries, random_plies, eval_openings)
 
 
 def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagger: bool = True, noise: float = 0.1,

@@ -71,7 +71,8 @@ def cpu_seconds() -> float:
 class BoardGameTask(PolicyValueTask):
     """Self-play board games. Every round the network (MCTS with `info['eval_simulations']` visits per move, no
     noise) plays `eval_budget` games as first and as second player against each opponent of `info['opponents']`:
-    `random`, `perfect` (tic-tac-toe), `abN` (alpha-beta to depth N, Connect Four). Figures: `<opponent>_first`
+    `random`, `perfect` (tic-tac-toe), `abN` (alpha-beta to depth N, Connect Four), each game from one of
+    `eval_budget` openings of `info['eval_openings']` random plies (the split's own). Figures: `<opponent>_first`
     and `<opponent>_second` (win rates), `win_rate` (their mean), and for tic-tac-toe `perfect_losses`, the
     lines lost against a perfect player trying every optimal reply, and on the test split `any_losses`, against
     every reply (both exhaustive, as X and as O)."""
@@ -103,6 +104,26 @@ class BoardGameTask(PolicyValueTask):
         sims = int(self.info.get("eval_simulations", 0)) if simulations is None else simulations
         return MCTSPlayer(model, self.game, sims, device)
 
+    def openings(self, count: int, rng: np.random.Generator) -> list:
+        """`count` starting positions after `info['eval_openings']` random plies (distinct while there are enough),
+        each split drawing its own: a deterministic network against an opponent that only breaks ties at random
+        would otherwise play nearly the same game `count` times."""
+        game, plies = self.game, int(self.info.get("eval_openings", 0))
+        found: dict = {}
+        for _ in range(50 * count):
+            if len(found) == count:
+                break
+            state = game.initial()
+            for _ in range(plies):
+                if game.result(state) is not None:
+                    break
+                state = game.next(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
+            found.setdefault(game.key(state), state)
+            if plies == 0:
+                break
+        distinct = list(found.values())
+        return [distinct[i % len(distinct)] for i in range(count)]
+
     def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
         from .players import play_games
 
@@ -111,13 +132,15 @@ class BoardGameTask(PolicyValueTask):
             budget = min(budget, int(self.config.eval_limit))
         game, net = self.game, self.player(model, device)
         rng = np.random.default_rng({"valid": 1, "test": 2}.get(split, 3))
-        pairs, labels = [], []
+        openings = self.openings(budget, rng)
+        pairs, labels, starts = [], [], []
         for opp in self.opponents():
             for side in ("first", "second"):
-                for _ in range(budget):
+                for k in range(budget):
                     pairs.append((net, opp) if side == "first" else (opp, net))
                     labels.append(f"{opp.name}_{side}")
-        results = play_games(game, pairs, rng)
+                    starts.append(openings[k])
+        results = play_games(game, pairs, rng, starts)
         out: dict[str, float] = {}
         for label in dict.fromkeys(labels):
             scores = [r if lab.endswith("first") else 1 - r for r, lab in zip(results, labels) if lab == label]
