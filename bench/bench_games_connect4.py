@@ -2,7 +2,7 @@
 depth 1, 2, 4 and 6 (as first and as second player) against the CPU minutes of self-play and training spent so far
 (the run's `cpu_minutes`: this process's CPU time, the evaluations left out). Target (issue 16): at least 90% wins
 as first player against depth-4 alpha-beta within 60 CPU minutes on this machine. The recipe's defaults, one torch
-thread; the last round is also played on the test split's openings.
+thread; the last round is also played on the test split, from the empty board and from random openings.
 Set CONNECT4_BENCH_SETS=epochs=1,steps_per_round=2,data.games=2,data.simulations=4,eval_budget=1 for a smoke test
 (its figures mean nothing).
 """
@@ -19,10 +19,20 @@ from bench_games import wilson  # noqa: E402
 
 from zoo_games.data import connect4  # noqa: E402
 
+from zoo.runs import open_run  # noqa: E402
+
 OPPONENTS = ("ab1", "ab2", "ab4", "ab6")
+OPENING_PLIES = 2  # the second view of the last network: games from random openings
 BUDGET_MINUTES = 60
 TARGET = 0.9
 WINDOW = 3  # rounds averaged for the target
+
+
+def from_openings(out: Path, games: int) -> dict[str, float]:
+    """The trained network's test games from random openings (the task's evaluation, other openings)."""
+    trainer = open_run(out, device="cpu").trainer(with_data=False)
+    trainer.task.info = {**trainer.task.info, "eval_openings": OPENING_PLIES}
+    return trainer.task.evaluate_model(trainer.eval_model().eval(), None, "test", games, "cpu")
 
 
 def main() -> None:
@@ -32,15 +42,17 @@ def main() -> None:
     games = int(config["eval_budget"])
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "cpu_minutes" in r]
+    plies = int(saved["info"].get("eval_openings", 0))
+    start = (f"each game from one of {games} openings of {plies} random plies (the split's own, each played with "
+             "both colours)") if plies else "from the empty board"
     print("## games: Connect Four by AlphaZero self-play (`games/connect4-alphazero`)\n")
     print(f"`games/connect4-alphazero` with its defaults: {len(rows)} rounds of {config['data.games']} self-play games "
           f"({config['data.simulations']} MCTS visits a move) and {config['steps_per_round']} training steps, one torch "
           f"thread, {seconds / 60:.1f} min wall in all (evaluations included). After each round the network (MCTS, "
           f"{saved['info']['eval_simulations']} visits a move, no noise) plays {games} games as first and {games} as "
           "second player against each alpha-beta player (depth N, a fixed heuristic at the leaves, ties broken at "
-          f"random), each game from one of {games} openings of {saved['info'].get('eval_openings', 0)} random plies "
-          "(the split's own; each opening played with both colours). CPU-min: self-play and training so far, "
-          "evaluations left out. Win rates (draws are not wins):\n")
+          f"random), {start}. CPU-min: self-play and training so far, evaluations left out. Win rates (draws are "
+          "not wins):\n")
     head = " | ".join(f"{o} 1st | {o} 2nd" for o in OPPONENTS)
     print(f"| round | CPU-min | {head} |\n|---|---|" + "---|" * (2 * len(OPPONENTS)))
     reached = None
@@ -52,12 +64,17 @@ def main() -> None:
         if sum(r.get("valid_ab4_first", 0) for r in rows[i:i + WINDOW]) / WINDOW >= TARGET:
             reached = (i + WINDOW, rows[i + WINDOW - 1]["cpu_minutes"])
             break
-    test = summary.get("test", {})
-    print(f"\nThe last round's network on the test openings ({games} games a side; 95% Wilson intervals):\n")
-    print("| opponent | as first player | as second player |\n|---|---|---|")
+    test, opened = summary.get("test", {}), from_openings(out, games)
+    print(f"\nThe last round's network on the test split ({games} games a side, 95% Wilson intervals), from the empty "
+          f"board as above and from {games} random openings of {OPENING_PLIES} plies (each played with both colours; "
+          "the network's play is deterministic, so from the empty board the games differ only where alpha-beta "
+          "breaks a tie):\n")
+    print("| opponent | first, empty board | second, empty board | first, from openings | second, from openings |\n"
+          "|---|---|---|---|---|")
     for o in OPPONENTS:
-        print(f"| alpha-beta depth {o[2:]} | {wilson(test.get(f'{o}_first', float('nan')), games)} | "
-              f"{wilson(test.get(f'{o}_second', float('nan')), games)} |")
+        cells = [wilson(found.get(f"{o}_{side}", float("nan")), games) for found in (test, opened)
+                 for side in ("first", "second")]
+        print(f"| alpha-beta depth {o[2:]} | {' | '.join(cells)} |")
     if reached and reached[1] <= BUDGET_MINUTES:
         verdict = f"met: rounds {reached[0] - WINDOW + 1}-{reached[0]} average it, after {reached[1]:.1f} CPU-min"
     elif reached:

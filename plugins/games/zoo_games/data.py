@@ -61,9 +61,9 @@ def tictactoe(data=None, seed: int = 0, games: int = 64, simulations: int = 32, 
 def connect4(data=None, seed: int = 0, games: int = 64, simulations: int = 64, capacity: int = 40000,
              temperature_moves: int = 8, c_puct: float = 1.5, dirichlet_alpha: float = 1.0, noise: float = 0.25,
              q_weight: float = 0.5, eval_simulations: int = 100, opponents: str = "ab1,ab2,ab4,ab6",
-             symmetries: bool = True, random_plies: int = 1, eval_openings: int = 2) -> DataBundle:
+             symmetries: bool = True, random_plies: int = 1, eval_openings: int = 0) -> DataBundle:
     """Connect Four self-play: `games` games a round, `simulations` MCTS visits per move. Evaluation games start
-    after `eval_openings` random plies (each opening played with both colours), so that they differ."""
+    after `eval_openings` random plies (each opening played with both colours; 0: the empty board)."""
     return self_play("connect4", data, seed, games, simulations, capacity, temperature_moves, c_puct, dirichlet_alpha,
                      noise, q_weight, eval_simulations, opponents, symmetries, random_plies, eval_openings)
 
