@@ -88,3 +88,28 @@ def test_connect_four_evaluation_games_start_from_openings_of_their_own():
     assert len({game.key(s) for s in valid}) == 10 and [game.key(s) for s in valid] == [game.key(s) for s in again]
     assert {game.key(s) for s in valid} != {game.key(s) for s in test}
     assert all(bin(game.key(s)[1]).count("1") == 2 for s in valid), "two stones on the board"
+
+
+def test_connect_four_evaluation_plays_from_the_openings(monkeypatch):
+    """evaluate_model hands every game its opening: each opening once per opponent and side."""
+    from types import SimpleNamespace
+
+    from zoo_games import players
+    from zoo_games.tasks import BoardGameTask
+
+    seen = []
+
+    def record(game, pairs, rng, openings=None):
+        seen.extend(openings or [])
+        return [0.5] * len(pairs)
+
+    monkeypatch.setattr(players, "play_games", record)
+    task = BoardGameTask.__new__(BoardGameTask)
+    task.config = SimpleNamespace(eval_limit=0)
+    task.info = {"game": "connect4", "eval_openings": 2, "opponents": ["ab1"], "eval_simulations": 0}
+    torch.manual_seed(0)
+    task.evaluate_model(policy_value_net(3, 6, 7, 7, channels=8, blocks=1).eval(), None, "valid", 3, "cpu")
+    game = ConnectFour()
+    keys = [game.key(s) for s in seen]
+    assert len(keys) == 6 and len(set(keys)) == 3 and keys[:3] == keys[3:]  # first, then second player
+    assert all(bin(k[1]).count("1") == 2 for k in keys)
