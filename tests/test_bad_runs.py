@@ -101,7 +101,9 @@ def test_kill_storm_every_latest_checkpoint_loads_and_the_run_ends_equal(tmp_pat
     behind loads, and the run ends with the weights of the same run left alone."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
-    sets = ["--set", "checkpoint_every=8", "--set", "deterministic=true", "--set", "epochs=4"]
+    # 126 steps, a checkpoint every 8: room for 6 kills however fast the machine is (a kill lands within 10 ms,
+    # a few steps, after a process's first checkpoint); after 6 the run is left to finish
+    sets = ["--set", "checkpoint_every=8", "--set", "deterministic=true", "--set", "epochs=12"]
 
     def start(*args):
         return subprocess.Popen([sys.executable, "-m", "toy_plugin", "train", "toy/points", *args], env=env,
@@ -118,7 +120,9 @@ def test_kill_storm_every_latest_checkpoint_loads_and_the_run_ends_equal(tmp_pat
         while proc.poll() is None and (not last.exists() or last.stat().st_mtime_ns == written):
             assert time.time() < deadline, "no checkpoint was written"
             time.sleep(0.005)  # until this process has written a checkpoint of its own
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, 0.01))
+        if kills == 6:
+            assert proc.wait(timeout=300) == 0, proc.stderr.read()
         if proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read()
             break

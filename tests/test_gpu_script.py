@@ -17,4 +17,6 @@ def test_gpu_script_runs_on_cpu_and_prints_both_tables():
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| vision/digits-resnet |")]
     assert len(rows) == 2 and "Model FLOP utilisation (cpu)" in proc.stdout
     mfu = float(rows[0].split("|")[6])
-    assert 0 < mfu < 1  # achieved FLOP/s below the measured matmul peak
+    # a plausible fraction of the measured matmul peak; on a quiet machine a conv recipe reached 1.02 of it
+    # (one thread: oneDNN's convolutions can beat a 2048 x 2048 fp32 matmul), so the bound is loose
+    assert 0 < mfu < 1.5
