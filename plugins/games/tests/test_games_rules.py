@@ -103,6 +103,30 @@ def test_mcts_finds_a_win_and_a_block_from_the_rules_alone():
         assert pick(root, 0.0, None) == move, (text, root.n)
 
 
+def test_mcts_proves_game_ends_and_never_plays_a_move_proved_lost():
+    rng = np.random.default_rng(0)
+    for _ in range(40):  # near the end of tic-tac-toe the search proves each position's exact value
+        s = TTT.initial()
+        while np.count_nonzero(TTT.legal(s)) > 4 and TTT.result(s) is None:
+            s = TTT.next(s, int(rng.choice(np.flatnonzero(TTT.legal(s)))))
+        if TTT.result(s) is None:
+            mcts = MCTS(TTT, uniform(TTT), noise=0.0, solve=True)
+            root = mcts.root(s)
+            mcts.search([root], 1000)
+            assert root.proven == ttt_value(s), TTT.render(s)
+
+    def fond_of_corner(states):  # a network sure of the corner 2, which loses to a fork
+        prior = np.full(9, 0.01, dtype=np.float32)
+        prior[2] = 1.0
+        return [(prior, 0.0) for _ in states]
+
+    mcts = MCTS(TTT, fond_of_corner, noise=0.0, solve=True)
+    root = mcts.root(TTT.parse("x...o...x"))
+    mcts.search([root], 50)  # the corner still has the most visits here
+    assert root.exact[list(root.actions).index(2)] == -1
+    assert pick(root, 0.0, None) in ttt_optimal(root.state)
+
+
 def test_symmetries_permute_the_policy_with_the_board():
     perms = action_permutations(TTT)
     assert perms.shape == (8, 9) and all(sorted(p) == list(range(9)) for p in perms)

@@ -4,6 +4,9 @@ Written by hand: the search is a few dozen lines, and no maintained library runs
 with a torch network evaluating the leaves of all of them in one call, which is what makes self-play
 affordable on a CPU. Each simulation descends every tree to one new leaf; the leaves of all trees are
 evaluated together; values are backed up with their sign flipped at each ply (two players, zero sum).
+With `solve` (when playing; self-play keeps the plain search, whose visit targets train better), game ends found
+by the search are proved back up the tree (an MCTS-solver): a move proved to win is always taken, and a move
+proved lost is not searched again while another remains.
 """
 from __future__ import annotations
 
@@ -20,12 +23,14 @@ from .games import Game
 class Node:
     """A position in the tree. Edge statistics live in the parent as arrays over its legal actions."""
 
-    __slots__ = ("state", "terminal", "actions", "prior", "n", "w", "children", "visits", "value_sum")
+    __slots__ = ("state", "terminal", "proven", "actions", "prior", "n", "w", "exact", "children", "visits",
+                 "value_sum")
 
     def __init__(self, state, terminal: float | None):
         self.state, self.terminal = state, terminal
+        self.proven = terminal  # the exact value for the player to move, once the search has proved it
         self.actions = None  # legal actions once expanded
-        self.prior = self.n = self.w = None
+        self.prior = self.n = self.w = self.exact = None
         self.children: list[Node | None] = []
         self.visits, self.value_sum = 0, 0.0
 
@@ -40,6 +45,7 @@ class Node:
         self.prior = p / total if total > 0 else np.full(len(p), 1.0 / len(p))
         self.n = np.zeros(len(self.actions))
         self.w = np.zeros(len(self.actions))
+        self.exact = np.full(len(self.actions), np.nan)  # each move's proved value for this node's player
         self.children = [None] * len(self.actions)
 
     def policy(self, size: int) -> np.ndarray:
@@ -49,7 +55,9 @@ class Node:
         return out
 
     def q(self) -> float:
-        """Mean value of the position for the player to move."""
+        """Value of the position for the player to move: proved, else the mean of the search."""
+        if self.proven is not None:
+            return float(self.proven)
         return self.value_sum / self.visits if self.visits else 0.0
 
     def child(self, action: int) -> Node | None:
@@ -102,8 +110,8 @@ class MCTS:
     unvisited child is valued at the parent's value minus `fpu` (first-play urgency)."""
 
     def __init__(self, game: Game, evaluate: Evaluate, c_puct: float = 1.5, fpu: float = 0.2,
-                 dirichlet_alpha: float = 0.3, noise: float = 0.25):
-        self.game, self.evaluate = game, evaluate
+                 dirichlet_alpha: float = 0.3, noise: float = 0.25, solve: bool = False):
+        self.game, self.evaluate, self.solve = game, evaluate, solve
         self.c_puct, self.fpu, self.alpha, self.noise = c_puct, fpu, dirichlet_alpha, noise
 
     def root(self, state) -> Node:
@@ -123,10 +131,19 @@ class MCTS:
             root.prior = (1 - self.noise) * root.prior + self.noise * rng.dirichlet([self.alpha] * len(root.actions))
 
     def _select(self, node: Node) -> int:
+        if self.solve and (node.exact == 1).any():
+            return int(np.argmax(node.exact == 1))
         sqrt_visits = math.sqrt(node.visits)
         fpu = node.q() - self.fpu
         q = np.where(node.n > 0, node.w / np.maximum(node.n, 1), fpu)
-        return int(np.argmax(q + self.c_puct * node.prior * sqrt_visits / (1 + node.n)))
+        if self.solve:
+            q = np.where(np.isnan(node.exact), q, node.exact)
+        score = q + self.c_puct * node.prior * sqrt_visits / (1 + node.n)
+        if self.solve:
+            lost = node.exact == -1
+            if lost.any() and not lost.all():  # lost whatever it plays: the visits still spread
+                score = np.where(lost, -np.inf, score)
+        return int(np.argmax(score))
 
     @staticmethod
     def _backup(path: list[tuple[Node, int]], leaf: Node, value: float) -> None:
@@ -139,6 +156,22 @@ class MCTS:
             node.w[i] += value
             node.visits += 1
             node.value_sum += value
+
+    @staticmethod
+    def _prove(path: list[tuple[Node, int]]) -> None:
+        """Carry a proof at the end of `path` up: a node is won if one move wins, lost or drawn once every
+        move is proved (its value the best of theirs)."""
+        for node, i in reversed(path):
+            child = node.children[i]
+            if child is None or child.proven is None:
+                return
+            node.exact[i] = -child.proven
+            if node.exact[i] == 1:
+                node.proven = 1.0
+            elif not np.isnan(node.exact).any():
+                node.proven = float(node.exact.max())
+            else:
+                return
 
     def search(self, roots: list[Node], simulations: int, rng: np.random.Generator | None = None) -> None:
         """Grow each root's tree to at least `simulations` visits (trees kept from earlier moves count);
@@ -158,7 +191,7 @@ class MCTS:
             leaves, paths = [], []
             for root in live:
                 node, path = root, []
-                while node.expanded and node.terminal is None:
+                while node.expanded and (node.proven is None or not path):  # a proved root still spreads visits
                     i = self._select(node)
                     path.append((node, i))
                     child = node.children[i]
@@ -166,8 +199,10 @@ class MCTS:
                         state = self.game.next(node.state, int(node.actions[i]))
                         child = node.children[i] = Node(state, self.game.result(state))
                     node = child
-                if node.terminal is not None:
-                    self._backup(path, node, node.terminal)
+                if node.proven is not None:
+                    self._backup(path, node, node.proven)
+                    if self.solve:
+                        self._prove(path)
                 else:
                     leaves.append(node)
                     paths.append(path)
@@ -177,9 +212,14 @@ class MCTS:
 
 
 def pick(root: Node, temperature: float, rng: np.random.Generator | None) -> int:
-    """The move to play from a searched root: the most visited (temperature 0), else sampled by visits^(1/T)."""
-    if temperature <= 0 or rng is None:
-        best = np.flatnonzero(root.n == root.n.max())
+    """The move to play from a searched root: a proved win, else the most visited (temperature 0) or one sampled by
+    visits^(1/T), leaving out moves proved lost while another remains."""
+    wins = np.flatnonzero(root.exact == 1)
+    if len(wins):
+        return int(root.actions[wins[0]])
+    n = np.where(root.exact == -1, -1.0, root.n) if (root.exact != -1).any() else root.n
+    if temperature <= 0 or rng is None or n.max() <= 0:
+        best = np.flatnonzero(n == n.max())
         return int(root.actions[best[0]])
-    weights = root.n ** (1.0 / temperature)
+    weights = np.maximum(n, 0) ** (1.0 / temperature)
     return int(root.actions[rng.choice(len(root.actions), p=weights / weights.sum())])

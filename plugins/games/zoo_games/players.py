@@ -176,14 +176,15 @@ class AlphaBeta(Player):
 
 # -- the network's player --------------------------------------------------------------------------
 class MCTSPlayer(Player):
-    """The network through MCTS (`simulations` per move, no noise: the most visited move), or its raw policy's
-    most likely legal move with simulations=0."""
+    """The network through MCTS (`simulations` per move, no noise: the most visited move; with `solve`, game ends
+    the search reaches are proved back up, see mcts.py), or its raw policy's most likely legal move with
+    simulations=0."""
 
     def __init__(self, model: torch.nn.Module, game: Game, simulations: int, device="cpu", c_puct: float = 1.5,
-                 name: str = "network"):
+                 name: str = "network", solve: bool = False):
         self.game, self.simulations, self.name = game, simulations, name
         self.evaluate = NetEvaluator(model, game, device)
-        self.mcts = MCTS(game, self.evaluate, c_puct=c_puct, noise=0.0)
+        self.mcts = MCTS(game, self.evaluate, c_puct=c_puct, noise=0.0, solve=solve)
 
     def choose(self, states, rng=None):
         if self.simulations <= 0:

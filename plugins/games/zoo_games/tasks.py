@@ -70,7 +70,7 @@ def cpu_seconds() -> float:
 
 class BoardGameTask(PolicyValueTask):
     """Self-play board games. Every round the network (MCTS with `info['eval_simulations']` visits per move, no
-    noise) plays `eval_budget` games as first and as second player against each opponent of `info['opponents']`:
+    noise, proving wins and losses it reaches) plays `eval_budget` games as first and as second player against each opponent of `info['opponents']`:
     `random`, `perfect` (tic-tac-toe), `abN` (alpha-beta to depth N, Connect Four), each game from one of
     `eval_budget` openings of `info['eval_openings']` random plies (the split's own). Figures: `<opponent>_first`
     and `<opponent>_second` (win rates), `win_rate` (their mean), and for tic-tac-toe `perfect_losses`, the
@@ -102,7 +102,7 @@ class BoardGameTask(PolicyValueTask):
         from .players import MCTSPlayer
 
         sims = int(self.info.get("eval_simulations", 0)) if simulations is None else simulations
-        return MCTSPlayer(model, self.game, sims, device)
+        return MCTSPlayer(model, self.game, sims, device, solve=True)  # proved wins and losses, as it plays
 
     def openings(self, count: int, rng: np.random.Generator) -> list:
         """`count` starting positions after `info['eval_openings']` random plies (distinct while there are enough),
