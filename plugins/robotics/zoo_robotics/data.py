@@ -2,12 +2,13 @@
 demonstrations made while training (zoo_robotics.reacher).
 
 Scenes: items are (4 x H x W float tensor: RGB in [0, 1] and depth; target: the grasp point in cm, then the scene's
-difficulty). Depth enters the network as metres from 0.75 m, times 5 (0 where the sensor gave no reading).
+difficulty, then with data.yaws whether a grasp there lifts the object at each of grasping.YAWS). Depth enters the network as metres from 0.75 m, times 5 (0 where the sensor gave no reading).
 Each scene is rendered on first use and cached by (split, size, index); each split is its own series, so the
 test scenes are fixed.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -38,35 +39,48 @@ def to_input(rgb: np.ndarray, depth: np.ndarray) -> torch.Tensor:
 class Scenes(Dataset):
     """Scenes `index` of one split's series, each rendered on first use and cached (written atomically)."""
 
-    def __init__(self, split: str, count: int, size: int, target: str = "point"):
-        self.split, self.count, self.size, self.target = split, count, size, target
+    def __init__(self, split: str, count: int, size: int, target: str = "point", yaws: bool = False):
+        self.split, self.count, self.size, self.target, self.yaws = split, count, size, target, yaws
         self.folder = cache_dir("robotics", "scenes-v2", f"{split}-{size}")  # v2: objects scaled 0.6-0.9
 
     def __len__(self) -> int:
         return self.count
 
     def scene(self, i: int) -> dict[str, np.ndarray]:
-        """rgb, depth, grasp (metres), difficulty (index into DIFFICULTIES), view, projection."""
+        """rgb, depth, grasp (metres), difficulty (index into DIFFICULTIES), view, projection; with data.yaws also
+        lifts (grasping.yaw_lifts at the grasp point, simulated once and kept in the same file)."""
         path = self.folder / f"{i:05d}.npz"
         if path.is_file():
             with np.load(path) as data:
-                return {k: data[k] for k in data.files}
-        s = scenes.render_scene(SPLIT_SEEDS[self.split], i, self.size)
-        arrays = {"rgb": s.rgb, "depth": s.depth, "grasp": s.grasp, "view": s.view, "projection": s.projection,
-                  "difficulty": np.array(scenes.DIFFICULTIES.index(s.difficulty))}
+                arrays = {k: data[k] for k in data.files}
+        else:
+            s = scenes.render_scene(SPLIT_SEEDS[self.split], i, self.size)
+            arrays = {"rgb": s.rgb, "depth": s.depth, "grasp": s.grasp, "view": s.view, "projection": s.projection,
+                      "difficulty": np.array(scenes.DIFFICULTIES.index(s.difficulty))}
+            self._save(path, arrays)
+        if self.yaws and "lifts" not in arrays:
+            from .grasping import yaw_lifts
+
+            arrays["lifts"] = yaw_lifts(SPLIT_SEEDS[self.split], i, arrays["grasp"])
+            self._save(path, arrays)
+        return arrays
+
+    @staticmethod
+    def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **arrays)
-        tmp.replace(path)
-        return arrays
+        tmp.replace(path)  # a killed write leaves the cache as it was
 
     def __getitem__(self, i: int):
         """The network's input, and the target: the grasp point in cm (or, with target 'image', where the camera
-        sees it: image_target) and, fourth, the scene's difficulty (which the task leaves out of the loss and uses
-        to report errors by look)."""
+        sees it: image_target), fourth, the scene's difficulty (which the task leaves out of the loss and uses
+        to report errors by look), then with yaws the scene's lifts."""
         s = self.scene(i)
         goal = s["grasp"] * 100 if self.target == "point" else image_target(s["grasp"], s["view"], s["projection"])
-        target = np.append(goal, float(s["difficulty"])).astype(np.float32)
-        return to_input(s["rgb"], s["depth"]), torch.from_numpy(target)
+        target = np.append(goal, float(s["difficulty"]))
+        if self.yaws:
+            target = np.append(target, s["lifts"])
+        return to_input(s["rgb"], s["depth"]), torch.from_numpy(target.astype(np.float32))
 
 
 def image_target(grasp: np.ndarray, view: np.ndarray, projection: np.ndarray) -> np.ndarray:
@@ -88,10 +102,12 @@ def world_point(output: np.ndarray, scene: dict[str, np.ndarray], target: str) -
 
 
 def tabletop_scenes(data: str | None = None, seed: int = 0, train: int = 2000, valid: int = 250, test: int = 500,
-                    size: int = 96, target: str = "point") -> DataBundle:
+                    size: int = 96, target: str = "point", yaws: bool = False) -> DataBundle:
     """robotics/tabletop-scenes: rendered scenes (the run's seed does not change them: the splits are fixed).
     target 'point' regresses the grasp point in the world (cm); 'image' locates it in the image with a heatmap
-    (where, by soft-argmax) and a depth (how far), which a calibrated camera turns into the point."""
+    (where, by soft-argmax) and a depth (how far), which a calibrated camera turns into the point. yaws: each
+    scene also labelled with which of grasping.YAWS lift the object at its point (4 simulated grasps a scene,
+    about 0.7 s, cached), for the network's yaw head."""
     if data is not None:
         raise ZooError("robotics/tabletop-scenes has no --data: its scenes are rendered (set data.train, "
                        "data.valid, data.test, data.size)")
@@ -100,12 +116,17 @@ def tabletop_scenes(data: str | None = None, seed: int = 0, train: int = 2000, v
     if target not in ("point", "image"):
         raise ZooError(f"--set data.target: 'point' (regress the grasp point) or 'image' (heatmap and depth), got "
                        f"{target!r}")
-    splits = {name: Scenes(name, n, size, target) for name, n in (("train", train), ("valid", valid), ("test", test))}
+    from .grasping import YAWS
+
+    splits = {name: Scenes(name, n, size, target, bool(yaws))
+              for name, n in (("train", train), ("valid", valid), ("test", test))}
     image = target == "image"
     return DataBundle(train=splits["train"], valid=splits["valid"], test=splits["test"],
-                      model_args={"in_chans": 4, "num_outputs": 3, "head": "heatmap" if image else "regression"},
+                      model_args={"in_chans": 4, "num_outputs": 3, "head": "heatmap" if image else "regression",
+                                  "yaws": len(YAWS) if yaws else 0},
                       info={"target_dims": 3, "target": target, "size": size, "difficulties": list(scenes.DIFFICULTIES),
-                            "target_names": ["u_px", "v_px", "depth_m"] if image else TARGET_NAMES})
+                            "target_names": ["u_px", "v_px", "depth_m"] if image else TARGET_NAMES,
+                            "yaws_deg": [round(math.degrees(y)) for y in YAWS] if yaws else []})
 
 
 def read_scene(path: str, info: dict[str, Any]) -> torch.Tensor:

@@ -4,7 +4,8 @@ The scene is rebuilt exactly as it was rendered (same seed, index and draws), th
 its open hand put 15 cm above the point pointing down (turned by a yaw about the vertical: at 0 the fingers close
 along y), lowered to 7 cm below the point (never into the floor), closed, and lifted 20 cm. Success: the object
 rose at least 8 cm. At one yaw, a long object lying across the fingers' opening (8 cm) cannot be picked: the
-labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp.
+labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp. `yaw_lifts` tries each of YAWS
+at the labelled point: the labels of the network's yaw head (data.yaws=true).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ DEPTH = 0.07  # how far below the point the fingertips close
 LOWER = [-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0, 0.0]
 UPPER = [2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 0.04, 0.04]
 REST = [0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.8, 0.04, 0.04]
+YAWS = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)  # the hand is the same turned half a turn
 
 
 def _joints_for(p, client, robot, point, yaw: float = 0.0, iterations: int = 100) -> list[float]:
@@ -80,3 +82,9 @@ def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = Non
         finally:
             p.disconnect(physicsClientId=client)
     return False
+
+
+def yaw_lifts(seed: int, index: int, point: np.ndarray) -> np.ndarray:
+    """1 or 0 for each of YAWS: whether a grasp at `point` with the hand turned so lifts scene (seed, index)'s
+    object."""
+    return np.array([grasp_trial(seed, index, point, yaw=yaw) for yaw in YAWS], dtype=np.float32)

@@ -1,7 +1,8 @@
 """Networks for robots: timm's ResNets reading RGB-D (4 channels) from scratch, and a residual MLP policy.
 
 The ResNet is a skip-connected ReLU network whose first convolution takes the depth channel beside the colours;
-its head regresses the grasp point directly (3 numbers, cm). Nothing is downloaded.
+its head regresses the grasp point directly (3 numbers, cm), or (HeatmapNet) finds it in the image. With `yaws`,
+logits for each of the hand's yaws follow the point (which yaw lifts the object). Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -12,24 +13,27 @@ from zoo import ZooError
 
 
 def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18", drop_rate: float = 0.0,
-                head: str = "regression") -> nn.Module:
-    """`head` regression: pooled features to the outputs. heatmap: HeatmapNet (the dataset's target 'image')."""
+                head: str = "regression", yaws: int = 0) -> nn.Module:
+    """`head` regression: pooled features to the outputs (then `yaws` logits). heatmap: HeatmapNet (the dataset's
+    target 'image')."""
     import timm
 
     if arch not in timm.list_models("resnet*"):
         raise ZooError(f"--set model.arch={arch}: not one of timm's ResNets (e.g. resnet10t, resnet18, resnet34)")
     if head == "heatmap":
         return HeatmapNet(timm.create_model(arch, pretrained=False, in_chans=in_chans, features_only=True,
-                                            out_indices=(2, 3, 4)))
-    return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs, drop_rate=drop_rate)
+                                            out_indices=(2, 3, 4)), yaws=yaws)
+    return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs + yaws,
+                             drop_rate=drop_rate)
 
 
 class HeatmapNet(nn.Module):
     """Where in the image, then how far: the backbone's last three stages merged top-down at 1/8 of the input
     (a small feature pyramid), a heatmap whose soft-argmax gives (u, v) in [-1, 1], and a depth map read under
-    the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from DEPTH_ORIGIN): data.image_target."""
+    the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from DEPTH_ORIGIN): data.image_target;
+    then `yaws` logits from the features read under the heatmap (what the object looks like where it is)."""
 
-    def __init__(self, backbone: nn.Module, width: int = 64):
+    def __init__(self, backbone: nn.Module, width: int = 64, yaws: int = 0):
         super().__init__()
         from .data import IMAGE_SCALE
 
@@ -37,6 +41,7 @@ class HeatmapNet(nn.Module):
         self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in backbone.feature_info.channels())
         self.head = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
                                   nn.Conv2d(width, 2, 1))
+        self.yaw = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, yaws)) if yaws else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone(x)
@@ -49,7 +54,11 @@ class HeatmapNet(nn.Module):
         u = ((torch.arange(w, device=x.device) + 0.5) / w * 2 - 1)[None, None, :]  # pixel centres, right
         v = (1 - (torch.arange(h, device=x.device) + 0.5) / h * 2)[None, :, None]  # up
         expect = lambda grid: (weights * grid).sum((1, 2))  # noqa: E731
-        return torch.stack([expect(u) * self.scale, expect(v) * self.scale, expect(depth)], 1)
+        point = torch.stack([expect(u) * self.scale, expect(v) * self.scale, expect(depth)], 1)
+        if self.yaw is None:
+            return point
+        there = (weights[:, None] * merged.float()).sum((2, 3))
+        return torch.cat([point, self.yaw(there)], 1)
 
 
 class CameraNet(nn.Module):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics import Metric, MetricCollection
+import torch.nn.functional as F
+from torchmetrics import MeanMetric, Metric, MetricCollection
 
 from zoo import ZooError
 from zoo.tasks.regression import RegressionTask
@@ -42,37 +43,76 @@ class MedianErrors(Metric):
 
 class LocalizationTask(RegressionTask):
     """The core's vector regression on the grasp point (MSE loss; rmse, mae and `distance`, the mean error in cm)
-    plus median errors by look. Targets carry the scene's difficulty as a fourth number, which the loss ignores."""
+    plus median errors by look. Targets carry the scene's difficulty as a fourth number, which the loss ignores.
+    With data.yaws the targets end with whether each of the hand's yaws lifts the object at the point, and the
+    network's yaw logits (after the point) add a binary cross-entropy; `yaw_lifts` is how often the yaw it
+    likes best is one that lifts."""
 
     name = "localization"
     monitor = "distance"
     directions = {**RegressionTask.directions, "median_cm": "min", "median_cm_easy": "min", "median_cm_hard": "min",
+                  "yaw_lifts": "max",
                   **{f"median_cm_{d}": "min" for d in HARD}}
+
+    @property
+    def yaws(self) -> int:
+        return len(self.info.get("yaws_deg") or ())
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        return output.float()[..., :3].reshape(-1, 3)
+
+    def yaw_logits(self, output: torch.Tensor) -> torch.Tensor:
+        return output.float()[..., 3:3 + self.yaws].reshape(-1, self.yaws)
 
     def _shaped(self, target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         return target[..., :3].float().reshape(self.scores(output).shape)
 
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = super().loss(output, target)
+        if self.yaws:
+            lifts = target[..., 4:4 + self.yaws].float().reshape(-1, self.yaws)
+            loss = loss + F.binary_cross_entropy_with_logits(self.yaw_logits(output), lifts)
+        return loss
+
     def metrics(self):
         collection = super().metrics()
-        return MetricCollection({**dict(collection.items()), "median": MedianErrors()}, compute_groups=False)
+        extra = {"yaw_lifts": MeanMetric()} if self.yaws else {}
+        return MetricCollection({**dict(collection.items()), "median": MedianErrors(), **extra}, compute_groups=False)
 
     def update_metrics(self, metrics, output, target) -> None:
         super().update_metrics(metrics, output, target)  # rmse, mae, distance on the point
         error = (self.scores(output) - self._shaped(target, output)).norm(dim=-1)
         metrics["median"].update(error, target[..., 3])
+        if self.yaws:
+            lifts = target[..., 4:4 + self.yaws].float().reshape(-1, self.yaws)
+            chosen = self.yaw_logits(output).argmax(-1, keepdim=True)
+            metrics["yaw_lifts"].update(lifts.gather(1, chosen).reshape(-1))
+
+    def yaw_degrees(self, output: torch.Tensor) -> list[float]:
+        """The yaw (degrees) each scene's logits like best."""
+        yaws = self.info["yaws_deg"]
+        return [float(yaws[k]) for k in self.yaw_logits(output).argmax(-1).tolist()]
 
     def predict(self, output) -> list[dict]:
         if self.info.get("target") != "image":
-            return super().predict(output)
-        from .data import DEPTH_ORIGIN, IMAGE_SCALE  # a heatmap network: where in the image, and how far
+            rows = super().predict(output)
+        else:
+            from .data import DEPTH_ORIGIN, IMAGE_SCALE  # a heatmap network: where in the image, and how far
 
-        size = int(self.info["size"])
-        return [{"u_px": round((u / IMAGE_SCALE + 1) / 2 * size, 2), "v_px": round((1 - v / IMAGE_SCALE) / 2 * size, 2),
-                 "depth_m": round(d / 100 + DEPTH_ORIGIN, 4)} for u, v, d in self.scores(output).tolist()]
+            size = int(self.info["size"])
+            rows = [{"u_px": round((u / IMAGE_SCALE + 1) / 2 * size, 2),
+                     "v_px": round((1 - v / IMAGE_SCALE) / 2 * size, 2), "depth_m": round(d / 100 + DEPTH_ORIGIN, 4)}
+                    for u, v, d in self.scores(output).tolist()]
+        if self.yaws:
+            for row, yaw in zip(rows, self.yaw_degrees(output)):
+                row["yaw_deg"] = yaw
+        return rows
 
     def check_batch(self, x, y, dataset: str) -> None:
-        if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == 4 and torch.isfinite(y).all()):
-            raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty)")
+        width = 4 + self.yaws
+        if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == width and torch.isfinite(y).all()):
+            lifts = f", and {self.yaws} lifts" if self.yaws else ""
+            raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty{lifts})")
 
 
 class ImitationTask(RegressionTask):
