@@ -127,7 +127,7 @@ def zoo_recipes():
             dataset="games/connect4", model="games/resnet-pv", task="zoo_games.tasks:BoardGameTask",
             callbacks=("zoo_games.tasks:cpu_clock",),
             defaults={**ONE_THREAD, "epochs": 100, "steps_per_round": 100, "batch_size": 128, "lr": 2e-3,
-                      "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "data.simulations": 100,
+                      "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "data.simulations": 200,
                       "model.channels": 48, "model.blocks": 3},
             quick={"data.games": 4, "data.simulations": 8}),
         RecipeSpec(
