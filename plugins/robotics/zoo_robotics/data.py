@@ -2,7 +2,8 @@
 demonstrations made while training (zoo_robotics.reacher).
 
 Scenes: items are (4 x H x W float tensor: RGB in [0, 1] and depth; target: the grasp point in cm, then the scene's
-difficulty, then with data.yaws whether a grasp there lifts the object at each of grasping.YAWS). Depth enters the network as metres from 0.75 m, times 5 (0 where the sensor gave no reading).
+difficulty, then with data.yaws whether a grasp there lifts the object at each of grasping.YAWS). Depth enters
+the network as metres from 0.75 m, times 5 (0 where the sensor gave no reading).
 Each scene is rendered on first use and cached by (split, size, index); each split is its own series, so the
 test scenes are fixed.
 """

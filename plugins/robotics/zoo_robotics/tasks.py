@@ -64,14 +64,17 @@ class LocalizationTask(RegressionTask):
     def yaw_logits(self, output: torch.Tensor) -> torch.Tensor:
         return output.float()[..., 3:3 + self.yaws].reshape(-1, self.yaws)
 
+    def lifts(self, target: torch.Tensor) -> torch.Tensor:
+        """Whether each yaw lifts the object (the targets after the point and the difficulty)."""
+        return target[..., 4:4 + self.yaws].float().reshape(-1, self.yaws)
+
     def _shaped(self, target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         return target[..., :3].float().reshape(self.scores(output).shape)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = super().loss(output, target)
         if self.yaws:
-            lifts = target[..., 4:4 + self.yaws].float().reshape(-1, self.yaws)
-            loss = loss + F.binary_cross_entropy_with_logits(self.yaw_logits(output), lifts)
+            loss = loss + F.binary_cross_entropy_with_logits(self.yaw_logits(output), self.lifts(target))
         return loss
 
     def metrics(self):
@@ -84,9 +87,8 @@ class LocalizationTask(RegressionTask):
         error = (self.scores(output) - self._shaped(target, output)).norm(dim=-1)
         metrics["median"].update(error, target[..., 3])
         if self.yaws:
-            lifts = target[..., 4:4 + self.yaws].float().reshape(-1, self.yaws)
             chosen = self.yaw_logits(output).argmax(-1, keepdim=True)
-            metrics["yaw_lifts"].update(lifts.gather(1, chosen).reshape(-1))
+            metrics["yaw_lifts"].update(self.lifts(target).gather(1, chosen).reshape(-1))
 
     def yaw_degrees(self, output: torch.Tensor) -> list[float]:
         """The yaw (degrees) each scene's logits like best."""
@@ -111,8 +113,8 @@ class LocalizationTask(RegressionTask):
     def check_batch(self, x, y, dataset: str) -> None:
         width = 4 + self.yaws
         if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == width and torch.isfinite(y).all()):
-            lifts = f", and {self.yaws} lifts" if self.yaws else ""
-            raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty{lifts})")
+            extra = f", and {self.yaws} lifts" if self.yaws else ""
+            raise ZooError(f"{dataset}: a localization dataset must yield targets (x, y, z in cm, difficulty{extra})")
 
 
 class ImitationTask(RegressionTask):
