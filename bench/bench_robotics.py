@@ -54,7 +54,7 @@ def main() -> None:
             for name, at in (("depth segmentation", guess), ("labelled point", s["grasp"])):
                 lifted[name].append(grasp_trial(SPLIT_SEEDS["test"], i, at))
             if task.yaws:
-                lifted["labelled point, best yaw"].append(bool(s["lifts"].max()))
+                lifted["labelled point, best yaw"].append(bool(s[data.LIFTS].max()))
     ours, theirs, looks = np.array(ours), np.array(theirs), np.array(looks)
     lifted = {name: np.array(v, dtype=float) for name, v in lifted.items()}
 

@@ -75,8 +75,9 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
 
 
 def test_simulated_grasp_lifts_objects_at_their_point_and_not_beside_them():
-    """The Panda's top-down grasp at the labelled point lifts some of the objects (long ones across its 8 cm
-    opening cannot be, unless the hand turns); 10 cm away it closes on air."""
+    """The Panda's top-down grasp at the labelled point lifts most objects (long ones across its 8 cm opening
+    cannot be, unless the hand turns; fingers dragged on the tray floor could not close on flat ones); 10 cm away it
+    closes on air."""
     from zoo_robotics.grasping import grasp_trial
 
     at, beside = [], []
@@ -84,7 +85,7 @@ def test_simulated_grasp_lifts_objects_at_their_point_and_not_beside_them():
         s = scenes.render_scene(3, i, size=32)
         at.append(grasp_trial(3, i, s.grasp))
         beside.append(grasp_trial(3, i, s.grasp + np.array([0.1, 0.1, 0.0], np.float32)))
-    assert sum(at) >= 3 and sum(beside) == 0, (at, beside)
+    assert sum(at) >= 8 and sum(beside) == 0, (at, beside)
     # the hand's yaw matters: this test object slips at yaw 0 and comes up with the hand turned 45 degrees
     test, point = data.SPLIT_SEEDS["test"], scenes.render_scene(data.SPLIT_SEEDS["test"], 0, size=32).grasp
     assert not grasp_trial(test, 0, point) and grasp_trial(test, 0, point, yaw=math.pi / 4)

@@ -28,6 +28,7 @@ SPLIT_SEEDS = {"train": 1, "valid": 2, "test": 3}
 TARGET_NAMES = ["x_cm", "y_cm", "z_cm"]
 IMAGE_SCALE = 33.0  # cm across half the image at the tray's distance: image targets weigh about as cm do
 DEPTH_ORIGIN = 0.75  # m: depth enters the network (and image targets) as cm from here
+LIFTS = "lifts_v2"  # the cache key of the yaw labels; v2: the fingertips clear the tray floor (v1 dragged on it)
 
 
 def to_input(rgb: np.ndarray, depth: np.ndarray) -> torch.Tensor:
@@ -59,10 +60,10 @@ class Scenes(Dataset):
             arrays = {"rgb": s.rgb, "depth": s.depth, "grasp": s.grasp, "view": s.view, "projection": s.projection,
                       "difficulty": np.array(scenes.DIFFICULTIES.index(s.difficulty))}
             self._save(path, arrays)
-        if self.yaws and "lifts" not in arrays:
+        if self.yaws and LIFTS not in arrays:
             from .grasping import yaw_lifts
 
-            arrays["lifts"] = yaw_lifts(SPLIT_SEEDS[self.split], i, arrays["grasp"])
+            arrays[LIFTS] = yaw_lifts(SPLIT_SEEDS[self.split], i, arrays["grasp"])
             self._save(path, arrays)
         return arrays
 
@@ -80,7 +81,7 @@ class Scenes(Dataset):
         goal = s["grasp"] * 100 if self.target == "point" else image_target(s["grasp"], s["view"], s["projection"])
         target = np.append(goal, float(s["difficulty"]))
         if self.yaws:
-            target = np.append(target, s["lifts"])
+            target = np.append(target, s[LIFTS])
         return to_input(s["rgb"], s["depth"]), torch.from_numpy(target.astype(np.float32))
 
 

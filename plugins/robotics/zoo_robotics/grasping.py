@@ -2,10 +2,10 @@
 
 The scene is rebuilt exactly as it was rendered (same seed, index and draws), the arm is placed beside the tray,
 its open hand put 15 cm above the point pointing down (turned by a yaw about the vertical: at 0 the fingers close
-along y), lowered to 7 cm below the point (never into the floor), closed, and lifted 20 cm. Success: the object
-rose at least 8 cm. At one yaw, a long object lying across the fingers' opening (8 cm) cannot be picked: the
-labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp. `yaw_lifts` tries each of YAWS
-at the labelled point: the labels of the network's yaw head (data.yaws=true).
+along y), lowered to 7 cm below the point (its fingertips kept 4 mm above the tray floor), closed, and lifted
+20 cm. Success: the object rose at least 8 cm. At one yaw, a long object lying across the fingers' opening (8 cm)
+cannot be picked: the labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp.
+`yaw_lifts` tries each of YAWS at the labelled point: the labels of the network's yaw head (data.yaws=true).
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ HAND = 11  # panda_grasptarget: between the fingertips
 FINGERS = (9, 10)
 DOWN = (math.pi, 0.0, 0.0)  # the hand pointing at the floor
 DEPTH = 0.07  # how far below the point the fingertips close
+FINGERTIPS = 0.009  # how far the fingers reach below the hand's grasp target
+CLEARANCE = 0.004  # the fingertips stay this far above the floor: fingers dragged on it cannot close
 # the arm's joint limits and a rest pose (elbow up, hand down) that inverse kinematics stays near
 LOWER = [-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0, 0.0]
 UPPER = [2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 0.04, 0.04]
@@ -73,7 +75,7 @@ def grasp_trial(seed: int, index: int, point: np.ndarray, urdf: str | None = Non
                 p.resetJointState(robot, f, 0.04, physicsClientId=client)
                 p.changeDynamics(robot, f, lateralFriction=1.5, physicsClientId=client)  # rubber fingertips
             _move(p, client, robot, above, 60, 0.04, yaw)
-            low = [x, y, max(z - DEPTH, scenes.FLOOR_Z + 0.015)]
+            low = [x, y, max(z - DEPTH, scenes.FLOOR_Z + FINGERTIPS + CLEARANCE)]
             _move(p, client, robot, low, 240, 0.04, yaw)
             _move(p, client, robot, low, 120, 0.0, yaw)
             _move(p, client, robot, [x, y, z + 0.2], 360, 0.0, yaw)

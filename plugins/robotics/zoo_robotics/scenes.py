@@ -20,7 +20,7 @@ DIFFICULTIES = ("easy", "camouflage", "stripes", "dark", "shiny")
 HARD = DIFFICULTIES[1:]
 INSTALL_HINT = "pip install pybullet (the renderer and its objects ship in the wheel)"
 NEAR, FAR = 0.1, 2.0
-FLOOR_Z = 0.0  # the tray's floor, world metres
+FLOOR_Z = 0.015  # the top of the tray's floor, world metres (a ray cast down onto traybox.urdf)
 INNER = 0.17  # dropped within +-0.12 m of the centre, an object must rest within this (the floor is flat to 0.19)
 
 
