@@ -1,6 +1,6 @@
-"""What the grasp target (issue 18: at least 80% lifted) asks of the hand's yaw: the simulated Panda grasp at each
-test scene's labelled point with the hand turned 0, 45, 90 and 135 degrees, and the best of the four per scene
-(an oracle that knows which yaw lifts: the ceiling of anything that chooses the yaw). No network: the point is
+"""What the hand's yaw can add to the grasp (issue 18's target: at least 80% lifted): the simulated Panda grasp
+at each test scene's labelled point with the hand turned 0, 45, 90 and 135 degrees, and the best of the four per
+scene (an oracle that knows which yaw lifts: the ceiling of anything that chooses the yaw). No network: the point is
 the label, so these are the grasp's own limits. GRASP_BENCH_SCENES=N for a smoke test (default 200).
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ def main() -> None:
         print(f"| {name} | {chosen.sum()} | " + " | ".join(f"{lifted[chosen, k].mean():.3f}" for k in range(len(YAWS)))
               + f" | {lifted[chosen].any(1).mean():.3f} |")
     best = lifted.any(1).mean()
-    print(f"\nAt a fixed yaw the labelled point lifts {lifted[:, 0].mean():.3f}; the target (0.8) needs the yaw chosen "
-          f"per object: a perfect chooser among these four would lift {best:.3f}.")
+    print(f"\nAt a fixed yaw the labelled point lifts {lifted[:, 0].mean():.3f} (the target, at least 0.8, is for the "
+          f"network's point); a perfect chooser among these four yaws would lift {best:.3f}.")
 
 
 if __name__ == "__main__":

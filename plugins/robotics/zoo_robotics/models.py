@@ -13,25 +13,29 @@ from zoo import ZooError
 
 
 def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18", drop_rate: float = 0.0,
-                head: str = "regression", yaws: int = 0) -> nn.Module:
+                head: str = "regression", yaws: int = 0, stride: int = 8) -> nn.Module:
     """`head` regression: pooled features to the outputs (then `yaws` logits). heatmap: HeatmapNet (the dataset's
-    target 'image')."""
+    target 'image'), its heatmap at 1/`stride` of the input (4, 8 or 16)."""
     import timm
 
     if arch not in timm.list_models("resnet*"):
         raise ZooError(f"--set model.arch={arch}: not one of timm's ResNets (e.g. resnet10t, resnet18, resnet34)")
     if head == "heatmap":
+        if stride not in (4, 8, 16):
+            raise ZooError(f"--set model.stride={stride}: the heatmap's stride is 4, 8 or 16")
+        finest = {4: 1, 8: 2, 16: 3}[stride]  # timm's feature stages 0-4 are at strides 2-32
         return HeatmapNet(timm.create_model(arch, pretrained=False, in_chans=in_chans, features_only=True,
-                                            out_indices=(2, 3, 4)), yaws=yaws)
+                                            out_indices=tuple(range(finest, 5))), yaws=yaws)
     return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs + yaws,
                              drop_rate=drop_rate)
 
 
 class HeatmapNet(nn.Module):
-    """Where in the image, then how far: the backbone's last three stages merged top-down at 1/8 of the input
-    (a small feature pyramid), a heatmap whose soft-argmax gives (u, v) in [-1, 1], and a depth map read under
-    the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from DEPTH_ORIGIN): data.image_target;
-    then `yaws` logits from the features read under the heatmap (what the object looks like where it is)."""
+    """Where in the image, then how far: the backbone's last stages merged top-down at the finest one's scale
+    (a small feature pyramid; 1/8 of the input by default), a heatmap whose soft-argmax gives (u, v) in [-1, 1],
+    and a depth map read under the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from
+    DEPTH_ORIGIN): data.image_target; then `yaws` logits from the features read under the heatmap (what the object
+    looks like where it is)."""
 
     def __init__(self, backbone: nn.Module, width: int = 64, yaws: int = 0):
         super().__init__()
