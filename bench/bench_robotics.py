@@ -5,8 +5,8 @@ baseline (zoo_robotics.baselines). Medians by look, and the paired bootstrap (2,
 per-scene difference (baseline - ours: positive when the network errs less) over all scenes, the easy ones
 and the hard ones; then a simulated top-down grasp with the Panda at each system's point (zoo's hand turned to
 the yaw its yaw head likes best when the recipe has one, data.yaws; the others at yaw 0) and at the labelled
-point (at yaw 0, and with data.yaws the best of the four yaws: the ceilings). Targets (issue 18): median at most 1 cm on the easy looks, at most 2 cm on the hard ones;
-grasp success at least 80% overall.
+point (at yaw 0, and with data.yaws the best of the four yaws: what the exact label lifts). Targets (issue 18):
+median at most 1 cm on the easy looks, at most 2 cm on the hard ones; grasp success at least 80% overall.
 Set ROBOTICS_BENCH_SETS=epochs=1,data.train=64,... for a smoke test (its figures mean nothing).
 """
 from __future__ import annotations
@@ -77,8 +77,8 @@ def main() -> None:
         diff, low, high = paired_bootstrap(theirs[chosen], ours[chosen])
         print(f"| {name} | {diff:+.2f} | [{low:+.2f}, {high:+.2f}] | {verdict(low, high)} |")
     hand = ("zoo's hand turned to the yaw its yaw head likes best, the others at yaw 0; the labelled point at yaw 0 "
-            "and at the best of the four yaws are the ceilings" if task.yaws else
-            "the hand's yaw is fixed, so the labelled point's rate is the ceiling")
+            "and at the best of the four yaws are what the exact label lifts" if task.yaws else
+            "the hand's yaw is fixed; the labelled point's rate is what the exact label lifts")
     print(f"\nSimulated top-down grasp with the Franka Panda at each system's point (zoo_robotics.grasping; {hand}):\n")
     print("| look | " + " | ".join(f"{name} lifts" for name in lifted) + " |\n|---|" + "---|" * len(lifted))
     for name, chosen in groups.items():
