@@ -28,6 +28,7 @@ SPLIT_SEEDS = {"train": 1, "valid": 2, "test": 3}
 TARGET_NAMES = ["x_cm", "y_cm", "z_cm"]
 IMAGE_SCALE = 33.0  # cm across half the image at the tray's distance: image targets weigh about as cm do
 DEPTH_ORIGIN = 0.75  # m: depth enters the network (and image targets) as cm from here
+DEPTH_GAIN = 5.0  # the depth channel is (metres - DEPTH_ORIGIN) x this
 LIFTS = "lifts_v2"  # the cache key of the yaw labels; v2: the fingertips clear the tray floor (v1 dragged on it)
 
 
@@ -35,7 +36,7 @@ def to_input(rgb: np.ndarray, depth: np.ndarray) -> torch.Tensor:
     """One scene as the network reads it: 4 x H x W."""
     colour = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
     reading = torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))
-    return torch.cat([colour, torch.where(reading > 0, (reading - 0.75) * 5, 0.0)[None]])
+    return torch.cat([colour, torch.where(reading > 0, (reading - DEPTH_ORIGIN) * DEPTH_GAIN, 0.0)[None]])
 
 
 class Scenes(Dataset):

@@ -13,9 +13,10 @@ from zoo import ZooError
 
 
 def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18", drop_rate: float = 0.0,
-                head: str = "regression", yaws: int = 0, stride: int = 8) -> nn.Module:
+                head: str = "regression", yaws: int = 0, stride: int = 8, depth_skip: bool = False) -> nn.Module:
     """`head` regression: pooled features to the outputs (then `yaws` logits). heatmap: HeatmapNet (the dataset's
-    target 'image'), its heatmap at 1/`stride` of the input (4, 8 or 16)."""
+    target 'image'), its heatmap at 1/`stride` of the input (4, 8 or 16), with `depth_skip` its depth a correction
+    to the nearest reading around each cell."""
     import timm
 
     if arch not in timm.list_models("resnet*"):
@@ -25,7 +26,8 @@ def rgbd_resnet(in_chans: int = 4, num_outputs: int = 3, arch: str = "resnet18",
             raise ZooError(f"--set model.stride={stride}: the heatmap's stride is 4, 8 or 16")
         finest = {4: 1, 8: 2, 16: 3}[stride]  # timm's feature stages 0-4 are at strides 2-32
         return HeatmapNet(timm.create_model(arch, pretrained=False, in_chans=in_chans, features_only=True,
-                                            out_indices=tuple(range(finest, 5))), yaws=yaws)
+                                            out_indices=tuple(range(finest, 5))), yaws=yaws,
+                          stride=stride, depth_skip=depth_skip)
     return timm.create_model(arch, pretrained=False, in_chans=in_chans, num_classes=num_outputs + yaws,
                              drop_rate=drop_rate)
 
@@ -35,15 +37,20 @@ class HeatmapNet(nn.Module):
     (a small feature pyramid; 1/8 of the input by default), a heatmap whose soft-argmax gives (u, v) in [-1, 1],
     and a depth map read under the same weights. Outputs u and v times IMAGE_SCALE and the depth (cm from
     DEPTH_ORIGIN): data.image_target; then `yaws` logits from the features read under the heatmap (what the object
-    looks like where it is)."""
+    looks like where it is). With `depth_skip` the sensor's depth skips the backbone: the nearest reading within
+    8 pixels of each cell (the top of what stands there) and whether there was one join the head's input, and
+    the depth map is that reading plus the head's correction (deep features blur the exact distance)."""
 
-    def __init__(self, backbone: nn.Module, width: int = 64, yaws: int = 0):
+    def __init__(self, backbone: nn.Module, width: int = 64, yaws: int = 0, stride: int = 8,
+                 depth_skip: bool = False):
         super().__init__()
-        from .data import IMAGE_SCALE
+        from .data import DEPTH_GAIN, IMAGE_SCALE
 
-        self.backbone, self.scale = backbone, IMAGE_SCALE
+        self.backbone, self.scale, self.stride, self.depth_skip = backbone, IMAGE_SCALE, stride, depth_skip
+        self.to_cm = 100 / DEPTH_GAIN  # the depth channel to cm from DEPTH_ORIGIN, the depth target's unit
         self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in backbone.feature_info.channels())
-        self.head = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+        extra = 2 if depth_skip else 0
+        self.head = nn.Sequential(nn.Conv2d(width + extra, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
                                   nn.Conv2d(width, 2, 1))
         self.yaw = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, yaws)) if yaws else None
 
@@ -52,7 +59,13 @@ class HeatmapNet(nn.Module):
         merged = self.lateral[-1](features[-1])
         for lateral, f in zip(reversed(self.lateral[:-1]), reversed(features[:-1])):
             merged = lateral(f) + nn.functional.interpolate(merged, size=f.shape[-2:], mode="nearest")
-        heat, depth = self.head(merged).float().unbind(1)
+        if self.depth_skip:
+            nearest, seen = self.nearest_reading(x[:, 3:4].float(), merged.shape[-2:])
+            heat, depth = self.head(torch.cat([merged, nearest.to(merged.dtype) / 10, seen.to(merged.dtype)], 1)
+                                    ).float().unbind(1)
+            depth = depth + nearest[:, 0]
+        else:
+            heat, depth = self.head(merged).float().unbind(1)
         weights = heat.flatten(1).softmax(-1).view_as(heat)
         h, w = heat.shape[-2:]
         u = ((torch.arange(w, device=x.device) + 0.5) / w * 2 - 1)[None, None, :]  # pixel centres, right
@@ -63,6 +76,15 @@ class HeatmapNet(nn.Module):
             return point
         there = (weights[:, None] * merged.float()).sum((2, 3))
         return torch.cat([point, self.yaw(there)], 1)
+
+
+    def nearest_reading(self, reading: torch.Tensor, size) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per heatmap cell: the nearest depth reading (cm from DEPTH_ORIGIN) within 8 pixels of the cell, 0 where
+        there is none; and 1 where there is one."""
+        far = torch.where(reading != 0, reading * self.to_cm, torch.full_like(reading, 1e4))
+        nearest = -nn.functional.max_pool2d(-far, self.stride + 16, self.stride, padding=8)[..., :size[0], :size[1]]
+        seen = (nearest < 1e3).float()
+        return nearest * seen, seen
 
 
 class CameraNet(nn.Module):
