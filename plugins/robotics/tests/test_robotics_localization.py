@@ -139,3 +139,24 @@ def test_yaw_labels_are_simulated_grasps_kept_in_the_cache_and_the_yaw_head_lear
     np.savez(scene, rgb=train_set.scene(0)["rgb"], depth=train_set.scene(0)["depth"])
     [prediction] = run.predict([str(scene)])
     assert prediction["yaw_deg"] in (0, 45, 90, 135)
+
+
+def test_depth_skip_hands_the_heatmap_head_the_nearest_reading_around_each_cell():
+    """model.depth_skip: each heatmap cell gets the nearest depth reading within 8 pixels (cm from DEPTH_ORIGIN),
+    gaps in the sensor are skipped, cells with no reading at all say so; the depth the net outputs is that reading
+    plus the head's correction, so a head that adds nothing reads the sensor."""
+    import torch
+    from zoo_robotics.models import rgbd_resnet
+
+    channel = torch.full((1, 1, 64, 64), 0.5)  # 10 cm behind DEPTH_ORIGIN everywhere...
+    channel[..., 30:34, 30:34] = -0.25  # ...but an object whose top is 5 cm in front of it
+    channel[..., 31, 31] = 0.0  # a pixel without a reading on it
+    channel[..., :, 40:] = 0.0  # and a strip the sensor never saw (cells 6 and 7 are over 8 pixels into it)
+    net = rgbd_resnet(head="heatmap", arch="resnet10t", depth_skip=True)
+    nearest, seen = net.nearest_reading(channel, (8, 8))
+    assert nearest[0, 0, 4, 4] == pytest.approx(-5.0) and nearest[0, 0, 0, 0] == pytest.approx(10.0)
+    assert seen[0, 0, :, :6].all() and not seen[0, 0, :, 6:].any() and (nearest[0, 0, :, 6:] == 0).all()
+    with torch.no_grad():  # a head that adds nothing: a flat heatmap, so the depth is the mean of the readings
+        net.head[-1].weight.zero_(), net.head[-1].bias.zero_()
+        x = torch.cat([torch.rand(1, 3, 64, 64), channel], 1)
+        assert net.eval()(x)[0, 2] == pytest.approx(nearest.mean().item(), abs=1e-4)
