@@ -90,9 +90,11 @@ def zoo_recipes():
             model="robotics/rgbd-resnet", task="zoo_robotics.tasks:LocalizationTask",
             defaults={"epochs": 20, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.05,
                       "warmup": 0.1, "data.train": 2000, "data.valid": 250, "data.test": 500, "data.size": 96,
-                      "data.target": "image", "model.arch": "resnet18", "model.drop_rate": 0.0},
+                      "data.target": "image", "model.arch": "resnet18", "model.drop_rate": 0.0,
+                      "model.depth_skip": True},
             notes="Baseline (depth segmentation, the largest blob's centroid): zoo_robotics.baselines. "
-            "data.target=point regresses the point directly instead of a heatmap and a depth."),
+            "data.target=point regresses the point directly instead of a heatmap and a depth; model.depth_skip "
+            "reads the depth off the sensor's nearest reading under the heatmap, corrected by the head."),
         RecipeSpec(
             name="robotics/reacher-bc", summary="imitate a scripted MuJoCo Reacher controller: behaviour cloning, "
             "then DAgger rounds; success rate and return over rollouts", dataset="robotics/reacher-demos",
