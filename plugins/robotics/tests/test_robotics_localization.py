@@ -68,6 +68,15 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     np.savez(scene, rgb=scenes_[0]["rgb"], depth=scenes_[0]["depth"])
     [prediction] = open_run(out, device="cpu").predict([str(scene)])
     assert set(prediction) == {"u_px", "v_px", "depth_m"} and 0 <= prediction["u_px"] <= 64
+    # --out: the scene's image with the point drawn where the network put it
+    from PIL import Image
+
+    [written] = open_run(out, device="cpu").predict([str(scene)], out=tmp_path / "drawn")
+    drawn = np.asarray(Image.open(tmp_path / "drawn" / "scene.point.png"))
+    assert written["files"][-1].endswith("scene.point.png") and drawn.shape == scenes_[0]["rgb"].shape
+    x, y = round(written["u_px"]), round(written["v_px"])
+    magenta = (drawn[y - 1:y + 2, x - 1:x + 2] == (255, 0, 255)).all(-1)
+    assert magenta.any() and not (scenes_[0]["rgb"] == (255, 0, 255)).all(-1).any()
     with pytest.raises(ZooError, match="no depth beside it"):
         from PIL import Image
         Image.fromarray(scenes_[0]["rgb"]).save(tmp_path / "photo.png")

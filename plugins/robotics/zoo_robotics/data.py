@@ -133,8 +133,18 @@ def tabletop_scenes(data: str | None = None, seed: int = 0, train: int = 2000, v
 
 
 def read_scene(path: str, info: dict[str, Any]) -> torch.Tensor:
-    """A `zoo predict` input: an .npz with 'rgb' (H x W x 3, 0-255) and 'depth' (H x W metres), or an RGB image
-    with its depth beside it as STEM.depth.npy; resized to the run's size."""
+    """A `zoo predict` input (see read_rgbd), resized to the run's size."""
+    rgb, depth = read_rgbd(path)
+    x = to_input(rgb, np.nan_to_num(depth.astype(np.float32)))
+    size = int(info["size"])
+    if x.shape[1:] != (size, size):
+        x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="nearest")[0]
+    return x
+
+
+def read_rgbd(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB-D scene from a file: an .npz with 'rgb' (H x W x 3, 0-255) and 'depth' (H x W metres), or an RGB image
+    with its depth beside it as STEM.depth.npy."""
     file = Path(path)
     if not file.is_file():
         raise ZooError(f"zoo predict: {path}: no such file")
@@ -158,12 +168,7 @@ def read_scene(path: str, info: dict[str, Any]) -> torch.Tensor:
         depth = np.load(depth_file, allow_pickle=False)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or depth.shape != rgb.shape[:2]:
         raise ZooError(f"{path}: rgb {rgb.shape} and depth {depth.shape} must be H x W x 3 and H x W")
-    x = to_input(rgb.astype(np.uint8), np.nan_to_num(depth.astype(np.float32)))
-    size = int(info["size"])
-    if x.shape[1:] != (size, size):
-        x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="nearest")[0]
-    return x
-
+    return rgb.astype(np.uint8), depth
 
 
 def reacher_demonstrations(data: str | None = None, seed: int = 0, demos: int = 20, episodes: int = 10,

@@ -2,6 +2,9 @@
 imitating a controller (regression of its actions, judged by rollouts)."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -110,6 +113,17 @@ class LocalizationTask(RegressionTask):
                 row["yaw_deg"] = yaw
         return rows
 
+    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
+        """With --out, each scene's colour image with the point drawn (STEM.point.png, at the image's own size)
+        beside its JSON; a network that regresses the point in the tray's frame has no image point to draw."""
+        predictions = super().predict_inputs(run, inputs, out_dir, options)
+        if out_dir is not None and self.info.get("target") == "image":
+            for path, row in zip(inputs, predictions):
+                drawn = out_dir / f"{Path(path).stem}.point.png"
+                draw_point(path, row["u_px"] / self.info["size"], row["v_px"] / self.info["size"], drawn)
+                row["files"].append(str(drawn))
+        return predictions
+
     def check_batch(self, x, y, dataset: str) -> None:
         width = 4 + self.yaws
         if not (isinstance(y, torch.Tensor) and y.dim() == 2 and y.shape[1] == width and torch.isfinite(y).all()):
@@ -166,3 +180,19 @@ class DrivingTask(RegressionTask):
 
     def predict(self, output) -> list[dict]:
         return [{"steering_rad": round(v, 4)} for v in self.scores(output).tolist()]
+
+
+def draw_point(scene: str, u: float, v: float, out: Path) -> None:
+    """Scene file `scene`'s colour image with a ring and a cross at (u, v), fractions of its width and height."""
+    from PIL import Image, ImageDraw
+
+    from .data import read_rgbd
+
+    image = Image.fromarray(read_rgbd(scene)[0])
+    x, y, r = u * image.width, v * image.height, max(3.0, image.width / 24)
+    pen = ImageDraw.Draw(image)
+    for colour, width in (((0, 0, 0), 3), ((255, 0, 255), 1)):  # magenta on a black edge: seen on any tray
+        pen.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=width)
+        pen.line((x - r, y, x + r, y), fill=colour, width=width)
+        pen.line((x, y - r, x, y + r), fill=colour, width=width)
+    image.save(out)
