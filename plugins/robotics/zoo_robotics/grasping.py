@@ -4,8 +4,8 @@ The scene is rebuilt exactly as it was rendered (same seed, index and draws), th
 its open hand put 15 cm above the point pointing down (turned by a yaw about the vertical: at 0 the fingers close
 along y), lowered to 7 cm below the point (its fingertips kept 4 mm above the tray floor), closed, and lifted
 20 cm. Success: the object rose at least 8 cm. At one yaw, a long object lying across the fingers' opening (8 cm)
-cannot be picked: the labelled point's success rate at a fixed yaw is the ceiling of a fixed-yaw grasp.
-`yaw_lifts` tries each of YAWS at the labelled point: the labels of the network's yaw head (data.yaws=true).
+cannot be picked. `yaw_lifts` tries each of YAWS at the labelled point: the labels of the network's yaw head
+(data.yaws=true).
 """
 from __future__ import annotations
 

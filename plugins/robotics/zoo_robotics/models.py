@@ -77,7 +77,6 @@ class HeatmapNet(nn.Module):
         there = (weights[:, None] * merged.float()).sum((2, 3))
         return torch.cat([point, self.yaw(there)], 1)
 
-
     def nearest_reading(self, reading: torch.Tensor, size) -> tuple[torch.Tensor, torch.Tensor]:
         """Per heatmap cell: the nearest depth reading (cm from DEPTH_ORIGIN) within 8 pixels of the cell, 0 where
         there is none; and 1 where there is one."""
