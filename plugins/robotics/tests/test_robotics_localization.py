@@ -78,7 +78,6 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     magenta = (drawn[y - 1:y + 2, x - 1:x + 2] == (255, 0, 255)).all(-1)
     assert magenta.any() and not (scenes_[0]["rgb"] == (255, 0, 255)).all(-1).any()
     with pytest.raises(ZooError, match="no depth beside it"):
-        from PIL import Image
         Image.fromarray(scenes_[0]["rgb"]).save(tmp_path / "photo.png")
         open_run(out, device="cpu").predict([str(tmp_path / "photo.png")])
 
