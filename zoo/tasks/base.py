@@ -26,9 +26,12 @@ class Task:
     directions: dict[str, Direction] = {}
     mixable = False  # whether targets can be mixed (mixup/CutMix)
     follows_input = False  # whether outputs are laid out like the inputs (images, maps): views are undone on them
+    # the `zoo predict` options (added by the plugin's zoo_predict_options hook) this task reads from `self.options`
+    predict_options: tuple[str, ...] = ()
 
     def __init__(self, config: TrainConfig, info: dict[str, Any]):
         self.config, self.info = config, info
+        self.options: dict[str, Any] = {}  # the values of its `predict_options` for the prediction under way
 
     def forward(self, model: nn.Module, x: Any) -> Any:
         """Run the model on one batch of inputs."""
@@ -100,7 +103,7 @@ class Task:
         `options` holds the values of the `zoo predict` options plugins add (zoo_predict_options); with
         `out_dir`, each input's result is also written there as files (`write_output`), named in 'files'.
         """
-        refuse_options(options, run.recipe.name)
+        self.options = take_options(options, self.predict_options, run.recipe.name)
         if not inputs:
             raise ZooError("zoo predict: give at least one INPUT")
         items = run.read_inputs(inputs)
@@ -138,9 +141,15 @@ class Task:
 
 def refuse_options(options: dict[str, Any], recipe: str) -> None:
     """Refuse `zoo predict` options (added by plugins) that were given but that this recipe does not use."""
-    used = [k for k, v in options.items() if v not in (None, False, (), [])]
+    take_options(options, (), recipe)
+
+
+def take_options(options: dict[str, Any], accepted: tuple[str, ...], recipe: str) -> dict[str, Any]:
+    """The `zoo predict` options a task reads; one given that it does not read is refused."""
+    used = [k for k, v in options.items() if v not in (None, False, (), []) and k not in accepted]
     if used:
         raise ZooError(f"zoo predict: --{used[0].replace('_', '-')} does not apply to {recipe}")
+    return {k: options.get(k) for k in accepted}
 
 
 def index(batch: Any, i: int) -> Any:
