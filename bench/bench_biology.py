@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run, train  # noqa: E402
+from zoo.reopen import open_run
+from zoo.runs import train  # noqa: E402
 from zoo_biology import baselines, data  # noqa: E402
 
 SPLITS = 5  # tissue-expression: stratified splits drawn with data.split_seed 0..4

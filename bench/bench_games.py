@@ -64,7 +64,7 @@ def main() -> None:
         elif name == "games/chess-stockfish":
             from zoo_games.chess_data import mate_puzzles
 
-            from zoo.runs import open_run
+            from zoo.reopen import open_run
             n_test = len(open_run(ROOT / name.replace("/", "-"), device="cpu").trainer(with_data=True).data.test)
             agreement = test.get("policy_accuracy", float("nan"))
             rows.append((name, "move agreement with Stockfish depth 10 (test positions)", wilson(agreement, n_test),
@@ -82,7 +82,7 @@ def main() -> None:
                              wilson(test["stockfish0_score"], games), "reported", wall))
         else:
             agreement = test.get("policy_accuracy", float("nan"))
-            from zoo.runs import open_run
+            from zoo.reopen import open_run
             n_test = len(open_run(ROOT / name.replace("/", "-"), device="cpu").trainer(with_data=True).data.test)
             rows.append((name, "move agreement with GNU Go level 1 (test positions)", wilson(agreement, n_test),
                          "reported", wall))

@@ -21,7 +21,7 @@ from bench_games import wilson  # noqa: E402
 
 from zoo_games.data import connect4  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 
 OPPONENTS = ("ab1", "ab2", "ab4", "ab6")
 OPENING_PLIES = 2  # the second view of the last network: games from random openings

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 from zoo_games import atari  # noqa: E402
 
 GAMES = int(os.environ.get("PONG_BENCH_GAMES", 10))

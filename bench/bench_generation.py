@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zoo.runs import open_run, train
+from zoo.reopen import open_run
+from zoo.runs import train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402

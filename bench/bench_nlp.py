@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from paired import macro_f1, paired_bootstrap, paired_bootstrap_metric, verdict  # noqa: E402
 
 from zoo.data import to_device  # noqa: E402
-from zoo.runs import open_run, train  # noqa: E402
+from zoo.reopen import open_run
+from zoo.runs import train  # noqa: E402
 from zoo_nlp import baselines, data  # noqa: E402
 from zoo_nlp.retrieval import nearest  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap_metric, verdict  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 from zoo_nlp import speech  # noqa: E402
 
 ALSA = Path("/usr/share/sounds/alsa")

@@ -21,7 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run, train  # noqa: E402
+from zoo.reopen import open_run
+from zoo.runs import train  # noqa: E402
 from zoo_nlp import baselines, data  # noqa: E402
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 from zoo_robotics import baselines, data, scenes  # noqa: E402
 from zoo_robotics.data import SPLIT_SEEDS  # noqa: E402
 from zoo_robotics.grasping import grasp_trial  # noqa: E402

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 from zoo_robotics import data, scenes  # noqa: E402
 
 HEADS_SETS = {"epochs": "12", "data.train": "1000", "model.arch": "resnet10t"}

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 
-from zoo.runs import open_run  # noqa: E402
+from zoo.reopen import open_run  # noqa: E402
 from zoo_robotics import racecar  # noqa: E402
 
 DRIVES, STEPS = 10, 300

@@ -6,7 +6,7 @@ Reported: test accuracy, the first epoch at which validation accuracy reached 97
 import time
 
 from zoo.config import parse_sets, split
-from zoo.runs import build
+from zoo.build import build
 from zoo.training.trainer import Trainer
 
 BASE = ["epochs=12", "model.width=16", "data.image_size=8", "batch_size=64", "lr=4e-3", "grad_stats_every=0",

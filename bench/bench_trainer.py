@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.config import parse_sets, split
-from zoo.runs import build
+from zoo.build import build
 from zoo.training.callbacks import Callback
 from zoo.training.device import seed_everything
 from zoo.training.trainer import Trainer

@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from zoo.config import parse_sets, split
 from zoo.data import batch_size_of, to_device
-from zoo.runs import build
+from zoo.build import build
 from zoo.training.trainer import Trainer
 
 RECIPES = ["vision/digits-resnet", "vision/fashion-mnist-resnet", "medical/xray-anomaly", "nlp/report-classify",

@@ -77,7 +77,7 @@ def test_resume_refuses_other_data(tmp_path):
 
 def test_set_reaches_factory_settings_the_recipe_leaves_at_their_default():
     from zoo.config import resolve
-    from zoo.runs import factory_settings, recipe_spec
+    from zoo.build import factory_settings, recipe_spec
 
     recipe = recipe_spec("vision/digits-resnet")
     extra = factory_settings(recipe)

@@ -43,7 +43,7 @@ def test_paired_augmentation_moves_the_target_with_the_input():
 
 
 def test_denoiser_learns_and_flip_views_are_undone_before_averaging(denoiser):
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     summary = json.loads((denoiser / "summary.json").read_text())
     noisy_psnr = -10 * math.log10(0.15 ** 2)  # the input's own PSNR: about 16.5 dB
@@ -81,7 +81,7 @@ def test_unknown_view_and_views_on_inputs_they_cannot_take_are_errors(tmp_path):
 
 
 def test_vector_regression_predicts_one_point_per_sample_and_beats_the_mean(tmp_path):
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     run = train("toy/points", tmp_path / "points")
     summary = json.loads((run / "summary.json").read_text())
@@ -91,7 +91,7 @@ def test_vector_regression_predicts_one_point_per_sample_and_beats_the_mean(tmp_
     assert summary["test"]["distance"] < 0.5 * float(baseline)
     trainer = open_run(run, device="cpu").predictor()
     rows = trainer.predict([bundle.test[i][0] for i in range(3)])
-    assert len(rows) == 3 and set(rows[0]) == {"x", "y"}  # one prediction per sample, not per coordinate
+    assert len(rows) == 3 and set(rows[0]) - {"input"} == {"x", "y"}  # one prediction per sample, not per coordinate
 
 
 def test_two_heads_from_one_network_and_init_from_another_run(tmp_path, capsys):
@@ -127,7 +127,7 @@ def test_a_lower_is_better_metric_outside_any_list_is_summarised_by_its_declared
 def test_when_the_last_epoch_ties_the_best_the_summary_scores_what_eval_loads(tmp_path):
     """A tie is not an improvement: best.safetensors keeps the earlier epoch, and summary.json's `test` must
     score those weights, as `zoo eval` does."""
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     run = train("toy/points", tmp_path / "tie", "epochs=3", "monitor=quadrant_share")
     summary = json.loads((run / "summary.json").read_text())

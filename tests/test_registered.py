@@ -34,7 +34,7 @@ def model_and_input(name: str):
         kwargs, x = import_path(spec.example, name)()
         return spec.load()(**kwargs), x, None
     from zoo.config import resolve
-    from zoo.runs import build
+    from zoo.build import build
 
     # a recipe that trains this model; else one of its domain whose data has the same task, model swapped in
     def fit(r):  # this model's own recipe first, then one whose model, then whose data, has the same task

@@ -42,7 +42,7 @@ def toy_zoo(*args, env=None):
 
 
 def test_self_play_learns_that_the_centre_opening_is_best(tmp_path):
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     run = train(tmp_path / "run")
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -4,7 +4,7 @@ Importing zoo is light: torch is imported only by the parts that train, evaluate
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .errors import DataMissing, PluginError, ZooError
 from .plugins import get_registry, hookimpl
@@ -22,7 +22,7 @@ def train(name: str, data: str | None = None, *, epochs: int | None = None, sets
 
     `sets` holds any settings by key, as `--set` does: {"lr": 3e-3, "data.image_size": 8}.
     """
-    from .runs import load
+    from .reopen import load
     from .runs import train as train_run
 
     settings = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in (sets or {}).items()}
@@ -39,7 +39,7 @@ def __getattr__(name: str):  # heavy names are imported on first use only
         from .config import TrainConfig
         return TrainConfig
     if name == "load":
-        from .runs import load
+        from .reopen import load
         return load
     if name == "DataBundle":
         from .data import DataBundle

@@ -18,7 +18,7 @@ TOLERANCE = 1e-4
 
 def export(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
     """Write the run's network to `out` in `fmt`; returns what was written and, for programs, the check."""
-    from .runs import load
+    from .reopen import load
 
     if fmt not in FORMATS:
         raise ZooError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")

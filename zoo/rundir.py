@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .errors import ZooError
 
 # field -> (type, what it holds): what a run's config.json must carry for eval, predict and resume

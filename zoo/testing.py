@@ -37,7 +37,8 @@ def train_tiny(recipe: str, tmp_path, *sets: str, data: str | None = None, epoch
     import json
 
     from .config import parse_sets
-    from .runs import open_run, train
+    from .reopen import open_run
+    from .runs import train
 
     out = tmp_path / recipe.replace("/", "-")
     train(recipe, data=data, sets=parse_sets(["grad_stats_every=0", *sets]), out=str(out), epochs=epochs,

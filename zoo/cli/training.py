@@ -46,7 +46,7 @@ def train(name, data, epochs, sets, out, resume, seed, device) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def evaluate(run_dir, data, tta, device, as_json) -> None:
     """Evaluate a trained run on its validation and test splits."""
-    from ..runs import open_run
+    from ..reopen import open_run
 
     result = open_run(run_dir, data=data, device=device).evaluate(tta=tta)
     if as_json:
@@ -61,24 +61,35 @@ def evaluate(run_dir, data, tta, device, as_json) -> None:
 @click.argument("inputs", nargs=-1)
 @click.option("--out", type=str, help="Also write each input's result into this folder (images, maps, games...).")
 @click.option("--device", type=DEVICES, default="auto")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Inputs the network sees at once.")
+@click.option("--tta", is_flag=True, help="Average over the recipe's test-time views.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
-def predict(run_dir, inputs, out, device, as_json, **options) -> None:
-    """Predict with a trained run: one line per INPUT (a file, or text for text models).
+def predict(run_dir, inputs, out, device, batch_size, tta, as_json, **options) -> None:
+    """Predict with a trained run: one line per INPUT (a file, a folder of files, a glob, or text for text models).
 
+    A bad input among many is named on stderr and the others are still predicted (exit code 2 at the end).
     Plugins add options of their own (`zoo predict --help` lists those installed); their values reach the
     recipe's task, which refuses those that do not apply to it.
     """
-    from ..runs import open_run
+    from ..reopen import open_run
 
-    results = open_run(run_dir, device=device).predict(list(inputs), out=out, **options)
-    for i, pred in enumerate(results):
-        name = pred.pop("input", inputs[i] if i < len(inputs) else "")
-        if as_json:
+    results = open_run(run_dir, device=device).predict(list(inputs), out=out, batch_size=batch_size, tta=tta,
+                                                        progress=True, **options)
+    bad = 0
+    for pred in results:
+        name = pred.pop("input", "")
+        if "error" in pred:
+            bad += 1
+            click.echo(f"error: {name}: {pred['error']}", err=True)
+        elif as_json:
             click.echo(json.dumps({"input": name, **pred}))
         else:
             shown = {k: (",".join(v) if k == "files" else ("yes" if v else "no") if isinstance(v, bool) else v)
                      for k, v in pred.items()}
             click.echo(f"{name}\t" + "\t".join(f"{k}={v}" for k, v in shown.items()))
+    if bad:
+        raise SystemExit(2)  # the bad inputs are named above, one line each
 
 
 @click.command("lr-find")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 
-from .. import __version__
+from ..version import __version__
 from ..errors import PluginError
 from ..registry import Entry, Registry
 from . import hookspecs

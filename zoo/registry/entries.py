@@ -94,7 +94,7 @@ class RecipeSpec(Entry):
     dataset: str = ""
     model: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
-    factory: str = "zoo.runs:default_recipe"
+    factory: str = "zoo.build:default_recipe"
     callbacks: tuple[str, ...] = ()  # "module:callable" (resolved config) -> zoo Callback, hooked into the loop
     # settings zoo's registry-wide one-step test adds to the defaults: a smaller round 0 for a recipe that makes its data
     quick: dict[str, Any] = field(default_factory=dict)

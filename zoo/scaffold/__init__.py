@@ -11,7 +11,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ZooError
 
 if TYPE_CHECKING:  # importlib.resources.abc is new in 3.11

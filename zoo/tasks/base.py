@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -92,30 +93,27 @@ class Task:
     def soft_targets(self, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"task {self.name} does not support mixup/CutMix")
 
-    # -- prediction --------------------------------------------------------------------------------
+    # -- prediction (zoo.predictor.Predictor calls these) ----------------------------------------------------
+    def records(self, item: Any, read: Callable[[Any], Any]) -> Iterable[tuple[str, Any]]:
+        """The model inputs one `zoo predict` argument holds, each with the name its result goes by: one, read
+        by the dataset's reader, by default; a file of many records (FASTA, SVMlight) yields each. A ZooError
+        names what is wrong with the argument; the other arguments are still predicted."""
+        return [(str(item) if isinstance(item, (str, Path)) else type(item).__name__, read(item))]
+
+    def collate(self, items: list[Any]) -> Any:
+        """A batch of model inputs as `records` made them (stacked tensors, or dicts of them, by default)."""
+        from torch.utils.data import default_collate
+
+        return default_collate(items)
+
     def predict(self, output: Any) -> list[dict[str, Any]]:
         """One readable prediction per sample, e.g. {'label': 'cat', 'score': 0.93}."""
         return [{"value": v} for v in self.scores(output).tolist()]
 
     def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
-        """`zoo predict`: one dict per input ('input' names it when it is not the argument given).
-
-        `options` holds the values of the `zoo predict` options plugins add (zoo_predict_options); with
-        `out_dir`, each input's result is also written there as files (`write_output`), named in 'files'.
-        """
-        self.options = take_options(options, self.predict_options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one INPUT")
-        items = run.read_inputs(inputs)
-        outputs, predictions = run.predictor().predict_outputs(items)
-        self.annotate(run, items, predictions)
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for i, (item, pred) in enumerate(zip(inputs, predictions)):
-                stem = Path(item).stem if isinstance(item, (str, Path)) else f"input-{i}"  # PIL images, tensors
-                files = self.write_output(index(outputs, i), pred, out_dir / stem)
-                pred["files"] = [str(f) for f in files]
-        return predictions
+        """`zoo predict` through the run's Predictor. A task overrides it only where the common path cannot serve
+        (a prediction that needs no inputs, say) and says why; the hooks above are the way to adapt it."""
+        return run.predictor().predict(inputs, out=out_dir, **options)
 
     def annotate(self, run, items: list[Any], predictions: list[dict[str, Any]]) -> None:
         """Add to each prediction, in place, what the task checks of its input beyond the model's output (medical:

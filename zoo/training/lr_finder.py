@@ -57,7 +57,7 @@ def suggest(lrs: list[float], losses: list[float]) -> float:
 
 def find_lr(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str = "lr_find.png",
             steps: int = 100, **explicit: Any) -> float:
-    from ..runs import build
+    from ..build import build
     from .plots import lr_sweep
     from .trainer import Trainer
 

@@ -344,7 +344,7 @@ class Trainer:
                 break
             x, y = to_device(x, self.device), to_device(y, self.device)
             with autocast(self.device, self.precision):
-                out = self._forward_views(model, x, chosen)
+                out = views.forward(self.task, model, x, chosen)
                 loss = self.task.loss(out, y)
             n = batch_size_of(y) or batch_size_of(x) or 1
             loss_sum, count = loss_sum + loss.item() * n, count + n
@@ -355,16 +355,6 @@ class Trainer:
             for name, (value, direction) in computed(self.task, metrics).items():
                 result[name], self.directions[name] = value, direction
         return result
-
-    def _forward_views(self, model: nn.Module, x: Any, chosen: list[views.View]) -> Any:
-        out = self.task.forward(model, x)
-        if not chosen:
-            return out
-        outputs = [out]
-        for view in chosen:
-            view.check(x)
-            outputs.append(self.task.undo_view(view, self.task.forward(model, view.apply(x))))
-        return self.task.merge_views(outputs)
 
     @torch.no_grad()
     def collect(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -382,19 +372,6 @@ class Trainer:
             targets.append(y)
         model.train()
         return torch.cat(scores), torch.cat(targets)
-
-    @torch.no_grad()
-    def predict_outputs(self, inputs: list[Any], tta: bool = False) -> tuple[Any, list[dict[str, Any]]]:
-        """The model's raw outputs for a list of inputs, and one readable prediction per input."""
-        model = self.eval_model()
-        model.eval()
-        batch = self.data.collate(inputs) if self.data.collate else torch.stack(inputs)
-        with autocast(self.device, self.precision):
-            out = self._forward_views(model, to_device(batch, self.device), self.views if tta else [])
-        return out, self.task.predict(out)
-
-    def predict(self, inputs: list[Any], tta: bool = False) -> list[dict[str, Any]]:
-        return self.predict_outputs(inputs, tta)[1]
 
     def init_from(self, source: str) -> None:
         """Start from the weights another run evaluated (fine-tuning, pretraining then fine-tuning).

@@ -65,3 +65,16 @@ def parse(spec: str, known: dict[str, list[View]]) -> list[View]:
             raise ZooError(f"--set tta: unknown view {name!r}; this recipe's views are {', '.join(known) or 'none'}")
         views.extend(known[name])
     return views
+
+
+def forward(task, model, x, chosen: list[View]):
+    """The task's forward pass on one batch, merged over test-time views: the one place views are averaged
+    (training's evaluation, `zoo eval --tta` and every prediction go through it)."""
+    out = task.forward(model, x)
+    if not chosen:
+        return out
+    outputs = [out]
+    for view in chosen:
+        view.check(x)
+        outputs.append(task.undo_view(view, task.forward(model, view.apply(x))))
+    return task.merge_views(outputs)

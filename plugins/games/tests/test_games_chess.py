@@ -202,7 +202,7 @@ def test_the_network_learns_stockfish_moves_on_held_out_games(chess_run):
 
 
 def test_predict_a_fen_annotate_a_pgn_and_refuse_bad_ones(chess_run, tmp_path):
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     run = open_run(chess_run, device="cpu")
     [row] = run.predict([], fen=["rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1"])

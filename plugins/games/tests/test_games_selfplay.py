@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from zoo.config import parse_sets
-from zoo.runs import open_run, train
+from zoo.reopen import open_run
+from zoo.runs import train
 from zoo_games.games import ConnectFour, TicTacToe
 from zoo_games.models import policy_value_net
 from zoo_games.players import MCTSPlayer, RandomPlayer, lines_against, play_games, ttt_optimal

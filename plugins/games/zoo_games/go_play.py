@@ -161,7 +161,7 @@ class GtpEngine:
 
     def load(self):
         if self.player is None:
-            from zoo.runs import open_run
+            from zoo.reopen import open_run
 
             run = open_run(self.run_dir, device="cpu")
             self.player = NetworkGoPlayer(run.module, self.simulations, "cpu", komi=self.game.komi)

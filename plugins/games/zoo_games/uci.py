@@ -42,7 +42,7 @@ class UciEngine:
         if self.player is None:
             import chess
 
-            from zoo.runs import open_run
+            from zoo.reopen import open_run
 
             from .chess_play import NetworkPlayer
 

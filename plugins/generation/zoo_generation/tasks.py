@@ -419,7 +419,7 @@ class ClassifierFeatures(torch.nn.Module):
 
 def load_classifier(path: str, device) -> ClassifierFeatures:
     """zoo's own Fashion-MNIST classifier, from a run directory of vision/fashion-mnist-resnet."""
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     try:
         run = open_run(path, device=device.type)

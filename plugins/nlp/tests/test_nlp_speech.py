@@ -181,7 +181,8 @@ def spoken_words(tmp_path_factory):
 def test_ctc_model_learns_to_transcribe_spoken_words(spoken_words, tmp_path):
     """A tiny CTC transformer trained on the user's clips spells held-out clips' words far better than chance:
     the empty transcript has a character error rate of 1."""
-    from zoo.runs import open_run, train
+    from zoo.reopen import open_run
+    from zoo.runs import train
 
     out = tmp_path / "run"
     train("nlp/speech-reports", data=str(spoken_words), out=str(out), callbacks=[],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.runs import default_recipe
+from zoo.build import default_recipe
 
 
 def build(recipe, config: dict[str, Any], data: str | None):

@@ -46,7 +46,8 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     turns its output back into the world, its median error falls well below (25%) that of predicting the training
     scenes' mean point."""
     import torch
-    from zoo.runs import open_run, train
+    from zoo.reopen import open_run
+    from zoo.runs import train
 
     out = tmp_path / "run"
     train("robotics/object-localization", out=str(out), callbacks=[],

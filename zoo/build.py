@@ -1,0 +1,106 @@
+"""Building a recipe: its settings resolved, then its dataset, model and task made and checked against each other."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import resolve, split
+from .errors import PluginError, ZooError
+from .plugins import get_registry
+from .registry import RecipeSpec
+
+
+@dataclass
+class Built:
+    """A recipe made concrete: resolved config, data, model, task."""
+
+    recipe: RecipeSpec
+    config: dict[str, Any]
+    bundle: Any
+    model: Any
+    task: Any
+
+
+def recipe_spec(name: str) -> RecipeSpec:
+    return get_registry().get(name, kind="recipe")  # type: ignore[return-value]
+
+
+def build(name: str, data: str | None = None, sets: dict[str, str] | None = None, *,
+          config: dict[str, Any] | None = None, **explicit: Any) -> Built:
+    """Resolve the config and build dataset, model and task through the recipe's factory, then check them."""
+    import torch.nn as nn
+
+    from .data import DataBundle
+    from .tasks import Task
+    from .training.device import seed_everything
+
+    recipe = recipe_spec(name)
+    if config is None:
+        config = resolve(recipe.defaults, sets, recipe=name, extra=factory_settings(recipe), **explicit)
+    if data is not None and not Path(data).exists():
+        raise ZooError(f"--data {data}: no such file or folder")
+    seed_everything(config["seed"])  # model initialization and data generation depend on the seed only
+    built = recipe.load()(recipe, config, data)
+    if not (isinstance(built, tuple) and len(built) == 3):
+        raise PluginError(f"{name}: its builder {recipe.factory} must return (DataBundle, nn.Module, Task)")
+    bundle, model, task = built
+    for value, kind, what in ((bundle, DataBundle, "a zoo DataBundle"), (model, nn.Module, "a torch nn.Module"),
+                              (task, Task, "a zoo Task")):
+        if not isinstance(value, kind):
+            source = {"a zoo DataBundle": recipe.dataset, "a torch nn.Module": recipe.model}.get(what, name)
+            raise PluginError(f"{source}: its factory returned {type(value).__name__}, expected {what}")
+    bundle.check(recipe.dataset)
+    sample = bundle.train if bundle.generator is None else bundle.valid  # generated data is checked per round
+    if sample is not None:
+        first = next(iter(_first_batch(bundle, sample)))
+        task.check_batch(first[0], first[1], recipe.dataset)
+    return Built(recipe, config, bundle, model, task)
+
+
+def factory_settings(recipe: RecipeSpec) -> dict[str, Any]:
+    """Every keyword setting of the recipe's model and dataset factories with its default, by key
+    (`model.drop_path_rate`, `data.limit`): what `--set` may change beyond the recipe's own defaults."""
+    import inspect
+
+    registry = get_registry()
+    settings: dict[str, Any] = {}
+    for prefix, kind, name in (("model", "model", recipe.model), ("data", "dataset", recipe.dataset)):
+        for param in inspect.signature(registry.get(name, kind=kind).load()).parameters.values():
+            if param.name not in ("data", "seed") and param.default is not inspect.Parameter.empty:
+                settings[f"{prefix}.{param.name}"] = param.default
+    return settings
+
+
+def default_recipe(recipe: RecipeSpec, config: dict[str, Any], data: str | None):
+    """The usual recipe: the registry's dataset and model, the named task. Plugins may supply their own."""
+    from .data import DataBundle
+    from .tasks import get_task
+
+    registry = get_registry()
+    train_cfg, model_opts, data_opts = split(config)
+    dataset = registry.get(recipe.dataset, kind="dataset").load()
+    bundle = call_with(dataset, recipe.dataset, "data", data, seed=train_cfg.seed, **data_opts)
+    if not isinstance(bundle, DataBundle):
+        raise PluginError(f"{recipe.dataset}: its factory returned {type(bundle).__name__}, expected a zoo DataBundle")
+    model_factory = registry.get(recipe.model, kind="model").load()
+    model = call_with(model_factory, recipe.model, "model", **{**bundle.model_args, **model_opts})
+    task = get_task(recipe.task)(train_cfg, bundle.info)
+    return bundle, model, task
+
+
+def call_with(factory, owner: str, prefix: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a factory, refusing settings it does not take with an error that names them."""
+    import inspect
+
+    try:
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as exc:
+        params = [p for p in inspect.signature(factory).parameters if p not in ("data", "seed")]
+        raise ZooError(f"{owner}: {exc}; its {prefix}.* settings are {', '.join(params) or 'none'}") from None
+    return factory(*args, **kwargs)
+
+
+def _first_batch(bundle, dataset):
+    from torch.utils.data import DataLoader
+    return DataLoader(dataset, batch_size=min(4, len(dataset)), collate_fn=bundle.collate)
