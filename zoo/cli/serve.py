@@ -40,9 +40,9 @@ def serve(run_dirs, names, host, port, workers, threads, token, max_batch, max_w
     """
     try:
         import fastapi  # noqa: F401
-        import multipart  # noqa: F401  (python-multipart)
+        import python_multipart  # noqa: F401  (python-multipart)
         import prometheus_client  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ZooError(f"zoo serve needs the serve extra ({exc.name} is missing): pip install 'zoo[serve]'") from None
     from ..serve.app import resolve_runs
@@ -65,11 +65,45 @@ def serve(run_dirs, names, host, port, workers, threads, token, max_batch, max_w
     click.echo(f"serving {', '.join(n for n, _ in served)} on http://{shown}:{port}  (page /, API /docs, "
                f"ready at /ready; {workers} worker(s))", err=True)
     try:
-        uvicorn.run("zoo.serve.app:from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False, timeout_graceful_shutdown=60)
+        start(host=host, port=port, workers=workers)
     finally:
         if metrics_dir is not None:
             metrics_dir.cleanup()
+
+
+def start(host: str, port: int, workers: int) -> None:
+    """uvicorn, on the app factory; one worker runs in this process and exits 0 once SIGTERM's drain is done."""
+    import uvicorn
+
+    options = dict(factory=True, host=host, port=port, log_level="warning", access_log=False,
+                   timeout_graceful_shutdown=60)
+    if workers > 1:
+        uvicorn.run("zoo.serve.app:from_environment", workers=workers, **options)
+        return
+    draining_server(uvicorn)(uvicorn.Config("zoo.serve.app:from_environment", **options)).run()
+
+
+def draining_server(uvicorn):
+    """uvicorn's Server, less its raising SIGTERM again after the drain (which would end the process by the
+    signal): in-flight requests are answered, then `zoo serve` exits 0."""
+    import contextlib
+    import signal
+    import threading
+
+    class DrainingServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return DrainingServer
 
 
 COMMANDS = (serve,)
