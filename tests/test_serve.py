@@ -198,6 +198,12 @@ def test_bad_inputs_get_the_cli_message_and_the_rest_are_predicted(client, runs,
     assert second["input"] == "three.png" and "label" in second
     board = predict(client, BOARD, json={"inputs": ["not a board"]})
     assert board.status_code == 422 and "a board is 9 characters" in board.json()["detail"]
+    # gathered into one batch with good ones, a request of only bad files is still refused on its own
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: predict(client, DIGITS, files=[(
+            "file", ("scan.png" if i == 1 else f"{i}.png", bad if i == 1 else digit_png(), "image/png"))]), range(4)))
+    assert [a.status_code for a in answers] == [200, 422, 200, 200] and answers[1].json()["detail"] == detail
+    assert [a.json()["predictions"][0]["input"] for a in answers if a.status_code == 200] == ["0.png", "2.png", "3.png"]
 
 
 def test_a_reader_that_crashes_costs_only_its_own_request(client, png):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ZooError
+
 _STOP = object()
 
 
@@ -113,7 +115,14 @@ class Batcher:
                 outcomes = None
             if outcomes is not None:
                 for job, outcome in zip(jobs, outcomes):
-                    job.future.set_result(outcome)
+                    bad = [r for r in outcome.results if "error" in r]
+                    if outcome.results and len(bad) == len(outcome.results):  # as Predictor.predict says it alone
+                        if outcome.folder is not None:
+                            shutil.rmtree(outcome.folder, ignore_errors=True)
+                        more = f" (and {len(bad) - 1} more bad input(s))" if len(bad) > 1 else ""
+                        job.future.set_exception(ZooError(f"{bad[0]['input']}: {bad[0]['error']}{more}"))
+                    else:
+                        job.future.set_result(outcome)
                 return
         for job in jobs:
             try:
