@@ -582,7 +582,14 @@ def create_app(settings: Settings) -> FastAPI:
                                  "bad_request")
             options = parse_options(model, given)
             job = Job(inputs, options, files=files != "none")
-            outcome = await asyncio.wrap_future(model.batcher.submit(job))
+            future = model.batcher.submit(job)
+            try:
+                outcome = await asyncio.shield(asyncio.wrap_future(future))
+            except asyncio.CancelledError:  # the client went away: its files are deleted once predicted
+                future.add_done_callback(discard)
+                raise
+        except Guard.TooLarge:
+            raise
         except BadRequest as exc:
             return refuse(exc.status, scrub(exc.message, shown, state["scratch"]), exc.kind)
         except ZooError as exc:  # every input failed: the message the CLI prints
@@ -624,6 +631,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/page", StaticFiles(directory=PAGE), name="page")
     return app
+
+
+def discard(future) -> None:
+    """A job nobody waits for any more: the files it wrote go."""
+    if not future.cancelled() and future.exception() is None and future.result().folder is not None:
+        shutil.rmtree(future.result().folder, ignore_errors=True)
 
 
 def scrub(value: Any, shown: dict[str, str], scratch: Path | None) -> Any:

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,18 @@ class Outcome:
 
     results: list[dict[str, Any]]
     folder: Path | None
+
+
+def settle(job: Job, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
+    """The job's answer; a job cancelled meanwhile is dropped (with the files it wrote)."""
+    try:
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(outcome)
+    except InvalidStateError:
+        if outcome is not None and outcome.folder is not None:
+            shutil.rmtree(outcome.folder, ignore_errors=True)
 
 
 class Batcher:
@@ -120,15 +132,17 @@ class Batcher:
                         if outcome.folder is not None:
                             shutil.rmtree(outcome.folder, ignore_errors=True)
                         more = f" (and {len(bad) - 1} more bad input(s))" if len(bad) > 1 else ""
-                        job.future.set_exception(ZooError(f"{bad[0]['input']}: {bad[0]['error']}{more}"))
+                        settle(job, error=ZooError(f"{bad[0]['input']}: {bad[0]['error']}{more}"))
                     else:
-                        job.future.set_result(outcome)
+                        settle(job, outcome)
                 return
         for job in jobs:
             try:
-                job.future.set_result(self._predict_alone(job))
+                outcome = self._predict_alone(job)
             except BaseException as exc:  # noqa: BLE001 - handed to the request that sent the job
-                job.future.set_exception(exc)
+                settle(job, error=exc)
+            else:
+                settle(job, outcome)
 
     def _call(self, jobs: list[Job], inputs: list[Any]) -> tuple[list[dict], Path | None]:
         folder = Path(tempfile.mkdtemp(prefix="out-", dir=self.scratch)) if jobs[0].files else None
