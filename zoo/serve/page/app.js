@@ -67,6 +67,8 @@ async function showModel() {
   card.append(el("p", { class: "muted", text: `data: ${model.data.source} (licence: ${model.data.licence})` }));
   const kinds = (model.input && model.input.kinds) || [];
   $("kinds").textContent = model.input ? model.input.description : "";
+  const typed = ["text", "fen", "pgn", "numbers", "fasta"];
+  $("text-box").hidden = kinds.length > 0 && !kinds.some((k) => typed.includes(k));  // images, films, sound: files
   $("text").placeholder = kinds.includes("fen") ? "paste a FEN, one per line"
     : kinds.includes("text") || kinds.includes("numbers") ? "…or type text or numbers, one input per line"
     : "…or type text, one input per line";
@@ -150,7 +152,9 @@ function showPrediction(p, preview) {
     images.append(el("figure", {}, el("audio", { controls: "", src: dataUrl(f) }), el("figcaption", { text: f.name })));
   }
   if (images.childElementCount) box.append(images);
-  const others = files.filter((f) => !f.media_type.startsWith("image/") && !f.media_type.startsWith("audio/"));
+  // other files (the prediction itself as JSON is left out: it is shown above) as downloads
+  const others = files.filter((f) => !f.media_type.startsWith("image/") && !f.media_type.startsWith("audio/") &&
+    f.media_type !== "application/json");
   for (const f of others) box.append(el("p", {}, el("a", { href: dataUrl(f), download: f.name, text: f.name })));
   return box;
 }
