@@ -49,6 +49,7 @@ class Predictor:
         load_weights(self.model, self.weights)
         self.model.to(self.device).eval()
         self.views = parse(self.config.tta or "", self.task.views())
+        self.out_dir: Path | None = None  # --out of the prediction under way
         self._reader = None
 
     # -- the forward path ------------------------------------------------------------------------------
@@ -102,12 +103,14 @@ class Predictor:
 
         task = self.task
         task.options = take_options(options, task.predict_options, self.recipe.name)
-        out_dir = checked_out(out)
+        out_dir = self.out_dir = checked_out(out)
         if batch_size < 1:
             raise ZooError(f"--batch-size {batch_size}: must be at least 1")
         if tta and not self.views:
             raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
-        arguments = expand(inputs)
+        if isinstance(inputs, (str, Path)) or not isinstance(inputs, Iterable):
+            inputs = [inputs]
+        arguments = expand(task.arguments(list(inputs)))
         if not arguments:
             raise ZooError("zoo predict: give at least one INPUT")
         pending: list[tuple[str, Any]] = []
@@ -133,9 +136,9 @@ class Predictor:
             return
         names, items = [n for n, _ in pending], [x for _, x in pending]
         output, predictions = self.outputs(items, tta)
+        predictions = [{"input": p.pop("input", name), **p} for name, p in zip(names, predictions)]
         self.task.annotate(self, items, predictions)
         for i, (name, prediction) in enumerate(zip(names, predictions)):
-            prediction = {"input": prediction.pop("input", name), **prediction}
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 files = self.task.write_output(index(output, i), prediction, out_dir / stem_of(name, i))
@@ -169,6 +172,11 @@ def _records(task, arguments: list[Any], read) -> Iterator[list[tuple[str, Any]]
         except ZooError as exc:
             message = str(exc)
             yield [(name, ZooError(message.removeprefix(f"{name}: ")))]
+        except (OSError, ValueError, TypeError, RuntimeError, EOFError, ArithmeticError, LookupError) as exc:
+            # a reader that let a library's exception through (PIL's decompression-bomb guard, a truncated
+            # archive): still one line naming the input, and the other inputs are predicted
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            yield [(name, ZooError(f"cannot be read ({type(exc).__name__}{': ' + first if first else ''})"))]
 
 
 def missing_file(item: Any) -> str | None:

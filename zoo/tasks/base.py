@@ -94,6 +94,11 @@ class Task:
         raise NotImplementedError(f"task {self.name} does not support mixup/CutMix")
 
     # -- prediction (zoo.predictor.Predictor calls these) ----------------------------------------------------
+    def arguments(self, inputs: list[Any]) -> list[Any]:
+        """The `zoo predict` arguments to predict on: those given, plus any an option of the task names (recsys's
+        `--user 196`)."""
+        return inputs
+
     def records(self, item: Any, read: Callable[[Any], Any]) -> Iterable[tuple[str, Any]]:
         """The model inputs one `zoo predict` argument holds, each with the name its result goes by: one, read
         by the dataset's reader, by default; a file of many records (FASTA, SVMlight) yields each. A ZooError
