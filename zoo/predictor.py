@@ -117,7 +117,8 @@ class Predictor:
         chunks = _records(task, arguments, self.read)
         if progress:
             from .progress import track
-            chunks = track(chunks, "predicting", total=len(arguments))
+            # a bar on a terminal; in logs a line every tenth of the way, for long lists only
+            chunks = track(chunks, "predicting", total=len(arguments), lines=len(arguments) >= 100)
         for chunk in chunks:
             for name, record in chunk:
                 if isinstance(record, ZooError):
