@@ -134,3 +134,17 @@ def test_test_time_views_are_merged_in_one_place(run_dir, scans):
     assert torch.allclose(merged, by_hand, atol=1e-6)
     assert not torch.allclose(merged, predictor.forward(x), atol=1e-6)
     assert views.forward.__module__ == "zoo.training.views"
+
+
+def test_prediction_imports_no_metrics_or_plotting_code(run_dir, scans):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import toy_plugin; "
+              "toy_plugin.register(); from zoo.predictor import Predictor; "
+              f"Predictor({str(run_dir)!r}, device='cpu').predict({str(scans / 'scan0.png')!r}); "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'torchmetrics', 'matplotlib', 'tensorboard'}))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
-from torchmetrics.classification import BinaryAUROC
 
 from zoo import ZooError
 from zoo.tasks import Task
@@ -132,6 +130,9 @@ class ReconstructionTask(Task):
         return local.flatten(1).amax(1)
 
     def metrics(self):
+        from torchmetrics import MetricCollection  # here: prediction never needs it, and it imports slowly
+        from torchmetrics.classification import BinaryAUROC
+
         return MetricCollection({"auroc": BinaryAUROC()})
 
     def update_metrics(self, metrics, output, target) -> None:
