@@ -80,11 +80,12 @@ class Encoding:
     def encode_one(self, record: dict[str, Any], where: str) -> tuple[np.ndarray, list[str]]:
         """One context (a JSON object) -> its vector, and the columns it left out (taken as the training mean or
         as an unseen category). A name the run does not know, or a text value for a numeric column, is an error."""
-        known = set(self.names())
+        names = self.names()
+        known = set(names)
         unknown = [k for k in record if k not in known]
         if unknown:
             raise ZooError(f"{where}: unknown context feature {unknown[0]!r}; this run's features are "
-                           f"{', '.join(list(known)[:8])}{', ...' if len(known) > 8 else ''} ({len(known)} in all)")
+                           f"{', '.join(names[:8])}{', ...' if len(names) > 8 else ''} ({len(names)} in all)")
         vector, missing = [], []
         for c in self.columns:
             value = record.get(c["name"])
