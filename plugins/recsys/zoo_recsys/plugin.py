@@ -166,11 +166,13 @@ def zoo_models():  # noqa: F811
     return _before_landing["models"]() + [
         ModelSpec(name="recsys/page-policy",
                   summary="policy network over the user's context: a softmax over items per slot, with a click "
-                          "model (u(x).e_a + b_a + b_slot) for doubly robust learning and evaluation",
+                          "model (b_item + b_slot + beta x affinity, + u(x).e_item when model.dim > 0) for doubly "
+                          "robust learning and evaluation",
                   factory="zoo_recsys.landing:page_policy", task=LANDING_TASK,
                   input="context (B, d) float -> {'policy', 'reward'}: logits (B, slots, items)",
                   notes="model.objective=dr|ipw (off-policy objective), model.entropy (KL to uniform, keeps "
-                        "importance weights small), model.hidden, model.dim, model.dropout"),
+                        "importance weights small), model.dim (user x item term of the click model; 0 in the OBD "
+                        "recipe), model.hidden, model.dropout"),
     ]
 
 
