@@ -102,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if not head:
+        if not head and self.command != "HEAD":
             self.wfile.write(body)
 
     def _error(self, status: int, message: str, code: str = "") -> None:
@@ -112,12 +112,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"error": message}, headers)
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self.body
 
     def _route(self, method: str) -> None:
         with self.hub.lock:
             self.hub.requests.append((method, self.path))
+        length = int(self.headers.get("Content-Length") or 0)
+        self.body = self.rfile.read(length) if length else b""  # read whatever the route, for keep-alive
         url = urlparse(self.path)
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
         query = parse_qs(url.query)

@@ -71,8 +71,10 @@ def hub_errors(where: str) -> Iterator[None]:
         raise ZooError(f"{where}: the cached copy is incomplete (files are missing from the Hub cache) and the Hub "
                        "cannot be reached; nothing was loaded") from None
     except errors.LocalEntryNotFoundError:
-        raise ZooError(f"{where}: not in the Hub cache ({settings()['cache_dir']}) and the Hub cannot be reached"
-                       + (" (HF_HUB_OFFLINE is set)" if settings()["offline"] else "")) from None
+        if settings()["offline"]:
+            raise ZooError(f"{where}: not in the Hub cache, and HF_HUB_OFFLINE is set (pull it once online)") from None
+        raise ZooError(f"{where}: not in the Hub cache ({settings()['cache_dir']}) and the Hub cannot be "
+                       "reached") from None
     except errors.GatedRepoError:
         raise ZooError(f"{where}: a gated repo; accept its terms on the Hub and set HF_TOKEN") from None
     except errors.RevisionNotFoundError:
@@ -99,6 +101,23 @@ def hub_errors(where: str) -> Iterator[None]:
         raise
 
 
+def progress_bars():
+    """huggingface_hub's progress bars on a terminal; none otherwise, so that errors stay one line."""
+    import sys
+
+    from huggingface_hub.utils import tqdm
+
+    if sys.stderr.isatty():
+        return None
+
+    class Quiet(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Quiet
+
+
 def fetch(uri: str, force: bool = False) -> Path:
     """The checked snapshot folder of `hf://ORG/NAME[@REVISION]` in the Hub cache (downloaded when needed)."""
     repo, revision = parse(uri)
@@ -117,7 +136,7 @@ def fetch(uri: str, force: bool = False) -> Path:
         check_versions(manifest, where)  # before the weights are downloaded
         commit = manifest_path.parent.name  # snapshots/<commit>/zoo.json: every file from this commit
         folder = Path(hh.snapshot_download(repo, revision=commit, allow_patterns=[MANIFEST, *manifest["files"]],
-                                           force_download=force, **common))
+                                           force_download=force, tqdm_class=progress_bars(), **common))
     check(folder, where)
     return folder
 
