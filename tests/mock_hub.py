@@ -49,6 +49,7 @@ class MockHub:
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.tokens: set[str | None] = set()  # the Authorization headers seen
         self.cards: list[str] = []  # the front matter of each README.md validated
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"hub": self})
@@ -117,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         with self.hub.lock:
             self.hub.requests.append((method, self.path))
+            self.hub.tokens.add(self.headers.get("Authorization"))
         length = int(self.headers.get("Content-Length") or 0)
         self.body = self.rfile.read(length) if length else b""  # read whatever the route, for keep-alive
         url = urlparse(self.path)
@@ -165,7 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
         repo_id = f"{payload.get('organization')}/{payload['name']}"
         if repo_id in self.hub.repos:
             return self._error(409, "You already created this model repo")
-        self.hub.repos[repo_id] = Repo(private=payload.get("visibility") == "private" or bool(payload.get("private")))
+        repo = Repo(private=payload.get("visibility") == "private" or bool(payload.get("private")))
+        repo.commit("main", {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"})  # as the Hub
+        self.hub.repos[repo_id] = repo
         self._send(200, {"url": f"{self.hub.url}/{repo_id}", "name": repo_id})
 
     def _validate(self, payload: dict) -> None:

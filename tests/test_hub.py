@@ -3,7 +3,6 @@ a mock Hub on 127.0.0.1 (tests/mock_hub.py) that counts the requests huggingface
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from mock_hub import MockHub
 pytest.importorskip("huggingface_hub")
 
 REPO = "zoo-test/blobs"
-TESTS = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +27,7 @@ def hub(tmp_path_factory):
     with MockHub() as mock, pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_ENDPOINT", mock.url)
         mp.setenv("HF_HOME", str(home))
-        mp.setenv("HF_HUB_CACHE", str(home / "hub"))
+        mp.delenv("HF_HUB_CACHE", raising=False)  # so the cache is HF_HOME's
         mp.setenv("HF_TOKEN", "hf_mock_token_for_tests")
         mp.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
         mp.delenv("HF_HUB_OFFLINE", raising=False)
@@ -92,7 +90,7 @@ def test_publish_then_pull_predicts_exactly_as_the_run(hub, run, published, inpu
 
     run_dir, summary = run
     files = {path for path in hub.repos[REPO].commits[published]}
-    assert files == {"model.safetensors", "config.json", "README.md", "zoo.json"}
+    assert files == {"model.safetensors", "config.json", "README.md", "zoo.json", ".gitattributes"}
     card = hub.repos[REPO].commits[published]["README.md"].decode()
     assert card.startswith("---\nlibrary_name: zoo\nlicense: \"cc-by-nc-nd-4.0\"\n")
     assert "restricts the use of these weights" in card and "non-commercial" in card
@@ -106,8 +104,11 @@ def test_publish_then_pull_predicts_exactly_as_the_run(hub, run, published, inpu
     assert manifest["plugin"] == {"distribution": "zoo-hubtoy", "version": "0.1.0", "loads_with": ">=0.1.0,<0.2"}
     assert manifest["metrics"]["test"] == summary["test"]
 
+    assert hub.tokens == {"Bearer hf_mock_token_for_tests"}  # HF_TOKEN went with every request
+    assert hub.cards and hub.cards[-1] == card  # the Hub's YAML check of the card passed
     pulled = zoo.load(f"hf://{REPO}", device="cpu")
-    assert "snapshots" in str(pulled.dir)
+    assert pulled.dir.is_relative_to(hub.home / "hub" / "models--zoo-test--blobs" / "snapshots" / published)
+    assert not (pulled.dir / ".gitattributes").exists()  # only what zoo.json lists is fetched
     own = zoo.load(run_dir, device="cpu")
     assert float((outputs(pulled, inputs) - outputs(own, inputs)).abs().max()) == 0.0
     assert pulled.predict(inputs) == own.predict(inputs)
@@ -145,22 +146,21 @@ def test_warm_offline_load_makes_no_request_and_is_fast(hub, published, inputs, 
     assert hub.count == before
 
 
-def test_a_corrupted_download_is_refused_in_one_line_with_exit_2(hub, run, tmp_path):
+def test_a_corrupted_download_is_refused_in_one_line_with_exit_2(hub, run, monkeypatch, capsys):
+    import zoo.reopen
     from zoo.hub.publish import publish
 
     publish(run[0], "zoo-test/corrupt")
     hub.corrupt("zoo-test/corrupt", "model.safetensors")  # same commit, same ETag: the client cannot tell
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "hub_toy", "predict", "hf://zoo-test/corrupt", "x.txt"],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last == ("error: hf://zoo-test/corrupt: model.safetensors does not match its sha256 in zoo.json "
-                    "(corrupted or altered); nothing was loaded"), proc.stderr
-    assert "Traceback" not in proc.stderr
+    opened = []
+    monkeypatch.setattr(zoo.reopen.OpenRun, "__init__", lambda self, *a, **k: opened.append(a))
+    code, out, err = cli(capsys, "predict", "hf://zoo-test/corrupt", "x.txt")
+    assert code == 2 and opened == []
+    assert err == ("error: hf://zoo-test/corrupt: model.safetensors does not match its sha256 in zoo.json "
+                   "(corrupted or altered); nothing was loaded\n")
 
 
-def test_a_flipped_byte_in_the_cache_or_a_missing_file_loads_nothing(hub, published, monkeypatch, capsys):
+def test_a_flipped_byte_in_the_cache_or_a_missing_file_loads_nothing(hub, run, published, monkeypatch, capsys):
     import zoo.predictor
     import zoo.reopen
     from zoo.hub import resolve
@@ -176,9 +176,14 @@ def test_a_flipped_byte_in_the_cache_or_a_missing_file_loads_nothing(hub, publis
         assert code == 2 and err.strip().count("\n") == 0 and "model.safetensors does not match its sha256" in err
     finally:
         blob.write_bytes(original)
-    hub.drop(REPO, "config.json")  # a new commit on main without it
-    code, out, err = cli(capsys, "pull", f"hf://{REPO}")
-    assert code == 2 and err.strip() == f"error: hf://{REPO}: config.json is missing (zoo.json lists it); nothing was loaded"
+    from zoo.hub.publish import publish
+
+    first = publish(run[0], "zoo-test/dropped")["commit"]
+    hub.drop("zoo-test/dropped", "config.json")  # a new commit on main without it
+    code, out, err = cli(capsys, "pull", "hf://zoo-test/dropped")
+    assert code == 2 and err == ("error: hf://zoo-test/dropped: config.json is missing (zoo.json lists it); "
+                                 "nothing was loaded\n")
+    assert resolve(f"hf://zoo-test/dropped@{first}").name == first  # the pinned commit still holds it
     assert opened == []  # no run was opened, so no weights were read
 
 
@@ -197,8 +202,10 @@ def test_a_repo_that_is_not_a_zoo_model_and_a_missing_repo(hub, capsys):
 def test_revision_branch_pull_out_folder_and_a_published_folder_load(hub, run, inputs, tmp_path, capsys):
     import zoo
 
-    code, out, err = cli(capsys, "publish", run[0], "--repo", "zoo-test/branches", "--revision", "dev")
+    code, out, err = cli(capsys, "publish", run[0], "--repo", "zoo-test/branches", "--revision", "dev", "--private")
     assert code == 0 and "published hf://zoo-test/branches@" in out, err
+    assert hub.repos["zoo-test/branches"].private and "README.md" not in hub.repos["zoo-test/branches"].commits[
+        hub.repos["zoo-test/branches"].branches["main"]]  # on the branch only
     code, out, err = cli(capsys, "pull", "hf://zoo-test/branches@dev", "--out", tmp_path / "pulled")
     assert code == 0, err
     pulled = tmp_path / "pulled"
@@ -208,6 +215,9 @@ def test_revision_branch_pull_out_folder_and_a_published_folder_load(hub, run, i
     assert torch.equal(outputs(zoo.load(pulled, device="cpu"), inputs), outputs(own, inputs))
     code, out, err = cli(capsys, "pull", "hf://zoo-test/branches@no-such-branch")
     assert code == 2 and "no such revision" in err
+    code, out, err = cli(capsys, "export", "hf://zoo-test/branches@dev", "--format", "safetensors",
+                         "--out", tmp_path / "w.safetensors")
+    assert code == 0 and (tmp_path / "w.safetensors").is_file(), err
     # --to: only the folder, nothing sent
     before = hub.count
     code, out, err = cli(capsys, "publish", run[0], "--repo", "me/local", "--to", tmp_path / "folder")
