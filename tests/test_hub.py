@@ -15,14 +15,17 @@ import torch
 import hub_toy
 from mock_hub import MockHub
 
-pytest.importorskip("huggingface_hub")
-
 REPO = "zoo-test/blobs"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """The mock Hub, with HF_ENDPOINT at it and a Hub cache of its own, for this module."""
+    import importlib.util
+
+    from zoo.testing import require
+
+    require(importlib.util.find_spec("huggingface_hub") is not None, "huggingface_hub: pip install 'zoo[hub]'")
     home = tmp_path_factory.mktemp("hf-home")
     with MockHub() as mock, pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_ENDPOINT", mock.url)
