@@ -278,3 +278,18 @@ def test_browsing_does_not_import_huggingface_hub():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "HUB False"
+
+
+@pytest.mark.parametrize("licence, hub_id, restricted", [
+    ("GPL-3.0 (janggu)", "gpl-3.0", []),
+    ("CC BY-NC-ND 4.0 (non-commercial, no derivatives): research and teaching", "cc-by-nc-nd-4.0",
+     ["non-commercial use only", "no derivatives: sharing weights trained on the data may itself be barred"]),
+    ("MovieLens terms of use: research use only, no redistribution; recbole itself is MIT", "other",
+     ["non-commercial use only", "no redistribution of the data"]),
+    ("ale-py is GPL-2.0; the Pong ROM (Atari's game) ships inside ale-py's wheel", "other", []),
+    ("CC BY 4.0 (UCI); scikit-learn is BSD-3", "other", []),
+])
+def test_the_card_licence_is_named_only_when_the_data_names_one(licence, hub_id, restricted):
+    from zoo.hub.card import hub_licence, restrictions
+
+    assert hub_licence(licence) == hub_id and restrictions(licence) == restricted

@@ -19,7 +19,8 @@ HUB_LICENCES = [
     (r"CC[ -]?BY[ -]SA[ -]?4\.0", "cc-by-sa-4.0"), (r"CC[ -]?BY[ -]?4\.0", "cc-by-4.0"),
     (r"CC[ -]?BY[ -]?3\.0", "cc-by-3.0"), (r"\bCC0\b", "cc0-1.0"), (r"\bMIT\b", "mit"),
     (r"Apache[ -]2(\.0)?", "apache-2.0"), (r"BSD[ -]3", "bsd-3-clause"), (r"BSD[ -]2", "bsd-2-clause"),
-    (r"\bGPL[ -]?3|GPL-3\.0", "gpl-3.0"), (r"\bGPL[ -]?2\b|GPL-2\.0", "gpl-2.0"), (r"\bzlib\b", "zlib"),
+    (r"\bLGPL[ -]?3", "lgpl-3.0"), (r"\bLGPL[ -]?2\.1", "lgpl-2.1"), (r"\bGPL[ -]?3", "gpl-3.0"),
+    (r"\bGPL[ -]?2", "gpl-2.0"), (r"\bzlib\b", "zlib"),
     (r"Artistic[ -]2", "artistic-2.0"),
 ]
 # what in a licence restricts the use of weights trained on the data, and how to say it
@@ -35,13 +36,21 @@ def unknown(licence: str) -> bool:
 
 
 def hub_licence(licence: str) -> str:
-    """The Hub's licence id the data's licence names, when it names exactly one; else 'other'."""
-    found = []
+    """The Hub's licence id of the data's licence when its text names exactly one licence, first ('GPL-3.0
+    (janggu)'), and that licence carries every restriction the text states (research use only is not 'mit');
+    else 'other': text naming several licences, or opening otherwise ('ale-py is GPL-2.0; the ROM ...'), is not
+    guessed at, and the publisher names the weights' licence with --license."""
+    found, text = [], licence
     for pattern, hub_id in HUB_LICENCES:
-        if re.search(pattern, licence, re.IGNORECASE if hub_id not in ("mit",) else 0):
-            found.append(hub_id)
-            licence = re.sub(pattern, " ", licence, flags=re.IGNORECASE)
-    return found[0] if len(found) == 1 else "other"
+        match = re.search(pattern, text, 0 if hub_id == "mit" else re.IGNORECASE)
+        if match:
+            found.append((match.start(), hub_id))
+            text = text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    restricted = restrictions(licence)
+    if len(found) != 1 or licence[:found[0][0]].strip() or (
+            restricted and "-nc" not in found[0][1] and "-nd" not in found[0][1]):
+        return "other"
+    return found[0][1]
 
 
 def restrictions(licence: str) -> list[str]:
@@ -75,7 +84,7 @@ def render(info: dict[str, Any]) -> str:
     name, uri, dist = info["name"], f"hf://{info['name']}", info["distribution"]
     install = "pip install 'zoo[hub]'" + (f" {dist}" if dist and dist != "zoo" else "")
     lines = [front_matter(info), f"# {name}", "",
-             f"A [zoo](https://github.com/) model: recipe `{info['recipe']}` ({info['summary']}), the network "
+             f"A zoo model: recipe `{info['recipe']}` ({info['summary']}), the network "
              f"`{info['model']}` trained on `{info['dataset']}` for the task {info['task']}.", ""]
     if info["restricts"]:
         lines += [f"> **The data's licence restricts the use of these weights** ({'; '.join(info['restricts'])}). "
