@@ -146,6 +146,10 @@ def test_warm_offline_load_makes_no_request_and_is_fast(hub, published, inputs, 
     assert model.predict(inputs[:2]) == pinned.predict(inputs[:2])
     with pytest.raises(zoo.ZooError, match=r"not in the Hub cache, and HF_HUB_OFFLINE is set"):
         zoo.load("hf://zoo-test/never-pulled")
+    from zoo.hub.publish import publish
+
+    with pytest.raises(zoo.ZooError, match=r"HF_HUB_OFFLINE is set, so nothing can be uploaded"):
+        publish(model.dir, "zoo-test/offline")
     assert hub.count == before
 
 

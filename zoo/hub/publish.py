@@ -144,6 +144,7 @@ def publish(run_dir: str | Path, repo: str, revision: str | None = None, private
     if to is not None:
         folder = write_folder(run_dir, to, repo, data_licence, licence)
         return {"folder": str(folder), **_said(folder)}
+    can_upload(repo)
     with tempfile.TemporaryDirectory(prefix="zoo-publish-") as tmp:
         folder = write_folder(run_dir, Path(tmp) / "model", repo, data_licence, licence)
         said = _said(folder)
@@ -158,10 +159,21 @@ def _said(folder: Path) -> dict[str, Any]:
             "license": manifest["license"]}
 
 
+def can_upload(repo: str) -> None:
+    """huggingface_hub is installed and HF_HUB_OFFLINE is not set; else one line, before any work."""
+    from .pull import hub, settings
+
+    hub()
+    if settings()["offline"]:
+        raise ZooError(f"{SCHEME}{repo}: HF_HUB_OFFLINE is set, so nothing can be uploaded (unset it, or write the "
+                       "folder with --to DIR)")
+
+
 def upload(folder: Path, repo: str, revision: str | None, private: bool) -> str | None:
     """Create the repo (and branch) when missing and commit the folder; the commit's id."""
     from .pull import api, hub_errors
 
+    can_upload(repo)
     with hub_errors(f"{SCHEME}{repo}"):
         client = api()
         client.create_repo(repo, private=private, exist_ok=True, repo_type="model")
