@@ -297,3 +297,19 @@ def test_the_card_licence_is_named_only_when_the_data_names_one(licence, hub_id,
     from zoo.hub.card import hub_licence, restrictions
 
     assert hub_licence(licence) == hub_id and restrictions(licence) == restricted
+
+
+def test_files_the_task_reads_at_prediction_travel_with_the_weights(hub, run, tmp_path, monkeypatch):
+    """A task's run_files (medical: its familiarity statistics) are copied into the model folder and checked."""
+    from zoo.hub.publish import write_folder
+    from zoo.tasks.classification import ClassificationTask
+
+    (run[0] / "statistics.safetensors").write_bytes(b"0123")
+    monkeypatch.setattr(ClassificationTask, "run_files", ("statistics.safetensors", "absent.json"))
+    try:
+        folder = write_folder(run[0], tmp_path / "m", "me/m")
+    finally:
+        (run[0] / "statistics.safetensors").unlink()
+    assert (folder / "statistics.safetensors").read_bytes() == b"0123"
+    files = json.loads((folder / "zoo.json").read_text())["files"]
+    assert "statistics.safetensors" in files and "absent.json" not in files

@@ -106,9 +106,12 @@ def write_folder(run_dir: str | Path, out: str | Path, repo: str, data_licence: 
     check_loads(out / "model.safetensors", info["saved"], load_weights)
     saved = dict(info["saved"], data=None)  # its data path is the publisher's; a pulled model uses the default
     (out / "config.json").write_text(json.dumps(saved, indent=2, default=str) + "\n", encoding="utf-8")
-    info["files"] = describe_files(out, ["model.safetensors", "config.json"])
+    extra = task_files(run_dir, info["task"])
+    for name in extra:
+        shutil.copyfile(run_dir / name, out / name)
+    info["files"] = describe_files(out, ["model.safetensors", "config.json", *extra])
     (out / "README.md").write_text(render(info), encoding="utf-8")
-    files = describe_files(out, ["model.safetensors", "config.json", "README.md"])
+    files = describe_files(out, ["model.safetensors", "config.json", *extra, "README.md"])
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": repo, "recipe": info["recipe"],
         "dataset": info["dataset"], "model": info["model"], "task": info["task"],
@@ -126,6 +129,13 @@ def write_folder(run_dir: str | Path, out: str | Path, repo: str, data_licence: 
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def task_files(run_dir: Path, task: str) -> list[str]:
+    """The files of the run directory its task's prediction reads (Task.run_files) that the run has."""
+    from ..tasks import get_task
+
+    return [name for name in get_task(task).run_files if (run_dir / name).is_file()]
 
 
 def check_loads(path: Path, saved: dict[str, Any], load_weights) -> None:

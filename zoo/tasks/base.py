@@ -29,6 +29,9 @@ class Task:
     follows_input = False  # whether outputs are laid out like the inputs (images, maps): views are undone on them
     # the `zoo predict` options (added by the plugin's zoo_predict_options hook) this task reads from `self.options`
     predict_options: tuple[str, ...] = ()
+    # files of the run directory that prediction reads besides the weights (medical: the familiarity statistics);
+    # `zoo publish` ships them in the model folder
+    run_files: tuple[str, ...] = ()
 
     def __init__(self, config: TrainConfig, info: dict[str, Any]):
         self.config, self.info = config, info

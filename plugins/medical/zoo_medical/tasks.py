@@ -36,6 +36,7 @@ class AnomalyTask(BinaryTask):
 
     name = "anomaly"
     predict_options = ("heatmap", "heatmap_dir")
+    run_files = (familiarity.FILE,)
     mixable = False  # mixing two films would blend a lesion into a 'half normal' one
     sharpness = 8.0  # of the log-sum-exp pooling from the map to the film's logit
 
@@ -113,6 +114,7 @@ class ReconstructionTask(Task):
 
     name = "reconstruction"
     predict_options = ("heatmap", "heatmap_dir")
+    run_files = (familiarity.FILE,)
     monitor = "loss"  # needs no abnormal labels
     window = 7  # pixels over which the squared error is averaged before taking the maximum
 
