@@ -148,3 +148,19 @@ def test_prediction_imports_no_metrics_or_plotting_code(run_dir, scans):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text,missing", [
+    ("scan.png", True), ("reads/sample.fasta", False), ("/no/such/folder/x", True), ("./gone", True),
+    ("xo.x....o", False), ("8/8/8/8/8/8/8/K1k5", False), ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", False),
+    ("ACGTACGTNNACGT", False), ("", False), ("x" * 5000, False), ("how do I list open files", False),
+])
+def test_what_looks_like_a_missing_file(text, missing, tmp_path, monkeypatch):
+    from zoo.predictor import expand, missing_file
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reads").mkdir()
+    (tmp_path / "reads" / "sample.fasta").write_text(">a\nACGT\n")
+    assert (missing_file(text) == "no such file") is missing
+    if text in ("", "x" * 5000):
+        assert expand([text]) == [text]  # neither the current folder nor a traceback

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ZooError
 
 WEIGHTS = "model.safetensors"  # a published model folder's weights (zoo publish); a run keeps checkpoints/
-LOOKS_LIKE_FILE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}(\.gz)?$")
+LOOKS_LIKE_FILE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,5}(\.gz)?$")  # a suffix of 2 to 6 characters
 
 
 class Predictor:
@@ -181,16 +181,32 @@ def _records(task, arguments: list[Any], read) -> Iterator[list[tuple[str, Any]]
 
 
 def missing_file(item: Any) -> str | None:
-    """'no such file' for an argument that looks like a path (no spaces; a folder part or a file suffix) and
-    is not there: it is never taken as text, a sequence or a FEN."""
+    """'no such file' for an argument that looks like a path and is not there, so that it is never taken as text,
+    a sequence or a FEN: no spaces, and a file suffix (`.png`, `.fasta`), or a folder part that is there or
+    plainly a path (`/`, `./`, `~/`). A board (`xo.x....o`) or a bare FEN board (`8/8/8/8/8/8/8/K1k5`) is not."""
     if not isinstance(item, (str, Path)):
         return None
     text = str(item)
-    if Path(text).exists() or any(c.isspace() for c in text) or not text:
+    if not text or any(c.isspace() for c in text) or exists(text):
         return None
-    if os.sep in text or LOOKS_LIKE_FILE.search(text):
-        return "no such file"
-    return None
+    folder_part = os.sep in text and (text.startswith((os.sep, "." + os.sep, ".." + os.sep, "~"))
+                                      or exists(text.split(os.sep)[0]))
+    return "no such file" if LOOKS_LIKE_FILE.search(text) or folder_part else None
+
+
+def exists(text: str) -> bool:
+    """Whether a path is there; an argument too long to be a path (a long text) is not."""
+    try:
+        return Path(text).exists()
+    except OSError:  # File name too long
+        return False
+
+
+def is_folder(item: Any) -> bool:
+    try:
+        return isinstance(item, (str, Path)) and str(item) != "" and Path(item).is_dir()
+    except OSError:
+        return False
 
 
 def expand(inputs: Any) -> list[Any]:
@@ -199,13 +215,13 @@ def expand(inputs: Any) -> list[Any]:
         inputs = [inputs]
     out: list[Any] = []
     for item in inputs:
-        if isinstance(item, (str, Path)) and Path(item).is_dir():
+        if is_folder(item):
             files = sorted(p for p in Path(item).rglob("*") if p.is_file() and not p.name.startswith("."))
             if not files:
                 raise ZooError(f"{item}: an empty folder (no input files in it)")
             out.extend(str(p) for p in files)
         elif isinstance(item, str) and not any(c.isspace() for c in item) and glob.has_magic(item) \
-                and not Path(item).exists():
+                and not exists(item):
             matched = sorted(glob.glob(item, recursive=True))
             if not matched:
                 raise ZooError(f"{item}: matches no file")
