@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from zoo import ZooError
-from zoo_games import atari
+from zoo_games import atari, atari_data, atari_players
 
 
 def test_the_scripted_player_returns_the_ball_and_random_play_does_not():
     seeds = atari.game_seeds("valid", 2)
-    scripted, random = atari.play(atari.expert, seeds, 400), atari.play(atari.random_policy(0), seeds, 400)
+    scripted = atari.play(atari_players.expert, seeds, 400)
+    random = atari.play(atari_players.random_policy(0), seeds, 400)
     assert random.lost.sum() >= 10 and scripted.lost.sum() * 3 < random.lost.sum(), (scripted.lost, random.lost)
     assert atari.shrink(np.zeros((210, 160), np.uint8)).shape == (atari.FRAME, atari.FRAME)
 
@@ -23,7 +24,7 @@ class AlwaysUp(torch.nn.Module):
 
 
 def test_dagger_games_are_driven_by_the_learner_and_labelled_by_the_scripted_player():
-    games = atari.PongGames(1, 1, True, 10_000, 0, steps=150)
+    games = atari_data.PongGames(1, 1, True, 10_000, 0, steps=150)
     games.generate(None, 0, "cpu")  # round 0: the scripted player drives
     first = len(games.dataset())
     games.generate(AlwaysUp(), 1, "cpu")  # round 1: the learner drives its paddle to the top...

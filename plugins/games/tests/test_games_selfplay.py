@@ -79,7 +79,7 @@ def test_connect_four_evaluation_games_start_from_openings_of_their_own():
     """Each evaluation game against an alpha-beta player starts from one of eval_budget distinct random openings,
     and valid and test draw their own: a deterministic network against an opponent that only breaks ties at
     random would otherwise replay nearly the same game."""
-    from zoo_games.tasks import BoardGameTask
+    from zoo_games.tasks.board import BoardGameTask
 
     task = BoardGameTask.__new__(BoardGameTask)  # only `info` is needed to draw openings
     task.info = {"game": "connect4", "eval_openings": 2}
@@ -96,7 +96,7 @@ def test_connect_four_evaluation_plays_from_the_openings(monkeypatch):
     from types import SimpleNamespace
 
     from zoo_games import players
-    from zoo_games.tasks import BoardGameTask
+    from zoo_games.tasks.board import BoardGameTask
 
     seen = []
 

@@ -2,7 +2,6 @@
 solved by a shallow search that uses the network, games against Stockfish; `zoo predict` of FENs and PGNs."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +10,7 @@ import numpy as np
 from zoo import ZooError
 from zoo.tasks.base import refuse_options
 
-from .tasks import PolicyValueTask
-
-
-def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% by default)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+from .policy import PolicyValueTask
 
 
 class ChessTask(PolicyValueTask):
@@ -38,8 +27,8 @@ class ChessTask(PolicyValueTask):
             return {}
         from zoo import DataMissing
 
-        from .chess_data import mate_puzzles, warn
-        from .chess_play import MateSearch, play_stockfish, policy_and_value, solve_rate
+        from ..chess_data import mate_puzzles, warn
+        from ..chess_play import MateSearch, play_stockfish, policy_and_value, solve_rate
 
         out: dict[str, float] = {}
         quick = int(self.config.eval_limit)  # zoo's quick checks: a few puzzles, one short game
@@ -67,8 +56,8 @@ class ChessTask(PolicyValueTask):
         """`zoo predict RUN --fen FEN` or `zoo predict RUN "FEN"`: the network's best moves with their
         probabilities and its evaluation (pawns, White's point of view); `zoo predict RUN game.pgn --out DIR`:
         the games annotated with the network's choice at every move, in DIR/<name>.annotated.pgn."""
-        from .chess_data import read_fen
-        from .chess_play import describe, policy_and_value
+        from ..chess_data import read_fen
+        from ..chess_play import describe, policy_and_value
 
         options = dict(options)
         fens = list(options.pop("fen", None) or ())
@@ -97,8 +86,8 @@ def annotate_pgn(path: Path, model, device, out_dir: Path | None) -> dict[str, A
     an illegal move are named and left out (the others kept)."""
     import chess.pgn
 
-    from .chess_data import read_games
-    from .chess_play import describe, policy_and_value
+    from ..chess_data import read_games
+    from ..chess_play import describe, policy_and_value
 
     if not path.is_file():
         raise ZooError(f"{path}: no such file")

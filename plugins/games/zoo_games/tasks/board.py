@@ -1,10 +1,4 @@
-"""Tasks: a policy head and a value head on one network (zoo's MultiTask), evaluated by playing.
-
-- PolicyValueTask: the two heads; the policy is trained by cross-entropy against a visit distribution (self-play)
-  or a move index (an engine's best move), the value by squared error.
-- BoardGameTask: tic-tac-toe and Connect Four, evaluated every round by win rate against fixed opponents.
-- Chess, Go and Atari tasks live in their own modules (chess_tasks, go_tasks, atari).
-"""
+"""Tic-tac-toe and Connect Four: AlphaZero self-play, evaluated every round by win rate against fixed opponents."""
 from __future__ import annotations
 
 import json
@@ -12,55 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy
 
 from zoo import ZooError
 from zoo.tasks.base import refuse_options
-from zoo.tasks.classification import ClassificationTask
-from zoo.tasks.multi import MultiTask
+from zoo.training.callbacks import Callback
 
-from .games import Game, get_game
-
-
-class PolicyHead(ClassificationTask):
-    """Move logits against a move (integer) or a distribution over moves; scored by the share of positions whose
-    most likely move is the target's (move agreement) and whose target is among the top 3."""
-
-    def metrics(self):
-        n = self.num_classes
-        found = {"accuracy": MulticlassAccuracy(num_classes=n, average="micro")}
-        if n > 3:
-            found["top3"] = MulticlassAccuracy(num_classes=n, average="micro", top_k=3)
-        return MetricCollection(found)
-
-    def update_metrics(self, metrics, output, target) -> None:
-        if target.dim() == 2:  # a distribution (self-play): its most visited move is the label
-            target = target.argmax(-1)
-        metrics.update(self.scores(output), target)
-
-    def check_batch(self, x, y, dataset):
-        if isinstance(y, torch.Tensor) and y.dim() == 2 and y.is_floating_point():
-            return  # visit distributions
-        super().check_batch(x, y, dataset)
-
-
-def direction_of(metric: str) -> str | None:
-    """Directions of the figures games report, by name: win rates and scores up, losses down."""
-    if metric.endswith(("losses", "loss_rate")):
-        return "min"
-    if metric.endswith(("win_rate", "_first", "_second", "score", "solved", "agreement", "return")):
-        return "max"
-    return None
-
-
-class PolicyValueTask(MultiTask):
-    heads = {"policy": ("zoo_games.tasks:PolicyHead", 1.0), "value": ("regression", 1.0)}
-    monitor = "policy_accuracy"
-
-    def direction(self, metric: str, source: Any = None) -> str:
-        return direction_of(metric) or super().direction(metric, source)
+from ..games import Game, get_game
+from .policy import PolicyValueTask
 
 
 def cpu_seconds() -> float:
@@ -84,7 +36,7 @@ class BoardGameTask(PolicyValueTask):
         return get_game(self.info["game"])
 
     def opponents(self) -> list:
-        from .players import AlphaBeta, PerfectTicTacToe, RandomPlayer
+        from ..players import AlphaBeta, PerfectTicTacToe, RandomPlayer
 
         made = []
         for name in self.info.get("opponents", ["random"]):
@@ -99,7 +51,7 @@ class BoardGameTask(PolicyValueTask):
         return made
 
     def player(self, model, device, simulations: int | None = None):
-        from .players import MCTSPlayer
+        from ..players import MCTSPlayer
 
         sims = int(self.info.get("eval_simulations", 0)) if simulations is None else simulations
         return MCTSPlayer(model, self.game, sims, device, solve=True)  # proved wins and losses, as it plays
@@ -125,7 +77,7 @@ class BoardGameTask(PolicyValueTask):
         return [distinct[i % len(distinct)] for i in range(count)]
 
     def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
-        from .players import play_games
+        from ..players import play_games
 
         started = cpu_seconds()
         if self.config.eval_limit:  # zoo's quick checks
@@ -147,7 +99,7 @@ class BoardGameTask(PolicyValueTask):
             out[label] = float(np.mean([s == 1.0 for s in scores]))
         out["win_rate"] = float(np.mean(list(out.values()))) if out else 0.0
         if game.name == "tictactoe":  # solved: count the lines lost against perfect play, and against any play
-            from .players import lines_against, ttt_optimal
+            from ..players import lines_against, ttt_optimal
             legal = lambda s: [int(a) for a in np.flatnonzero(game.legal(s))]  # noqa: E731
             out["perfect_losses"] = float(sum(lines_against(game, net, ttt_optimal, first)[2] for first in (True, False)))
             if split == "test":  # every reply: a bigger tree, scored once at the end
@@ -193,12 +145,6 @@ class BoardGameTask(PolicyValueTask):
                 row["files"] = [str(path)]
             rows.append(row)
         return rows
-
-
-try:  # the core's trainer package was renamed from zoo.train to zoo.training
-    from zoo.training.callbacks import Callback
-except ImportError:  # pragma: no cover - older cores
-    from zoo.train.callbacks import Callback
 
 
 class CpuClock(Callback):
