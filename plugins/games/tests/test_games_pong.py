@@ -51,6 +51,10 @@ def test_a_network_learns_the_scripted_player_s_actions_from_pixels(tmp_path, mo
     assert row["files"] == [str(gif)] and gif.read_bytes()[:6] == b"GIF89a" and row["steps"] == 40
     with pytest.raises(ZooError, match="game seeds"):
         run.predict(["first"])
+    rows = run.predict(["first", "2"])  # a bad seed is named, the other game is still played
+    assert "game seeds" in rows[0]["error"] and rows[1]["input"] == "2" and rows[1]["steps"] == 40
+    with pytest.raises(ZooError, match="is a file"):
+        run.predict(["3"], out=gif / "under")
 
 
 def test_a_missing_rom_is_one_line_saying_what_to_install(monkeypatch):

@@ -84,5 +84,5 @@ def replay(game: Go, text: str):
             action = game.parse_vertex(vertex)
             state = game.next(state, action)
         except (ValueError, IllegalMove) as exc:
-            raise ZooError(f"{text!r}: move {i + 1} ({vertex}): {exc}") from None
+            raise ZooError(f"move {i + 1} ({vertex}): {exc}") from None
     return state

@@ -109,7 +109,7 @@ def zoo_recipes():
             defaults={**ONE_THREAD, "epochs": 8, "batch_size": 128, "eval_batch_size": 256, "lr": 2e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "model.channels": 48,
                       "model.blocks": 4},
-            notes="`zoo uci RUN_DIR` plays it in any chess GUI; `zoo predict RUN_DIR --fen FEN` prints its best moves "
+            notes="`zoo uci RUN_DIR` plays it in any chess GUI; `zoo predict RUN_DIR \"FEN\"` prints its best moves "
                   "and evaluation; `zoo predict RUN_DIR game.pgn --out DIR` annotates a PGN. eval_budget is the "
                   "number of games against Stockfish at each skill level of data.stockfish_skills."),
         RecipeSpec(
@@ -166,10 +166,3 @@ def zoo_commands(cli):
         from zoo_games.gtp import gtp_main
 
         gtp_main(run_dir, simulations)
-
-
-@hookimpl
-def zoo_predict_options():
-    import click
-
-    return [click.Option(["--fen"], multiple=True, help="Chess runs: a position as FEN (repeatable).")]

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from zoo import ZooError
-from zoo.tasks.base import refuse_options
 from zoo.training.callbacks import Callback
 
 from ..games import Game, get_game
@@ -112,39 +111,34 @@ class BoardGameTask(PolicyValueTask):
             return "min"
         return super().direction(metric, source)
 
-    # -- zoo predict ------------------------------------------------------------------------------
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN POSITION...`: tic-tac-toe as 9 cells ('x...o....'), Connect Four as the columns played
-        ('4453'); the network's move after MCTS, its policy's top moves and the value for the player to move."""
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one position")
-        game = self.game
-        states = []
-        for text in inputs:
-            try:
-                states.append(game.parse(str(text)))
-            except ValueError as exc:
-                raise ZooError(f"zoo predict: {exc}") from None
-            if game.result(states[-1]) is not None:
-                raise ZooError(f"zoo predict: {text!r}: the game is over")
-        model = run.module
-        device = next(model.parameters()).device
-        player = self.player(model, device)
-        moves = player.choose(states)
+    # -- zoo predict RUN POSITION...: tic-tac-toe as 9 cells ('x...o....'), Connect Four as the columns played ('4453')
+    def prediction_game(self) -> Game:
+        return self.game
+
+    def parse(self, text: str):
+        return self.game.parse(text)
+
+    def predict(self, output) -> list[dict[str, Any]]:
+        """The policy's top moves and the value for the player to move; `move` (the move after MCTS) is added by
+        `annotate`, which has the network."""
         rows = []
-        for text, state, move, (probs, value) in zip(inputs, states, moves, player.evaluate(states)):
-            top = np.argsort(-probs)[:3]
-            row = {"input": str(text), "move": game.action_name(move),
-                   "policy": ",".join(f"{game.action_name(int(a))}:{probs[a]:.3f}" for a in top if probs[a] > 0),
-                   "value": round(float(value), 4)}
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = Path(out_dir) / f"position-{len(rows)}.json"
-                path.write_text(json.dumps({**row, "board": game.render(state)}, indent=2) + "\n")
-                row["files"] = [str(path)]
-            rows.append(row)
+        for _, probs, values in self.per_input(output):
+            rows.append({"move": None, "policy": self.top_moves(probs[0], 3)[1], "value": round(float(values[0]), 4)})
         return rows
+
+    def annotate(self, predictor, items, predictions) -> None:
+        """The network's move after MCTS, as the evaluation plays (`info['eval_simulations']` visits, proved wins
+        and losses)."""
+        player = self.player(predictor.model, predictor.device)
+        for prediction, move in zip(predictions, player.choose(items)):
+            prediction["move"] = self.game.action_name(int(move))
+
+    def write_output(self, output, prediction, stem: Path) -> list[Path]:
+        """The row as JSON with the board drawn."""
+        path = stem.parent / f"{stem.name}.json"
+        board = self.game.render(self.game.parse(prediction["input"]))
+        path.write_text(json.dumps({**prediction, "board": board}, indent=2) + "\n")
+        return [path]
 
 
 class CpuClock(Callback):

@@ -1,5 +1,6 @@
 """Chess: move agreement with Stockfish (the policy head's accuracy on held-out games' positions), mate puzzles
-solved by a shallow search that uses the network, games against Stockfish; `zoo predict` of FENs and PGNs."""
+solved by a shallow search that uses the network, games against Stockfish; `zoo predict` of FENs and PGNs
+(the annotated games under --out)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from zoo import ZooError
-from zoo.tasks.base import refuse_options
 
 from .policy import PolicyValueTask
 
@@ -51,67 +51,104 @@ class ChessTask(PolicyValueTask):
             warn(f"games against Stockfish not played: {exc}")
         return out
 
-    # -- zoo predict --------------------------------------------------------------------------------
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN --fen FEN` or `zoo predict RUN "FEN"`: the network's best moves with their
-        probabilities and its evaluation (pawns, White's point of view); `zoo predict RUN game.pgn --out DIR`:
-        the games annotated with the network's choice at every move, in DIR/<name>.annotated.pgn."""
-        from ..chess_data import read_fen
-        from ..chess_play import describe, policy_and_value
+    # -- zoo predict: FENs (text, or files of them) and PGN files, through the Predictor's hooks --------------
+    def prediction_game(self):
+        from ..chess_play import ChessGame
 
-        options = dict(options)
-        fens = list(options.pop("fen", None) or ())
-        refuse_options(options, run.recipe.name)
-        items = [("fen", f) for f in fens] + [("pgn" if str(i).lower().endswith(".pgn") else "fen", str(i))
-                                              for i in inputs]
-        if not items:
-            raise ZooError("zoo predict: give a position (--fen FEN, or a FEN or a .pgn file as INPUT)")
-        model = run.module
-        device = next(model.parameters()).device
+        return ChessGame()
+
+    def positions(self, item) -> list:
+        return item.boards if isinstance(item, PgnGames) else [item]
+
+    def records(self, item, read) -> list[tuple[str, Any]]:
+        """`zoo predict RUN "FEN"`: the position; a .pgn file: its games (one row per file: agreement with the moves
+        played, the annotated games under --out); another file: one FEN a line. A folder stands for its files."""
+        name = str(item)
+        if isinstance(item, (str, Path)) and is_file(name):
+            path = Path(name)
+            if path.suffix.lower() == ".pgn":
+                return [(name, PgnGames.read(path, name))]
+            from ..chess_data import fen_lines
+
+            found = fen_lines(path)
+            return [(name if len(found) == 1 else f"{name}:{line}", playable(board)) for line, board in found]
+        return [(name, playable(read(item)))]
+
+    def predict(self, output) -> list[dict[str, Any]]:
+        """A position: the network's best moves with their probabilities (SAN) and its evaluation (pawns, White's
+        point of view); a PGN: how often its likeliest move is the one played, each move annotated in the games."""
+        from ..chess_moves import legal_moves
+        from ..chess_play import describe
+
         rows = []
-        for kind, item in items:
-            if kind == "fen":
-                board = read_fen(item)
-                if board.is_game_over():
-                    raise ZooError(f"illegal FEN {item!r}: the game is over ({board.outcome().termination.name.lower()})")
-                dists, values = policy_and_value(model, [board], device)
-                rows.append({"input": item, **describe(board, dists[0], values[0])})
+        for item, probs, values in self.per_input(output):
+            if isinstance(item, PgnGames):
+                rows.append(item.annotate(probs, values))
             else:
-                rows.append(annotate_pgn(Path(item), model, device, out_dir))
+                dist = {m: float(probs[0][i]) for i, m in legal_moves(item).items()}
+                rows.append(describe(item, dist, float(values[0])))
         return rows
 
+    def write_output(self, output, prediction, stem: Path) -> list[Path]:
+        """A PGN's games with the network's choice and evaluation after every move, as <name>.annotated.pgn; a
+        position's row as JSON."""
+        found = [i for i in output["inputs"].items if isinstance(i, PgnGames) and i.name == prediction["input"]]
+        if not found:
+            return super().write_output(output, prediction, stem)
+        target = stem.parent / f"{stem.name}.annotated.pgn"
+        with open(target, "w") as fh:
+            for game in found[0].games:
+                print(game, file=fh, end="\n\n")
+        return [target]
 
-def annotate_pgn(path: Path, model, device, out_dir: Path | None) -> dict[str, Any]:
-    """Each game of a PGN with, after every move, the network's choice and evaluation as a comment; games with
-    an illegal move are named and left out (the others kept)."""
-    import chess.pgn
 
-    from ..chess_data import read_games
-    from ..chess_play import describe, policy_and_value
+def is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except OSError:  # a FEN too long to be a file name
+        return False
 
-    if not path.is_file():
-        raise ZooError(f"{path}: no such file")
-    games = read_games(path)
-    if not games:
-        raise ZooError(f"{path}: no readable game in it")
-    agree = total = 0
-    for game in games:
-        nodes = list(game.mainline())
-        boards = [n.parent.board() for n in nodes]
-        dists, values = policy_and_value(model, boards, device)
-        for node, board, dist, value in zip(nodes, boards, dists, values):
-            view = describe(board, dist, value, top=3)
+
+def playable(board):
+    """The board, refused in one line when its game is over (there is no move to predict)."""
+    if board.is_game_over():
+        raise ZooError(f"the game is over ({board.outcome().termination.name.lower()})")
+    return board
+
+
+class PgnGames:
+    """The readable games of a PGN file and the position before each move of their main lines."""
+
+    def __init__(self, name: str, games: list):
+        self.name, self.games = name, games
+        self.nodes = [node for game in games for node in game.mainline()]
+        self.boards = [node.parent.board() for node in self.nodes]
+
+    @classmethod
+    def read(cls, path: Path, name: str) -> "PgnGames":
+        """A PGN file's games; a game with an illegal move is named and left out (the others kept); a file that is
+        not a PGN, or whose games have no move, is one line."""
+        from ..chess_data import read_games
+
+        games = read_games(path)
+        if not games:
+            raise ZooError("no readable game in it")
+        found = cls(name, games)
+        if not found.boards:
+            raise ZooError(f"no moves in its {len(games)} game(s)")
+        return found
+
+    def annotate(self, probs: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+        """After every move, the network's choice and evaluation as a comment; how often its choice was played."""
+        from ..chess_moves import legal_moves
+        from ..chess_play import describe
+
+        agree = 0
+        for node, board, p, value in zip(self.nodes, self.boards, probs, values):
+            dist = {m: float(p[i]) for i, m in legal_moves(board).items()}
+            view = describe(board, dist, float(value), top=3)
             best = max(dist, key=dist.get)
-            agree, total = agree + (best == node.move), total + 1
+            agree += best == node.move
             note = f"zoo: {board.san(best)} ({dist[best]:.2f}); eval {view['eval']}"
             node.comment = f"{node.comment} {note}".strip() if node.comment else note
-    row: dict[str, Any] = {"input": str(path), "games": len(games), "moves": total,
-                           "agreement": round(agree / max(total, 1), 4)}
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / f"{path.stem}.annotated.pgn"
-        with open(target, "w") as fh:
-            for game in games:
-                print(game, file=fh, end="\n\n")
-        row["files"] = [str(target)]
-    return row
+        return {"games": len(self.games), "moves": len(self.nodes), "agreement": round(agree / len(self.nodes), 4)}

@@ -5,9 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import ZooError
-
-from ..go_play import NetworkGoPlayer, play_gnugo, replay
+from ..go_play import GoPlay, play_gnugo, replay
 from .policy import PolicyValueTask
 
 
@@ -38,23 +36,19 @@ class GoTask(PolicyValueTask):
             warn(f"games against GNU Go not played: {exc}")
         return out
 
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN "E5 C3 ..."`: the moves played from the empty board (GTP vertices); the network's
-        likeliest moves and its value for the side to move."""
-        from zoo.tasks.base import refuse_options
+    # -- zoo predict RUN "E5 C3 ...": the moves played from the empty board (GTP vertices) ------------------
+    def prediction_game(self):
+        if getattr(self, "_game", None) is None:
+            self._game = GoPlay(9)  # the player's moves: filling its own one-point eyes left out
+        return self._game
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give the moves played so far, e.g. \"E5 C3\" (an empty string: the empty board)")
-        model = run.module
-        device = next(model.parameters()).device
-        player = NetworkGoPlayer(model, 0, device)
-        rows = []
-        for text in inputs:
-            state = replay(player.game, str(text))
-            probs, value = player.evaluate([state])[0]
-            top = np.argsort(-probs)[:5]
-            rows.append({"input": str(text), "move": player.game.action_name(int(top[0])),
-                         "policy": ",".join(f"{player.game.action_name(int(a))}:{probs[a]:.3f}" for a in top),
-                         "value": round(float(value), 4)})
+    def parse(self, text: str):
+        return replay(self.prediction_game(), text)
+
+    def predict(self, output) -> list[dict[str, Any]]:
+        """The network's likeliest moves and its value for the side to move."""
+        game, rows = self.prediction_game(), []
+        for _, probs, values in self.per_input(output):
+            moves, policy = self.top_moves(probs[0], 5)
+            rows.append({"move": game.action_name(moves[0]), "policy": policy, "value": round(float(values[0]), 4)})
         return rows
