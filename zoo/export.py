@@ -54,6 +54,25 @@ def export(run_dir: str | Path, fmt: str, out: str | Path) -> dict[str, Any]:
     return {"format": fmt, "file": str(out), "max_abs_difference": diff}
 
 
+def checked_destination(out: Path) -> Path:
+    """The file to write, checked before any work: its folder is made (or refused, under a file) and must be
+    writable; an existing folder of that name is refused."""
+    import os
+
+    for part in out.parents:
+        if part.exists() and not part.is_dir():
+            raise ZooError(f"--out {out}: {part} is a file, not a folder")
+    if out.is_dir():
+        raise ZooError(f"--out {out}: a folder; give the file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZooError(f"--out {out}: cannot make its folder ({exc.strerror})") from None
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ZooError(f"--out {out}: not writable")
+    return out
+
+
 def example_input(run) -> Any:
     """The first few items of the run's validation (or test) split, collated as the model sees them."""
     trainer = run.trainer(with_data=True)

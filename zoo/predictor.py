@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ZooError
 
 WEIGHTS = "model.safetensors"  # a published model folder's weights (zoo publish); a run keeps checkpoints/
-LOOKS_LIKE_FILE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}(\.gz)?$")
+LOOKS_LIKE_FILE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,5}(\.gz)?$")  # a suffix of 2 to 6 characters
 
 
 class Predictor:
@@ -49,6 +49,7 @@ class Predictor:
         load_weights(self.model, self.weights)
         self.model.to(self.device).eval()
         self.views = parse(self.config.tta or "", self.task.views())
+        self.out_dir: Path | None = None  # --out of the prediction under way
         self._reader = None
 
     # -- the forward path ------------------------------------------------------------------------------
@@ -102,19 +103,22 @@ class Predictor:
 
         task = self.task
         task.options = take_options(options, task.predict_options, self.recipe.name)
-        out_dir = checked_out(out)
+        out_dir = self.out_dir = checked_out(out)
         if batch_size < 1:
             raise ZooError(f"--batch-size {batch_size}: must be at least 1")
         if tta and not self.views:
             raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
-        arguments = expand(inputs)
+        if isinstance(inputs, (str, Path)) or not isinstance(inputs, Iterable):
+            inputs = [inputs]
+        arguments = expand(task.arguments(list(inputs)))
         if not arguments:
             raise ZooError("zoo predict: give at least one INPUT")
         pending: list[tuple[str, Any]] = []
         chunks = _records(task, arguments, self.read)
         if progress:
             from .progress import track
-            chunks = track(chunks, "predicting", total=len(arguments))
+            # a bar on a terminal; in logs a line every tenth of the way, for long lists only
+            chunks = track(chunks, "predicting", total=len(arguments), lines=len(arguments) >= 100)
         for chunk in chunks:
             for name, record in chunk:
                 if isinstance(record, ZooError):
@@ -133,9 +137,9 @@ class Predictor:
             return
         names, items = [n for n, _ in pending], [x for _, x in pending]
         output, predictions = self.outputs(items, tta)
+        predictions = [{"input": p.pop("input", name), **p} for name, p in zip(names, predictions)]
         self.task.annotate(self, items, predictions)
         for i, (name, prediction) in enumerate(zip(names, predictions)):
-            prediction = {"input": prediction.pop("input", name), **prediction}
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 files = self.task.write_output(index(output, i), prediction, out_dir / stem_of(name, i))
@@ -169,19 +173,40 @@ def _records(task, arguments: list[Any], read) -> Iterator[list[tuple[str, Any]]
         except ZooError as exc:
             message = str(exc)
             yield [(name, ZooError(message.removeprefix(f"{name}: ")))]
+        except Exception as exc:  # noqa: BLE001 - the boundary where a user's file meets a library
+            # a reader that let a library's exception through (PIL's decompression-bomb guard, a truncated
+            # archive): still one line naming the input, and the other inputs are predicted
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            yield [(name, ZooError(f"cannot be read ({type(exc).__name__}{': ' + first if first else ''})"))]
 
 
 def missing_file(item: Any) -> str | None:
-    """'no such file' for an argument that looks like a path (no spaces; a folder part or a file suffix) and
-    is not there: it is never taken as text, a sequence or a FEN."""
+    """'no such file' for an argument that looks like a path and is not there, so that it is never taken as text,
+    a sequence or a FEN: no spaces, and a file suffix (`.png`, `.fasta`), or a folder part that is there or
+    plainly a path (`/`, `./`, `~/`). A board (`xo.x....o`) or a bare FEN board (`8/8/8/8/8/8/8/K1k5`) is not."""
     if not isinstance(item, (str, Path)):
         return None
     text = str(item)
-    if Path(text).exists() or any(c.isspace() for c in text) or not text:
+    if not text or any(c.isspace() for c in text) or exists(text):
         return None
-    if os.sep in text or LOOKS_LIKE_FILE.search(text):
-        return "no such file"
-    return None
+    folder_part = os.sep in text and (text.startswith((os.sep, "." + os.sep, ".." + os.sep, "~"))
+                                      or exists(text.split(os.sep)[0]))
+    return "no such file" if LOOKS_LIKE_FILE.search(text) or folder_part else None
+
+
+def exists(text: str) -> bool:
+    """Whether a path is there; an argument too long to be a path (a long text) is not."""
+    try:
+        return Path(text).exists()
+    except OSError:  # File name too long
+        return False
+
+
+def is_folder(item: Any) -> bool:
+    try:
+        return isinstance(item, (str, Path)) and str(item) != "" and Path(item).is_dir()
+    except OSError:
+        return False
 
 
 def expand(inputs: Any) -> list[Any]:
@@ -190,13 +215,13 @@ def expand(inputs: Any) -> list[Any]:
         inputs = [inputs]
     out: list[Any] = []
     for item in inputs:
-        if isinstance(item, (str, Path)) and Path(item).is_dir():
+        if is_folder(item):
             files = sorted(p for p in Path(item).rglob("*") if p.is_file() and not p.name.startswith("."))
             if not files:
                 raise ZooError(f"{item}: an empty folder (no input files in it)")
             out.extend(str(p) for p in files)
         elif isinstance(item, str) and not any(c.isspace() for c in item) and glob.has_magic(item) \
-                and not Path(item).exists():
+                and not exists(item):
             matched = sorted(glob.glob(item, recursive=True))
             if not matched:
                 raise ZooError(f"{item}: matches no file")

@@ -91,9 +91,13 @@ class OpenRun:
 
 
 def open_run(run_dir: str | Path, **kwargs: Any) -> OpenRun:
-    return OpenRun(run_dir, **kwargs)
+    """A run directory, a published model folder or hf://ORG/NAME[@REVISION] (zoo.hub.resolve), reopened."""
+    from .hub import resolve
+
+    return OpenRun(resolve(run_dir), **kwargs)
 
 
 def load(run_dir: str | Path, device: str = "auto") -> OpenRun:
-    """`zoo.load(RUN_DIR)`: a trained run to predict with, evaluate, export or take the module of."""
-    return OpenRun(run_dir, device=device)
+    """`zoo.load(RUN_DIR)`: a trained run (or a published model: a folder or hf://ORG/NAME[@REVISION]) to predict
+    with, evaluate, export or take the module of."""
+    return open_run(run_dir, device=device)

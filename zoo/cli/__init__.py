@@ -6,7 +6,7 @@ import sys
 import click
 
 from ..errors import ZooError
-from . import catalog, scaffold, serve, training
+from . import catalog, hub, scaffold, serve, training
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +15,7 @@ def cli() -> None:
     """zoo: datasets, deep backbones and training recipes for applied deep learning."""
 
 
-for command in (*catalog.COMMANDS, *training.COMMANDS, *scaffold.COMMANDS, *serve.COMMANDS):
+for command in (*catalog.COMMANDS, *training.COMMANDS, *scaffold.COMMANDS, *hub.COMMANDS, *serve.COMMANDS):
     cli.add_command(command)
 
 

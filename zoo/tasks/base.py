@@ -29,6 +29,9 @@ class Task:
     follows_input = False  # whether outputs are laid out like the inputs (images, maps): views are undone on them
     # the `zoo predict` options (added by the plugin's zoo_predict_options hook) this task reads from `self.options`
     predict_options: tuple[str, ...] = ()
+    # files of the run directory that prediction reads besides the weights (medical: the familiarity statistics);
+    # `zoo publish` ships them in the model folder
+    run_files: tuple[str, ...] = ()
 
     def __init__(self, config: TrainConfig, info: dict[str, Any]):
         self.config, self.info = config, info
@@ -94,6 +97,11 @@ class Task:
         raise NotImplementedError(f"task {self.name} does not support mixup/CutMix")
 
     # -- prediction (zoo.predictor.Predictor calls these) ----------------------------------------------------
+    def arguments(self, inputs: list[Any]) -> list[Any]:
+        """The `zoo predict` arguments to predict on: those given, plus any an option of the task names (recsys's
+        `--user 196`)."""
+        return inputs
+
     def records(self, item: Any, read: Callable[[Any], Any]) -> Iterable[tuple[str, Any]]:
         """The model inputs one `zoo predict` argument holds, each with the name its result goes by: one, read
         by the dataset's reader, by default; a file of many records (FASTA, SVMlight) yields each. A ZooError

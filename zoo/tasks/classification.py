@@ -6,11 +6,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
-from torchmetrics.classification import (
-    BinaryAccuracy, BinaryAUROC, BinaryRecall, BinarySpecificity, MulticlassAccuracy, MulticlassF1Score,
-)
-
 from ..errors import ZooError
 from .base import Task
 
@@ -35,6 +30,9 @@ class ClassificationTask(Task):
 
     def metrics(self):
         n = self.num_classes
+        from torchmetrics import MetricCollection  # here: prediction never needs it, and it imports slowly
+        from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
         return MetricCollection({
             "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
             "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
@@ -111,6 +109,9 @@ class BinaryTask(Task):
 
     def metrics(self):
         threshold = float(self.info.get("threshold", 0.5))
+        from torchmetrics import MetricCollection
+        from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryRecall, BinarySpecificity
+
         return MetricCollection({
             "auroc": BinaryAUROC(),
             "accuracy": BinaryAccuracy(threshold=threshold),

@@ -5,7 +5,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection
 
 from ..errors import ZooError
 from .base import Task
@@ -23,6 +22,8 @@ class RegressionTask(Task):
         return F.mse_loss(self.scores(output), self._shaped(target, output))
 
     def metrics(self):
+        from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection
+
         return MetricCollection({"rmse": MeanSquaredError(squared=False), "mae": MeanAbsoluteError(),
                                  "distance": MeanMetric()})
 

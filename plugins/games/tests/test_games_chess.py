@@ -205,7 +205,7 @@ def test_predict_a_fen_annotate_a_pgn_and_refuse_bad_ones(chess_run, tmp_path):
     from zoo.reopen import open_run
 
     run = open_run(chess_run, device="cpu")
-    [row] = run.predict([], fen=["rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1"])
+    [row] = run.predict(["rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1"])
     assert chess.Move.from_uci(row["best"]) in chess.Board(row["input"]).legal_moves
     assert len(row["moves"].split(", ")) == 5 and row["eval"][0] in "+-"
     with pytest.raises(ZooError, match="illegal FEN"):
@@ -215,6 +215,122 @@ def test_predict_a_fen_annotate_a_pgn_and_refuse_bad_ones(chess_run, tmp_path):
     [row] = run.predict([str(pgn)], out=tmp_path / "out")
     annotated = Path(row["files"][0]).read_text()
     assert row["games"] == 2 and annotated.count("zoo: ") == 9 and "Ke3" not in annotated
+    assert row["files"] == [str(tmp_path / "out" / "mine.annotated.pgn")]
+    # a file of FENs: one row a line; a bad input among good ones is named and the others are still predicted
+    fens = tmp_path / "positions.txt"
+    fens.write_text("# two positions\n" + chess.Board().fen() + "\n\n4k3/8/8/8/8/8/8/4K2R w K - 0 1\n")
+    rows = run.predict([str(fens), "not a fen", chess.Board().fen()])
+    assert [r["input"] for r in rows] == [f"{fens}:2", f"{fens}:4", "not a fen", chess.Board().fen()]
+    assert "error" in rows[2] and all("best" in r for r in rows[:2] + rows[3:])
+
+
+def garbage_pgn(folder: Path, kind: str) -> Path:
+    path = folder / f"{kind}.pgn"
+    if kind == "random-bytes":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    elif kind == "prose":
+        # python-chess reads this as a game of one move (e4), without an error
+        path.write_text("It was a bright cold day in April, and the clocks were striking thirteen.\n"
+                        "The pawn went to e4 and everyone cheered.\n")
+    elif kind == "empty":
+        path.write_text("")
+    elif kind == "headers-only":
+        path.write_text('[Event "nothing played"]\n[Result "*"]\n\n*\n')
+    elif kind == "illegal-only":
+        path.write_text('[Event "x"]\n\n1. e5 *\n')
+    return path
+
+
+@pytest.mark.parametrize("kind", ["random-bytes", "prose", "empty", "headers-only", "illegal-only", "missing"])
+def test_a_pgn_that_is_not_one_is_a_one_line_error_naming_the_file_and_nothing_is_written(chess_run, tmp_path, kind):
+    from zoo.reopen import open_run
+
+    path = garbage_pgn(tmp_path, kind) if kind != "missing" else tmp_path / "nowhere" / "games.pgn"
+    out = tmp_path / "out"
+    with pytest.raises(ZooError) as caught:
+        open_run(chess_run, device="cpu").predict([str(path)], out=out)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_cli_names_a_prose_pgn_in_one_line_exits_2_and_annotates_the_good_one(chess_run, tmp_path):
+    from zoo.testing import run_zoo
+
+    good = tmp_path / "good.pgn"
+    good.write_text(BAD_PGN)
+    prose = garbage_pgn(tmp_path, "prose")
+    result = run_zoo("predict", str(chess_run), str(prose), str(good), "--out", str(tmp_path / "out"))
+    assert result.code == 2, result
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {prose}: not a PGN file (no tag pair like [Event \"...\"] and no numbered move like 1. e4)"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.annotated.pgn"]
+
+
+@pytest.mark.parametrize("text", ["not a fen", "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR x KQkq - 0 1",
+                                  "8/8/8/8/8/8/8/8 w - - 0 1", "K6K/8/8/8/8/8/8/k7 w - - 0 1",
+                                  "folder", "no/such/position.fen", "binary.fen"])
+def test_fen_garbage_a_folder_or_a_missing_path_is_never_read_as_a_fen(chess_run, tmp_path, text, monkeypatch):
+    from zoo.reopen import open_run
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "binary.fen").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ZooError) as caught:
+        open_run(chess_run, device="cpu").predict([text])
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(text), message
+    if text == "folder":
+        assert "empty folder" in message
+    if text == "no/such/position.fen":
+        assert message.endswith("no such file")
+
+
+def test_the_reader_refuses_a_folder_and_a_missing_path(tmp_path):
+    from zoo_games.chess_data import read_fen
+
+    with pytest.raises(ZooError, match="a folder, not a FEN"):
+        read_fen(str(tmp_path))
+    with pytest.raises(ZooError, match="no such file"):
+        read_fen(str(tmp_path / "gone.fen"))
+    (tmp_path / "one.fen").write_text(chess.Board().fen() + "\n")
+    assert read_fen(str(tmp_path / "one.fen")) == chess.Board()
+
+
+def test_the_engines_open_the_network_through_the_predictor(chess_run, monkeypatch):
+    """`zoo uci` opens the run once, through zoo.predictor.Predictor (no Trainer)."""
+    import io
+
+    from zoo import predictor
+    from zoo_games.uci import UciEngine
+
+    made = []
+    init = predictor.Predictor.__init__
+
+    def counting(self, folder, *args, **kwargs):
+        made.append(str(folder))
+        init(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    out = io.StringIO()
+    UciEngine(str(chess_run), 2, out=out).run(["uci", "isready", "position startpos moves e2e4", "go", "go", "quit"])
+    assert made == [str(chess_run)]
+    moves = [line.split()[1] for line in out.getvalue().splitlines() if line.startswith("bestmove")]
+    after = chess.Board("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1")
+    assert len(moves) == 2 and chess.Move.from_uci(moves[0]) in after.legal_moves
+
+
+def test_an_engine_refuses_a_folder_that_is_not_a_run_of_its_game(tmp_path):
+    from zoo_games.protocols import check_run
+
+    with pytest.raises(ZooError, match="not a run directory"):
+        check_run(str(tmp_path), "zoo_games.tasks.chess:ChessTask", "chess")
+    (tmp_path / "config.json").write_text(json.dumps({"recipe": "games/tictactoe-alphazero"}))
+    with pytest.raises(ZooError, match="a run of games/tictactoe-alphazero, not a chess run"):
+        check_run(str(tmp_path), "zoo_games.tasks.chess:ChessTask", "chess")
+    (tmp_path / "config.json").write_text("not json")
+    with pytest.raises(ZooError, match="not a run's config"):
+        check_run(str(tmp_path), "zoo_games.tasks.chess:ChessTask", "chess")
 
 
 def test_uci_lets_python_chess_play_the_network(chess_run):

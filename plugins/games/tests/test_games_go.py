@@ -64,3 +64,57 @@ def test_gtp_vertices_skip_i_and_round_trip():
     for bad in ("I5", "K1", "A10", "Z"):
         with pytest.raises(ValueError, match="not a point"):
             GO.parse_vertex(bad)
+
+
+@pytest.fixture(scope="module")
+def go_run(tmp_path_factory):
+    """A tiny network trained on a few of the shipped GNU Go games (no games against GNU Go)."""
+    from zoo.config import parse_sets
+    from zoo.runs import train
+    from zoo_games.prepare import go_resource
+    from zoo.testing import require
+
+    require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")
+    out = tmp_path_factory.mktemp("go") / "run"
+    train("games/go9-gnugo", sets=parse_sets(["epochs=1", "data.games=6", "data.gnugo_levels=", "model.channels=8",
+                                              "model.blocks=1", "batch_size=32", "grad_stats_every=0"]),
+          out=str(out), callbacks=[])
+    return out
+
+
+def test_predict_the_next_move_after_moves_played_and_name_the_bad_ones(go_run):
+    from zoo import ZooError
+    from zoo.reopen import open_run
+
+    run = open_run(go_run, device="cpu")
+    rows = run.predict(["E5 C3", "E5 E5", "Z9", "E5, D4, pass"])
+    assert [r["input"] for r in rows] == ["E5 C3", "E5 E5", "Z9", "E5, D4, pass"]
+    good = [rows[0], rows[3]]
+    for row, played in zip(good, (["E5", "C3"], ["E5", "D4"])):
+        assert row["move"] not in played and len(row["policy"].split(",")) == 5 and -1 <= row["value"] <= 1
+    assert "move 2 (E5)" in rows[1]["error"] and "not a point" in rows[2]["error"]
+    with pytest.raises(ZooError, match="^Z9: .*not a point"):
+        run.predict(["Z9"])
+
+
+def test_gtp_opens_the_network_through_the_predictor_and_plays_legal_moves(go_run, monkeypatch):
+    import io
+
+    from zoo import predictor
+    from zoo_games.gtp import GtpEngine
+
+    made = []
+    init = predictor.Predictor.__init__
+
+    def counting(self, folder, *args, **kwargs):
+        made.append(str(folder))
+        init(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    out = io.StringIO()
+    engine = GtpEngine(str(go_run), 4, out=out)
+    engine.run(["1 name", "2 play black E5", "3 genmove white", "4 genmove black", "5 play white E5", "quit"])
+    replies = out.getvalue().split("\n\n")
+    assert made == [str(go_run)] and replies[0] == "=1 zoo games/go9-gnugo"
+    white, black = replies[2].split()[1], replies[3].split()[1]
+    assert white != "E5" and black not in ("E5", white) and replies[4].startswith("?5 illegal move")

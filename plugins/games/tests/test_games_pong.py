@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from zoo import ZooError
-from zoo_games import atari
+from zoo_games import atari, atari_data, atari_players
 
 
 def test_the_scripted_player_returns_the_ball_and_random_play_does_not():
     seeds = atari.game_seeds("valid", 2)
-    scripted, random = atari.play(atari.expert, seeds, 400), atari.play(atari.random_policy(0), seeds, 400)
+    scripted = atari.play(atari_players.expert, seeds, 400)
+    random = atari.play(atari_players.random_policy(0), seeds, 400)
     assert random.lost.sum() >= 10 and scripted.lost.sum() * 3 < random.lost.sum(), (scripted.lost, random.lost)
     assert atari.shrink(np.zeros((210, 160), np.uint8)).shape == (atari.FRAME, atari.FRAME)
 
@@ -23,7 +24,7 @@ class AlwaysUp(torch.nn.Module):
 
 
 def test_dagger_games_are_driven_by_the_learner_and_labelled_by_the_scripted_player():
-    games = atari.PongGames(1, 1, True, 10_000, 0, steps=150)
+    games = atari_data.PongGames(1, 1, True, 10_000, 0, steps=150)
     games.generate(None, 0, "cpu")  # round 0: the scripted player drives
     first = len(games.dataset())
     games.generate(AlwaysUp(), 1, "cpu")  # round 1: the learner drives its paddle to the top...
@@ -50,6 +51,10 @@ def test_a_network_learns_the_scripted_player_s_actions_from_pixels(tmp_path, mo
     assert row["files"] == [str(gif)] and gif.read_bytes()[:6] == b"GIF89a" and row["steps"] == 40
     with pytest.raises(ZooError, match="game seeds"):
         run.predict(["first"])
+    rows = run.predict(["first", "2"])  # a bad seed is named, the other game is still played
+    assert "game seeds" in rows[0]["error"] and rows[1]["input"] == "2" and rows[1]["steps"] == 40
+    with pytest.raises(ZooError, match="is a file"):
+        run.predict(["3"], out=gif / "under")
 
 
 def test_a_missing_rom_is_one_line_saying_what_to_install(monkeypatch):

@@ -1,6 +1,7 @@
 """AlphaZero self-play on the shared trainer: tic-tac-toe learns to never lose against perfect play (checked
 exhaustively over every optimal reply, as X and as O), Connect Four's policy learns to beat a random player."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,23 @@ def test_tictactoe_never_loses_against_perfect_play_as_x_or_o(tictactoe_run):
         assert losses == 0 and draws > 0
 
 
+def test_predict_a_position_takes_the_win_and_names_the_bad_ones(tictactoe_run, tmp_path):
+    """`zoo predict RUN POSITION...` through the Predictor: X to move with two in a row takes the third cell;
+    a finished game or a board that is not one is named, the others are still predicted."""
+    from zoo import ZooError
+
+    run = open_run(tictactoe_run, device="cpu")
+    rows = run.predict(["xx.oo....", "xxxoo....", "xo", "..o.x...."], out=tmp_path / "out")
+    assert [r["input"] for r in rows] == ["xx.oo....", "xxxoo....", "xo", "..o.x...."]
+    assert rows[0]["move"] == "c3" and "c3:" in rows[0]["policy"] and rows[0]["value"] > 0  # cell 2: the top right
+    assert rows[1]["error"] == "the game is over" and "9 characters" in rows[2]["error"]
+    assert rows[3]["move"] in {TTT.action_name(a) for a in range(9)} - {"c3", "b2"}
+    saved = json.loads(Path(rows[0]["files"][0]).read_text())
+    assert saved["board"] == "xx.\noo.\n..." and saved["move"] == "c3"
+    with pytest.raises(ZooError, match="the game is over"):
+        run.predict(["xxxoo...."])
+
+
 def test_tictactoe_learning_shows_against_an_untrained_network(tictactoe_run):
     torch.manual_seed(0)
     untrained = policy_value_net(3, 3, 3, 9, channels=32, blocks=2).eval()
@@ -79,7 +97,7 @@ def test_connect_four_evaluation_games_start_from_openings_of_their_own():
     """Each evaluation game against an alpha-beta player starts from one of eval_budget distinct random openings,
     and valid and test draw their own: a deterministic network against an opponent that only breaks ties at
     random would otherwise replay nearly the same game."""
-    from zoo_games.tasks import BoardGameTask
+    from zoo_games.tasks.board import BoardGameTask
 
     task = BoardGameTask.__new__(BoardGameTask)  # only `info` is needed to draw openings
     task.info = {"game": "connect4", "eval_openings": 2}
@@ -96,7 +114,7 @@ def test_connect_four_evaluation_plays_from_the_openings(monkeypatch):
     from types import SimpleNamespace
 
     from zoo_games import players
-    from zoo_games.tasks import BoardGameTask
+    from zoo_games.tasks.board import BoardGameTask
 
     seen = []
 

@@ -1,37 +1,29 @@
-"""Atari Pong from pixels (ale-py's ROM through gymnasium): a scripted player that reads the emulator's RAM,
-games played in lockstep, and imitation (behaviour cloning, then DAgger) as a zoo DataGenerator.
+"""Atari Pong from pixels (ale-py's ROM through gymnasium): the environment, games played in lockstep, and a
+game written as a GIF. The players are in atari_players.py, the imitation data in atari_data.py, the task in
+tasks/atari.py.
 
 The environment is ALE/Pong-v5 as the Arcade Learning Environment's authors recommend (Machado et al. 2018):
 every 4th frame seen, sticky actions (the previous action repeats with probability 0.25), so that no two games
 are alike. The network sees the last STACK frames, grey, the play field cropped and max-pooled 4 x 4 to
 FRAME x FRAME (max keeps the 2-pixel ball). It chooses among NOOP, UP and DOWN (Pong's FIRE variants add
-nothing). The scripted player reads the ball's and its paddle's positions from RAM, predicts where the ball will
-cross the paddle's line (bouncing off the walls), and moves there; it labels every frame the learner meets.
+nothing).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
 
 from zoo import ZooError
-from zoo.imitation import TRAIN_SEEDS, Imitation
-from zoo.tasks.base import refuse_options
-from zoo.tasks.classification import ClassificationTask
+from zoo.imitation import TRAIN_SEEDS
 
 ENV_ID = "ALE/Pong-v5"
 ACTIONS = (0, 2, 3)  # NOOP, RIGHT (the paddle goes up), LEFT (down): the network's classes 0, 1, 2
 NAMES = ("noop", "up", "down")
 STACK, FRAME = 4, 40
 CROP = slice(34, 194)  # the play field's rows (160 x 160 with the columns)
-BALL_X, BALL_Y, PADDLE_Y = 49, 54, 51  # RAM addresses
-TOP, BOTTOM, PADDLE_X = 44, 207, 190  # the ball's y between the walls, and its x where the paddle meets it
-AIM, DEADBAND = 6, 10  # the paddle's y aims AIM below the ball's (hits off centre send it steep); no move within
-CENTRE = 125  # where the paddle waits while the ball moves away
 MAX_STEPS = 27_000  # agent steps: 108,000 frames, the ALE's usual cap on an episode
 SEED_BASE = {"valid": 10_000, "test": 20_000, "train": TRAIN_SEEDS}
 
@@ -61,60 +53,10 @@ def shrink(frame: np.ndarray) -> np.ndarray:
     return field_.reshape(FRAME, k, FRAME, k).max(axis=(1, 3))
 
 
-def _bounce(y: np.ndarray) -> np.ndarray:
-    """Where a ball travelling in a straight line to height y really is, reflected between the walls."""
-    span = BOTTOM - TOP
-    y = np.mod(y - TOP, 2 * span)
-    return TOP + np.where(y <= span, y, 2 * span - y)
-
-
-def expert(frames: np.ndarray, rams: np.ndarray) -> np.ndarray:
-    """The scripted player's classes from RAM (this step's and the previous one's, N x 2 x 128)."""
-    rams = rams.astype(np.int64)
-    (x0, y0), (x1, y1) = (rams[:, k, [BALL_X, BALL_Y]].T for k in (0, 1))
-    paddle = rams[:, 1, PADDLE_Y]
-    in_play = (y1 != 0) & (y0 != 0)
-    vx, vy = x1 - x0, y1 - y0
-    coming = in_play & (vx > 0)
-    steps = np.where(coming, (PADDLE_X - x1) / np.where(vx > 0, vx, 1), 0)
-    target = np.where(coming, _bounce(y1 + vy * steps), CENTRE)
-    error = target - (paddle + AIM)
-    return np.where(np.abs(error) <= DEADBAND, 0, np.where(error > 0, 2, 1))
-
-
-def random_policy(seed: int) -> Policy:
-    rng = np.random.default_rng(seed)
-    return lambda frames, rams: rng.integers(0, len(ACTIONS), size=len(frames))
-
-
-def noisy(policy: Policy, rate: float, seed: int) -> Policy:
-    """The policy, except that with probability `rate` a step's action is random (not its label): games that
-    stray, so that a clone sees recoveries too (DART's idea for discrete actions)."""
-    rng = np.random.default_rng(seed)
-
-    def act(frames, rams):
-        chosen = np.asarray(policy(frames, rams))
-        swap = rng.random(len(chosen)) < rate
-        return np.where(swap, rng.integers(0, len(ACTIONS), size=len(chosen)), chosen)
-    return act
-
-
-def network_policy(model: torch.nn.Module, device: torch.device | str = "cpu") -> Policy:
-    """A trained network as a policy: the most likely class for each stack of frames."""
-    def act(frames, rams):
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            out = model(torch.as_tensor(frames, device=device)).float().argmax(-1).cpu().numpy()
-        model.train(was_training)
-        return out
-    return act
-
-
 @dataclass
 class Games:
-    """Per game: return (points won - points lost), points won, points lost, steps played; with `record`, every
-    stack of frames the driving policy saw and the scripted player's class there."""
+    """Per game: return (points won - points lost), points won, points lost, steps played; with `label`, every
+    stack of frames the driving policy saw and the labelling player's class there."""
 
     returns: np.ndarray
     won: np.ndarray
@@ -128,10 +70,11 @@ class Games:
 _POOL: dict[int, list] = {}  # environments reused across calls, by episode cap (making one costs a game's start)
 
 
-def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, record: bool = False,
+def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, label: Policy | None = None,
          film: bool = False) -> Games:
     """One game per seed, stepped in lockstep so that the policy sees a batch; a game ends at 21 points or after
-    `max_steps` agent steps."""
+    `max_steps` agent steps. With `label` (a player, e.g. the scripted one), every stack of frames met is kept
+    with that player's class there; with `film`, game 0's full-size frames."""
     pool = _POOL.setdefault(max_steps, [])
     while len(pool) < len(seeds):
         pool.append(make_env(max_steps))
@@ -145,9 +88,9 @@ def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, recor
     seen, labels, shown = [], [], [first[0]] if film else []
     while live.any():
         idx = np.flatnonzero(live)
-        if record:
+        if label is not None:
             seen.append(frames[idx].copy())
-            labels.append(expert(frames[idx], rams[idx]))
+            labels.append(label(frames[idx], rams[idx]))
         chosen = np.asarray(policy(frames[idx], rams[idx])).reshape(len(idx))
         for k, i in enumerate(idx):
             frame, reward, terminated, truncated, _ = envs[i].step(ACTIONS[int(chosen[k])])
@@ -161,66 +104,13 @@ def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, recor
             if terminated or truncated:
                 live[i] = False
     games = Games(won - lost, won, lost, steps, shown=shown)
-    if record and seen:
+    if label is not None and seen:
         games.frames, games.labels = np.concatenate(seen), np.concatenate(labels).astype(np.int64)
     return games
 
 
 def game_seeds(split: str, count: int, start: int = 0) -> list[int]:
     return [SEED_BASE[split] + start + i for i in range(count)]
-
-
-class PongGames(Imitation):
-    """Pong games for behaviour cloning and DAgger (zoo.imitation), each cut at `steps` agent steps, every frame
-    labelled by the scripted player."""
-
-    def __init__(self, *args, steps: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.steps = steps
-
-    def record(self, model, device, seeds):
-        driver = network_policy(model, device) if model is not None else \
-            noisy(expert, self.noise, seeds[0]) if self.noise else expert
-        games = play(driver, seeds, self.steps, record=True)
-        return torch.from_numpy(games.frames), torch.from_numpy(games.labels)
-
-
-class PongTask(ClassificationTask):
-    """The core's classification on the scripted player's action (cross-entropy; accuracy is agreement with it),
-    judged by playing: `eval_budget` whole games per evaluation (each split its own fixed seeds) against Pong's
-    built-in opponent, giving `return` (points won - lost, -21 to 21), `won` and `lost` (means per game)."""
-
-    name = "atari"
-    monitor = "return"
-    directions = {**ClassificationTask.directions, "return": "max", "won": "max", "lost": "min"}
-
-    def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
-        steps = MAX_STEPS
-        if self.config.eval_limit:  # zoo's quick checks: short games
-            budget, steps = min(budget, int(self.config.eval_limit)), 50
-        games = play(network_policy(model, device), game_seeds(split if split in SEED_BASE else "test", budget), steps)
-        return {"return": float(games.returns.mean()), "won": float(games.won.mean()), "lost": float(games.lost.mean())}
-
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN [SEED...] --out DIR`: the network plays one whole game per seed (0 when none is given)
-        and prints its score; with --out, each game is written as DIR/pong-SEED.gif (every other frame)."""
-        refuse_options(options, run.recipe.name)
-        try:
-            seeds = [int(text) for text in inputs] or [0]
-        except ValueError:
-            raise ZooError(f"zoo predict: {run.recipe.name} takes game seeds (whole numbers), got {list(inputs)}") \
-                from None
-        model = run.module
-        rows = []
-        for seed in seeds:
-            games = play(network_policy(model, next(model.parameters()).device), [SEED_BASE["test"] + seed],
-                         MAX_STEPS, film=out_dir is not None)
-            row = {"input": str(seed), "return": int(games.returns[0]), "won": int(games.won[0]),
-                   "lost": int(games.lost[0]), "steps": int(games.steps[0])}
-            if out_dir is not None:
-                row["files"] = [str(write_gif(games.shown, Path(out_dir) / f"pong-{seed}.gif"))]
-            rows.append(row)
-        return rows
 
 
 def write_gif(frames: list[np.ndarray], path: Path, every: int = 2) -> Path:

@@ -16,6 +16,7 @@ labelled by the next move of that variation; the engine's shallower view of them
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import logging
 import os
@@ -76,17 +77,12 @@ def read_games(path: Path, strict: bool = False, quiet: bool = False) -> list[An
     import chess.pgn
 
     games = []
-    try:
-        handle = open(path, encoding="utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise ZooError(f"{path}: cannot read ({exc.strerror})") from None
+    handle = io.StringIO(pgn_text(path))
     with handle, quiet_pgn():
         number = 0
         while True:
             try:
                 game = chess.pgn.read_game(handle)
-            except UnicodeDecodeError as exc:
-                raise ZooError(f"{path}: not a PGN file ({exc})") from None
             except Exception as exc:  # noqa: BLE001 - python-chess fails inside some malformed games
                 number += 1
                 message = f"{path}, game {number}: unreadable ({type(exc).__name__}: {exc})"
@@ -112,6 +108,35 @@ def read_games(path: Path, strict: bool = False, quiet: bool = False) -> list[An
                 continue
             games.append(game)
     return games
+
+
+PGN_SIGNS = re.compile(r'^\s*\[\w+\s+"|(?:^|\s)1\.\s*(?:[KQRBN]?[a-h]?[1-8]?x?[a-h][1-8]|O-O)', re.M)
+
+
+def text_of(path: Path, what: str) -> str:
+    """A text file's contents, refused in one line when it cannot be read or holds binary data (NUL bytes or
+    control characters); UTF-8, else ISO 8859-1 (PGN's own character set)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ZooError(f"{path}: cannot read ({exc.strerror})") from None
+    sample = raw[:65536]
+    control = sum(b < 9 or 13 < b < 32 or b == 127 for b in sample)
+    if b"\0" in sample or control > 0.01 * len(sample):
+        raise ZooError(f"{path}: not {what} (binary data)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def pgn_text(path: Path) -> str:
+    """A PGN file's text, refused in one line when it is binary or has neither a tag pair ([Event "..."]) nor a
+    numbered first move (1. e4): python-chess reads prose or noise as a game without moves, silently."""
+    text = text_of(path, "a PGN file")
+    if text.strip() and not PGN_SIGNS.search(text):
+        raise ZooError(f"{path}: not a PGN file (no tag pair like [Event \"...\"] and no numbered move like 1. e4)")
+    return text
 
 
 ENGINE_COMMENT = re.compile(r"(?<![\w.])([+-]?\d+\.\d+)/\d+")  # "+0.31/12": pawns from White's side, at depth 12
@@ -441,7 +466,30 @@ def user_games(path: Path, seed: int) -> tuple[list[dict], list[dict], list[dict
 
 
 def read_fen(text: str, info=None):
-    """A FEN (the reader of `zoo predict`), refused in one line when illegal."""
+    """A FEN (the reader of `zoo predict`), or a file holding one, refused in one line when illegal; a folder or a
+    path that is not there is never read as a FEN."""
+    from zoo.predictor import missing_file
+
+    text = str(text)
+    try:
+        path = Path(text)
+        if path.is_dir():
+            raise ZooError(f"{text}: a folder, not a FEN")
+        if path.is_file():
+            found = fen_lines(path)
+            if len(found) != 1:
+                raise ZooError(f"{text}: {len(found)} FENs in it, where one was expected")
+            return found[0][1]
+    except OSError:  # too long to be a file name: text
+        pass
+    missing = missing_file(text)
+    if missing:
+        raise ZooError(f"{text}: {missing}")
+    return fen_board(text)
+
+
+def fen_board(text: str):
+    """A FEN's board, refused in one line when the FEN is illegal."""
     import chess
 
     try:
@@ -454,3 +502,19 @@ def read_fen(text: str, info=None):
                     if flag and status & flag]
         raise ZooError(f"illegal FEN {text.strip()!r}: {', '.join(problems)}")
     return board
+
+
+def fen_lines(path: Path) -> list[tuple[int, Any]]:
+    """(line number, board) for each FEN of a text file (one a line; empty lines and # comments skipped); the
+    first bad line is one error naming it."""
+    found = []
+    for number, line in enumerate(text_of(path, "a file of FENs").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            found.append((number, fen_board(line)))
+        except ZooError as exc:
+            raise ZooError(f"{path}, line {number}: {exc}") from None
+    if not found:
+        raise ZooError(f"{path}: no FEN in it")
+    return found

@@ -1,10 +1,10 @@
 """Dataset factories: what each recipe trains on.
 
 - tictactoe, connect4: self-play (a DataGenerator; no fixed data).
-- chess_positions (chess_data.py): positions labelled by Stockfish, or a user's PGN files.
-- go9_positions (go_data.py): 9x9 positions labelled by GNU Go.
-- pong_games: Atari Pong frames labelled by a scripted player that reads the RAM (a DataGenerator: behaviour
-  cloning, then DAgger).
+- chess_stockfish (chess_data.py): positions labelled by Stockfish, or a user's PGN files.
+- go9_gnugo (go_data.py): 9x9 positions labelled by GNU Go.
+- pong_games (atari_data.py): Atari Pong frames labelled by a scripted player that reads the RAM (a DataGenerator:
+  behaviour cloning, then DAgger).
 """
 from __future__ import annotations
 
@@ -66,31 +66,3 @@ def connect4(data=None, seed: int = 0, games: int = 64, simulations: int = 64, c
     after `eval_openings` random plies (each opening played with both colours; 0: the empty board)."""
     return self_play("connect4", data, seed, games, simulations, capacity, temperature_moves, c_puct, dirichlet_alpha,
                      noise, q_weight, eval_simulations, opponents, symmetries, random_plies, eval_openings)
-
-
-def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagger: bool = True, noise: float = 0.1,
-               steps: int = 2000, capacity: int = 40_000, valid_games: int = 1) -> DataBundle:
-    """Atari Pong: stacks of frames labelled by the scripted player, made while training (games of `steps` agent
-    steps at most); valid and test are the scripted player's own frames on fixed games of their own."""
-    import torch
-    from torch.utils.data import TensorDataset
-
-    from . import atari
-
-    if data is not None:
-        raise ZooError(f"--data {data}: games/pong-games plays its own games; it takes no files")
-    for key, value, least in (("demos", demos, 1), ("episodes", episodes, 0), ("steps", steps, 1),
-                              ("capacity", capacity, 1), ("valid_games", valid_games, 1)):
-        if value < least:
-            raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
-    if not 0 <= noise <= 1:
-        raise ZooError(f"--set data.noise: a probability in [0, 1], got {noise}")
-    generator = atari.PongGames(demos, episodes, bool(dagger), capacity, seed, noise=noise, steps=steps)
-
-    def labelled(split: str) -> TensorDataset:
-        games = atari.play(atari.expert, atari.game_seeds(split, valid_games), steps, record=True)
-        return TensorDataset(torch.from_numpy(games.frames), torch.from_numpy(games.labels))
-
-    return DataBundle(train=None, valid=labelled("valid"), test=labelled("test"), generator=generator,
-                      model_args={"in_chans": atari.STACK, "size": atari.FRAME, "num_classes": len(atari.ACTIONS)},
-                      info={"num_classes": len(atari.ACTIONS), "class_names": list(atari.NAMES)})

@@ -1,16 +1,13 @@
 """Go with a trained network: its player (MCTS over the policy and value; it never fills its own one-point eyes),
-games against GNU Go (which referees: its final_score), the task's evaluation and `zoo gtp RUN_DIR`."""
+games against GNU Go (which referees: its final_score), and moves replayed from text. The task is in tasks/go.py,
+`zoo gtp RUN_DIR` in gtp.py."""
 from __future__ import annotations
-
-import sys
-from typing import Any
 
 import numpy as np
 
 from zoo import ZooError
 
 from .go_rules import Go, neighbours
-from .tasks import PolicyValueTask
 
 
 class GoPlay(Go):
@@ -78,55 +75,6 @@ def play_gnugo(model, games: int, level: int, simulations: int, device, max_move
     return [0.5 if r is None else r for r in results]
 
 
-class GoTask(PolicyValueTask):
-    """`policy_accuracy` is move agreement with GNU Go on held-out games; on the test split also
-    `gnugo<L>_win_rate`, the network's wins over `eval_budget` games against GNU Go at each level of
-    `data.gnugo_levels` (MCTS with `data.play_simulations` visits a move)."""
-
-    monitor = "policy_accuracy"
-
-    def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
-        if split != "test":
-            return {}
-        from zoo import DataMissing
-
-        from .chess_data import warn
-
-        quick = int(self.config.eval_limit)  # zoo's quick checks: one short game
-        out = {}
-        levels = self.info.get("gnugo_levels", [])
-        try:
-            for level in levels[:1] if quick else levels:
-                scores = play_gnugo(model, 1 if quick else budget, int(level),
-                                    2 if quick else int(self.info.get("play_simulations", 64)), device,
-                                    max_moves=12 if quick else 162)
-                out[f"gnugo{level}_win_rate"] = float(np.mean([s == 1.0 for s in scores]))
-        except DataMissing as exc:
-            warn(f"games against GNU Go not played: {exc}")
-        return out
-
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN "E5 C3 ..."`: the moves played from the empty board (GTP vertices); the network's
-        likeliest moves and its value for the side to move."""
-        from zoo.tasks.base import refuse_options
-
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give the moves played so far, e.g. \"E5 C3\" (an empty string: the empty board)")
-        model = run.module
-        device = next(model.parameters()).device
-        player = NetworkGoPlayer(model, 0, device)
-        rows = []
-        for text in inputs:
-            state = replay(player.game, str(text))
-            probs, value = player.evaluate([state])[0]
-            top = np.argsort(-probs)[:5]
-            rows.append({"input": str(text), "move": player.game.action_name(int(top[0])),
-                         "policy": ",".join(f"{player.game.action_name(int(a))}:{probs[a]:.3f}" for a in top),
-                         "value": round(float(value), 4)})
-        return rows
-
-
 def replay(game: Go, text: str):
     from .go_rules import IllegalMove
 
@@ -136,109 +84,5 @@ def replay(game: Go, text: str):
             action = game.parse_vertex(vertex)
             state = game.next(state, action)
         except (ValueError, IllegalMove) as exc:
-            raise ZooError(f"{text!r}: move {i + 1} ({vertex}): {exc}") from None
+            raise ZooError(f"move {i + 1} ({vertex}): {exc}") from None
     return state
-
-
-# -- zoo gtp -------------------------------------------------------------------------------------------
-class GtpEngine:
-    """`zoo gtp RUN_DIR`: the network as a GTP engine (protocol_version, name, version, known_command,
-    list_commands, boardsize 9, clear_board, komi, play, genmove, final_score, showboard, quit)."""
-
-    COMMANDS = ("protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "clear_board",
-                "komi", "play", "genmove", "final_score", "showboard", "quit")
-
-    def __init__(self, run_dir: str, simulations: int | None, out=sys.stdout):
-        from .uci import check_run
-
-        self.config = check_run(run_dir, ("zoo_games.go_play:GoTask",), "Go")
-        self.run_dir, self.out = run_dir, out
-        self.simulations = simulations if simulations is not None else \
-            int(self.config["config"].get("data.play_simulations", 64))
-        self.player = None
-        self.game = GoPlay(9)
-        self.state = self.game.initial()
-
-    def load(self):
-        if self.player is None:
-            from zoo.reopen import open_run
-
-            run = open_run(self.run_dir, device="cpu")
-            self.player = NetworkGoPlayer(run.module, self.simulations, "cpu", komi=self.game.komi)
-            self.player.game = self.game
-            self.player.mcts.game = self.game
-        return self.player
-
-    def reply(self, ident: str, text: str, ok: bool = True) -> None:
-        self.out.write(f"{'=' if ok else '?'}{ident} {text}".rstrip() + "\n\n")
-        self.out.flush()
-
-    def handle(self, cmd: str, args: list[str]) -> tuple[bool, str]:
-        from .go_rules import IllegalMove
-
-        if cmd == "protocol_version":
-            return True, "2"
-        if cmd == "name":
-            return True, f"zoo {self.config['recipe']}"
-        if cmd == "version":
-            return True, "0.1"
-        if cmd == "known_command":
-            return True, "true" if args and args[0] in self.COMMANDS else "false"
-        if cmd == "list_commands":
-            return True, "\n".join(self.COMMANDS)
-        if cmd == "boardsize":
-            return (True, "") if args == ["9"] else (False, "unacceptable size")
-        if cmd == "clear_board":
-            self.state = self.game.initial()
-            return True, ""
-        if cmd == "komi":
-            try:
-                self.game.komi = float(args[0])
-            except (IndexError, ValueError):
-                return False, "syntax error"
-            return True, ""
-        if cmd == "play":
-            if len(args) != 2 or args[0].lower() not in ("b", "w", "black", "white"):
-                return False, "syntax error"
-            colour = 1 if args[0].lower().startswith("b") else -1
-            try:
-                action = self.game.parse_vertex(args[1])
-                board, _, ko, passes, moves = self.state
-                self.state = Go.next(self.game, (board, colour, ko, passes, moves), action)
-            except (ValueError, IllegalMove) as exc:
-                return False, f"illegal move ({exc})"
-            return True, ""
-        if cmd == "genmove":
-            if not args or args[0].lower() not in ("b", "w", "black", "white"):
-                return False, "syntax error"
-            colour = 1 if args[0].lower().startswith("b") else -1
-            board, _, ko, passes, moves = self.state
-            state = (board, colour, ko, passes, moves)
-            action = self.load().choose([state])[0]
-            self.state = self.game.next(state, action)
-            return True, self.game.action_name(action)
-        if cmd == "final_score":
-            s = self.game.score(self.state)
-            return True, "0" if s == 0 else f"{'B' if s > 0 else 'W'}+{abs(s):g}"
-        if cmd == "showboard":
-            return True, "\n" + self.game.render(self.state)
-        return False, "unknown command"
-
-    def run(self, lines) -> None:
-        for line in lines:
-            tokens = line.split("#")[0].split()
-            if not tokens:
-                continue
-            ident = tokens[0] if tokens[0].isdigit() else ""
-            if ident:
-                tokens = tokens[1:]
-            if not tokens:
-                continue
-            ok, text = self.handle(tokens[0].lower(), tokens[1:])
-            self.reply(ident, text, ok)
-            if tokens[0].lower() == "quit":
-                return
-
-
-def gtp_main(run_dir: str, simulations: int | None = None) -> None:
-    GtpEngine(run_dir, simulations).run(sys.stdin)

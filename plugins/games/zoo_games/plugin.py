@@ -14,7 +14,7 @@ def zoo_datasets():
     return [
         DatasetSpec(
             name="games/tictactoe", summary="tic-tac-toe positions from AlphaZero self-play, labelled by MCTS visits and outcomes",
-            factory="zoo_games.data:tictactoe", task="zoo_games.tasks:BoardGameTask", source=SELF_PLAY,
+            factory="zoo_games.data:tictactoe", task="zoo_games.tasks.board:BoardGameTask", source=SELF_PLAY,
             licence="generated data: no restrictions",
             bring_your_own="not applicable: the data is the network's own games",
             notes="Each round: data.games games, data.simulations MCTS visits per move (Dirichlet noise at the root, "
@@ -24,7 +24,7 @@ def zoo_datasets():
             name="games/chess-stockfish",
             summary="chess positions from real openings, puzzles and playouts, labelled by Stockfish (best move, evaluation)",
             factory="zoo_games.chess_data:chess_stockfish", reader="zoo_games.chess_data:read_fen",
-            task="zoo_games.chess_tasks:ChessTask",
+            task="zoo_games.tasks.chess:ChessTask",
             source="positions: Debian pychess's data (opening book pychess_book.bin, lichess practice studies and "
                    "composed mates in learn/; `python -m zoo_games.pychess_data` unpacks it), continued by engine "
                    "playouts, and random playouts; labels: Debian stockfish (15.1) at data.depth, through python-chess",
@@ -42,7 +42,7 @@ def zoo_datasets():
         DatasetSpec(
             name="games/go9-gnugo",
             summary="9x9 Go positions from GNU Go's games against itself and from random openings, labelled by its moves",
-            factory="zoo_games.go_data:go9_gnugo", task="zoo_games.go_play:GoTask",
+            factory="zoo_games.go_data:go9_gnugo", task="zoo_games.tasks.go:GoTask",
             source="games played by Debian gnugo (3.8) over GTP at data.level: half from the empty board, half after "
                    "2-10 random moves; rules, captures, ko and area scoring from zoo_games.go_rules",
             licence="GNU Go is GPL-3.0; its games and moves are its output, no restriction",
@@ -53,7 +53,7 @@ def zoo_datasets():
                   "symmetries."),
         DatasetSpec(
             name="games/connect4", summary="Connect Four positions from AlphaZero self-play, labelled by MCTS visits and outcomes",
-            factory="zoo_games.data:connect4", task="zoo_games.tasks:BoardGameTask", source=SELF_PLAY,
+            factory="zoo_games.data:connect4", task="zoo_games.tasks.board:BoardGameTask", source=SELF_PLAY,
             licence="generated data: no restrictions",
             bring_your_own="not applicable: the data is the network's own games",
             notes="As games/tictactoe, on the 7x6 board; positions mirrored left-right at random when training. "
@@ -62,12 +62,12 @@ def zoo_datasets():
             name="games/pong-games",
             summary="Atari Pong frames (4 stacked, grey, 40 x 40) labelled with a scripted player's action (NOOP, UP, "
                     "DOWN), made while training (behaviour cloning, then DAgger rounds)",
-            factory="zoo_games.data:pong_games", task="zoo_games.atari:PongTask", source=PONG,
+            factory="zoo_games.atari_data:pong_games", task="zoo_games.tasks.atari:PongTask", source=PONG,
             licence="ale-py is GPL-2.0; the Pong ROM (Atari's game) ships inside ale-py's wheel, as the ALE project "
                     "distributes it; zoo redistributes no frames",
             bring_your_own="not applicable: the frames are played",
-            notes="ALE/Pong-v5: frame skip 4, sticky actions 0.25. The scripted player (zoo_games.atari.expert) reads "
-                  "the ball's and its paddle's positions from RAM and moves to where the ball will cross its line. "
+            notes="ALE/Pong-v5: frame skip 4, sticky actions 0.25. The scripted player "
+                  "(zoo_games.atari_players.expert) reads the ball's and its paddle's positions from RAM and moves to where the ball will cross its line. "
                   "Round 0: data.demos games of it, a random action instead of its own with probability data.noise "
                   "(never in the labels); each later round data.episodes games driven by the network "
                   "(data.dagger=true) or by the scripted player again; games are cut at data.steps agent steps."),
@@ -79,7 +79,7 @@ def zoo_models():
     return [
         ModelSpec(name="games/resnet-pv",
                   summary="AlphaZero residual policy-value network (model.blocks blocks of model.channels), illegal moves masked",
-                  factory="zoo_games.models:policy_value_net", task="zoo_games.tasks:PolicyValueTask", input=BOARD,
+                  factory="zoo_games.models:policy_value_net", task="zoo_games.tasks.policy:PolicyValueTask", input=BOARD,
                   example="zoo_games.models:policy_value_example"),
         ModelSpec(name="games/atari-net",
                   summary="residual CNN on stacked Atari frames (stride-2 stem, residual blocks at 1/2 and 1/4, a linear "
@@ -95,8 +95,8 @@ def zoo_recipes():
         RecipeSpec(
             name="games/tictactoe-alphazero",
             summary="AlphaZero self-play tic-tac-toe; win rate against random play and losses against perfect play",
-            dataset="games/tictactoe", model="games/resnet-pv", task="zoo_games.tasks:BoardGameTask",
-            callbacks=("zoo_games.tasks:cpu_clock",),
+            dataset="games/tictactoe", model="games/resnet-pv", task="zoo_games.tasks.board:BoardGameTask",
+            callbacks=("zoo_games.tasks.board:cpu_clock",),
             defaults={**ONE_THREAD, "epochs": 8, "steps_per_round": 40, "batch_size": 64, "lr": 3e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 20, "monitor": "perfect_losses", "model.channels": 32, "model.blocks": 2},
             notes="Tic-tac-toe is solved: the run's `perfect_losses` counts the lines it loses against a perfect "
@@ -105,17 +105,17 @@ def zoo_recipes():
             name="games/chess-stockfish",
             summary="chess distilled from Stockfish: residual net on board planes predicts its move (illegal moves "
                     "masked) and evaluation; mate puzzles, games against Stockfish",
-            dataset="games/chess-stockfish", model="games/resnet-pv", task="zoo_games.chess_tasks:ChessTask",
+            dataset="games/chess-stockfish", model="games/resnet-pv", task="zoo_games.tasks.chess:ChessTask",
             defaults={**ONE_THREAD, "epochs": 8, "batch_size": 128, "eval_batch_size": 256, "lr": 2e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "model.channels": 48,
                       "model.blocks": 4},
-            notes="`zoo uci RUN_DIR` plays it in any chess GUI; `zoo predict RUN_DIR --fen FEN` prints its best moves "
+            notes="`zoo uci RUN_DIR` plays it in any chess GUI; `zoo predict RUN_DIR \"FEN\"` prints its best moves "
                   "and evaluation; `zoo predict RUN_DIR game.pgn --out DIR` annotates a PGN. eval_budget is the "
                   "number of games against Stockfish at each skill level of data.stockfish_skills."),
         RecipeSpec(
             name="games/go9-gnugo",
             summary="9x9 Go distilled from GNU Go: residual policy-value net; move agreement and games against GNU Go",
-            dataset="games/go9-gnugo", model="games/resnet-pv", task="zoo_games.go_play:GoTask",
+            dataset="games/go9-gnugo", model="games/resnet-pv", task="zoo_games.tasks.go:GoTask",
             defaults={**ONE_THREAD, "epochs": 8, "batch_size": 128, "eval_batch_size": 256, "lr": 2e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "model.channels": 48,
                       "model.blocks": 4},
@@ -124,8 +124,8 @@ def zoo_recipes():
         RecipeSpec(
             name="games/connect4-alphazero",
             summary="AlphaZero self-play Connect Four; win rates against alpha-beta of depth 1, 2, 4, 6 each round",
-            dataset="games/connect4", model="games/resnet-pv", task="zoo_games.tasks:BoardGameTask",
-            callbacks=("zoo_games.tasks:cpu_clock",),
+            dataset="games/connect4", model="games/resnet-pv", task="zoo_games.tasks.board:BoardGameTask",
+            callbacks=("zoo_games.tasks.board:cpu_clock",),
             defaults={**ONE_THREAD, "epochs": 100, "steps_per_round": 100, "batch_size": 128, "lr": 2e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "eval_budget": 10, "data.simulations": 200,
                       "model.channels": 48, "model.blocks": 3},
@@ -134,7 +134,7 @@ def zoo_recipes():
             name="games/atari-pong",
             summary="Atari Pong from pixels: cloned from a scripted player that reads the RAM, then DAgger rounds; "
                     "return over whole games against random play and the scripted player",
-            dataset="games/pong-games", model="games/atari-net", task="zoo_games.atari:PongTask",
+            dataset="games/pong-games", model="games/atari-net", task="zoo_games.tasks.atari:PongTask",
             defaults={**ONE_THREAD, "epochs": 12, "steps_per_round": 900, "batch_size": 64, "eval_batch_size": 512,
                       "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "eval_budget": 4, "data.demos": 6,
                       "data.episodes": 4, "data.dagger": True, "data.noise": 0.1, "data.steps": 2000,
@@ -163,13 +163,6 @@ def zoo_commands(cli):
     @click.option("--simulations", type=click.IntRange(min=0), help="MCTS visits per move (0: the policy's move).")
     def gtp(run_dir, simulations):
         """Play a Go run (games/go9-gnugo) as a GTP engine on stdin/stdout, for Go GUIs."""
-        from zoo_games.go_play import gtp_main
+        from zoo_games.gtp import gtp_main
 
         gtp_main(run_dir, simulations)
-
-
-@hookimpl
-def zoo_predict_options():
-    import click
-
-    return [click.Option(["--fen"], multiple=True, help="Chess runs: a position as FEN (repeatable).")]

@@ -3,31 +3,19 @@
 
 Supported: uci, isready, ucinewgame, setoption name Simulations value N, position [startpos | fen F] [moves ...],
 go (any limits: the move comes from MCTS with the set number of visits), stop, quit. The network is loaded at
-the first isready or go, after `uciok`, so the GUI's handshake does not wait for torch.
+the first isready or go, after `uciok`, through the run's Predictor, so the GUI's handshake does not wait
+for torch.
 """
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from zoo import ZooError
-
-
-def check_run(run_dir: str, recipes: tuple[str, ...], what: str) -> dict:
-    """The run's config.json, refused in one line when the folder is not a run of one of `recipes`' tasks."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise ZooError(f"{run_dir}: not a run directory (no config.json)")
-    config = json.loads(path.read_text())
-    if config.get("task") not in recipes:
-        raise ZooError(f"{run_dir}: a run of {config.get('recipe')}, not a {what} run")
-    return config
+from .protocols import check_run, open_model
 
 
 class UciEngine:
     def __init__(self, run_dir: str, simulations: int | None, out=sys.stdout):
-        self.config = check_run(run_dir, ("zoo_games.chess_tasks:ChessTask",), "chess")
+        self.config = check_run(run_dir, "zoo_games.tasks.chess:ChessTask", "chess")
         self.run_dir, self.out = run_dir, out
         self.simulations = simulations if simulations is not None else \
             int(self.config["config"].get("data.play_simulations", 32))
@@ -42,12 +30,10 @@ class UciEngine:
         if self.player is None:
             import chess
 
-            from zoo.reopen import open_run
-
             from .chess_play import NetworkPlayer
 
-            run = open_run(self.run_dir, device="cpu")
-            self.player = NetworkPlayer(run.module, self.simulations)
+            predictor = open_model(self.run_dir)  # the network through the run's Predictor
+            self.player = NetworkPlayer(predictor.model, self.simulations, predictor.device)
             self.board = self.board or chess.Board()
         return self.player
 

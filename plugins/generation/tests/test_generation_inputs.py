@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from zoo import DataMissing, ZooError
-from zoo_generation import data as gdata
+from zoo_generation.data import colorize as colorize_data, denoise as denoise_data, fashion as fashion_data
+from zoo_generation.data import photos as photos_data, style as style_data, super_resolution as sr_data
 from zoo_generation import images
 
 
@@ -61,61 +62,61 @@ def write_photos(folder, count=4, size=40):
 
 def test_users_folder_is_split_by_whole_images(tmp_path):
     write_photos(tmp_path / "mine", count=7)
-    splits = gdata.user_photos(str(tmp_path / "mine"), seed=0)
+    splits = photos_data.user_photos(str(tmp_path / "mine"), seed=0)
     names = [p.name for s in splits.values() for p in s]
     assert sorted(names) == [f"p{i}" for i in range(7)] and all(splits.values())
     assert len(splits["test"]) == 1 and len(splits["valid"]) == 1
     with pytest.raises(ZooError, match="need at least 3"):
-        gdata.user_photos(str(write_photos(tmp_path / "few", count=2)), seed=0)
+        photos_data.user_photos(str(write_photos(tmp_path / "few", count=2)), seed=0)
 
 
 def test_an_image_smaller_than_the_crop_is_named(tmp_path):
     folder = write_photos(tmp_path / "mine", count=4, size=40)
     Image.fromarray(np.zeros((12, 30), np.uint8)).save(folder / "tiny.png")
     with pytest.raises(ZooError, match=r"tiny.png: 30x12 pixels is smaller than the 24-pixel crop"):
-        gdata.denoise_photos(str(folder), crop=24)
+        denoise_data.denoise_photos(str(folder), crop=24)
     with pytest.raises(ZooError, match="data.crop"):
-        gdata.sr_photos(str(folder), scale=4, crop=30)  # not a multiple of the scale
+        sr_data.sr_photos(str(folder), scale=4, crop=30)  # not a multiple of the scale
 
 
 def test_grey_photos_are_left_out_of_colorization_and_all_grey_is_an_error(tmp_path):
     folder = write_photos(tmp_path / "mine", count=4, size=40)
     Image.fromarray(np.full((40, 40), 90, np.uint8)).save(folder / "grey.png")
-    bundle = gdata.colorize_photos(str(folder), crop=16, tile=16)
+    bundle = colorize_data.colorize_photos(str(folder), crop=16, tile=16)
     assert "grey" not in sum(bundle.info["photos"].values(), [])
     only_grey = tmp_path / "grey"
     only_grey.mkdir()
     for i in range(3):
         Image.fromarray(np.full((40, 40), 30 * i, np.uint8)).save(only_grey / f"g{i}.png")
     with pytest.raises(ZooError, match="0 readable colour image"):
-        gdata.colorize_photos(str(only_grey), crop=16)
+        colorize_data.colorize_photos(str(only_grey), crop=16)
 
 
 def test_built_in_photos_ship_in_wheels_and_nothing_downloads():
-    for name, (where, file, licence) in gdata.PHOTOS.items():
+    for name, (where, file, licence) in photos_data.PHOTOS.items():
         if where != "mate":  # scikit-image, scikit-learn, matplotlib: inside the installed wheels
-            assert gdata.photo_path(where, file).is_file(), name
+            assert photos_data.photo_path(where, file).is_file(), name
         assert licence
-    splits = gdata.default_photos()
+    splits = photos_data.default_photos()
     assert {p.name for p in splits["test"]} >= {"astronaut", "coffee", "china", "camera"}
-    assert not {p.name for p in splits["train"]} & set(gdata.TEST + gdata.VALID)
+    assert not {p.name for p in splits["train"]} & set(photos_data.TEST + photos_data.VALID)
 
 
 def test_missing_default_style_painting_says_which_package(monkeypatch, tmp_path):
-    monkeypatch.setattr(gdata, "MATE", tmp_path / "absent")
+    monkeypatch.setattr(photos_data, "MATE", tmp_path / "absent")
     with pytest.raises(DataMissing, match="mate-backgrounds"):
-        gdata.style_images("")
+        style_data.style_images("")
 
 
 def test_training_targets_move_with_their_inputs():
     torch.manual_seed(0)
     window = torch.rand(6, 1, 24, 24)
-    noisy, clean = gdata.NoiseAugment(16, 55.0)(window, window)
+    noisy, clean = denoise_data.NoiseAugment(16, 55.0)(window, window)
     assert clean.shape == (6, 1, 16, 16) and 0 < (noisy - clean).std() < 0.25
-    lr, hr = gdata.DownscaleAugment(16, 4)(window, window)
-    assert torch.allclose(gdata.downscale(hr, 4), lr)  # the input is made from the very crop that is its target
+    lr, hr = sr_data.DownscaleAugment(16, 4)(window, window)
+    assert torch.allclose(sr_data.downscale(hr, 4), lr)  # the input is made from the very crop that is its target
     lab = torch.rand(5, 3, 24, 24)
-    L, ab = gdata.LabAugment(16)(lab[:, :1], lab[:, 1:])
+    L, ab = colorize_data.LabAugment(16)(lab[:, :1], lab[:, 1:])
     found = [any(torch.equal(torch.cat([L[i], ab[i]]), c) for c in candidates(lab[i], 16)) for i in range(5)]
     assert all(found)
 
@@ -147,15 +148,15 @@ def test_fashion_idx_files_and_a_corrupt_one(tmp_path):
     for prefix, n in (("train", 40), ("t10k", 20)):
         write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)))
         write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-    bundle = gdata.fashion_mnist(str(tmp_path), valid_size=10)
+    bundle = fashion_data.fashion_mnist(str(tmp_path), valid_size=10)
     x, y = bundle.train[0]
     assert x["image"].shape == (1, 28, 28) and -1 <= float(x["image"].min()) and float(x["image"].max()) <= 1
     assert (len(bundle.train), len(bundle.valid), len(bundle.test)) == (30, 10, 20)
     with pytest.raises(ZooError, match="not a run directory"):
-        gdata.fashion_mnist(str(tmp_path), classifier=str(tmp_path / "nope"))
+        fashion_data.fashion_mnist(str(tmp_path), classifier=str(tmp_path / "nope"))
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"junk")
     with pytest.raises(ZooError, match="t10k-labels-idx1-ubyte.gz"):
-        gdata.fashion_mnist(str(tmp_path))
+        fashion_data.fashion_mnist(str(tmp_path))
 
 
 def test_listing_never_imports_torch():

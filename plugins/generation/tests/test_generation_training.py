@@ -12,8 +12,9 @@ from PIL import Image
 from zoo import ZooError
 from zoo.testing import require, train_tiny
 from zoo_generation import baselines
-from zoo_generation import data as gdata
-from zoo_generation.tasks import psnr
+from zoo_generation.data import denoise as denoise_data, fashion as fashion_data, photos as photos_data
+from zoo_generation.data import super_resolution as sr_data
+from zoo_generation.tasks.image import psnr
 
 TINY = ("threads=1", "grad_stats_every=0", "device=cpu", "warmup=0.1")
 
@@ -26,8 +27,8 @@ def photos(tmp_path_factory):
     for split, chosen in names.items():
         (root / split).mkdir()
         for name in chosen:
-            where, file, _ = gdata.PHOTOS[name]
-            array = np.asarray(Image.open(gdata.photo_path(where, file)).convert("RGB"))
+            where, file, _ = photos_data.PHOTOS[name]
+            array = np.asarray(Image.open(photos_data.photo_path(where, file)).convert("RGB"))
             h, w = array.shape[:2]
             Image.fromarray(array[h // 2 - 48:h // 2 + 48, w // 2 - 64:w // 2 + 64]).save(root / split / f"{name}.png")
     return root
@@ -38,7 +39,7 @@ def test_denoiser_learns_above_the_noisy_input(photos, tmp_path):
                               "model.levels=2", "batch_size=8", "lr=3e-3", "data.sigmas=25", data=str(photos),
                               epochs=12)
     clean = run.trainer(with_data=True).data.test.photos[0][1]
-    noisy = psnr(gdata.noisy_photo("astronaut", clean, 25), clean)  # about 20.2 dB
+    noisy = psnr(denoise_data.noisy_photo("astronaut", clean, 25), clean)  # about 20.2 dB
     assert summary["test"]["psnr_sigma25"] > noisy + 4.0, (summary["test"], noisy)
     assert summary["directions"]["photo_psnr"] == "max"
 
@@ -46,31 +47,83 @@ def test_denoiser_learns_above_the_noisy_input(photos, tmp_path):
 def test_super_resolution_beats_bicubic(photos, tmp_path):
     run, summary = train_tiny("generation/super-resolution", tmp_path, *TINY, "data.crop=24", "model.width=16",
                               "model.blocks=2", "batch_size=8", "lr=3e-3", data=str(photos), epochs=4)
-    hr = gdata.crop_to_multiple(run.trainer(with_data=True).data.test.photos[0][1], 2)
-    bicubic = psnr(baselines.bicubic(gdata.downscale(hr[None], 2), 2)[0], hr, 2)
+    hr = sr_data.crop_to_multiple(run.trainer(with_data=True).data.test.photos[0][1], 2)
+    bicubic = psnr(baselines.bicubic(sr_data.downscale(hr[None], 2), 2)[0], hr, 2)
     assert summary["test"]["photo_psnr"] > bicubic + 0.1, (summary["test"], bicubic)
 
 
-def test_predict_writes_images_of_any_size_in_tiles_and_names_a_corrupt_file(photos, tmp_path):
-    run, _ = train_tiny("generation/super-resolution", tmp_path, *TINY, "data.crop=24", "model.width=8",
-                        "model.blocks=1", "max_steps=2", data=str(photos))
+@pytest.fixture(scope="module")
+def sr_run(photos, tmp_path_factory):
+    run, _ = train_tiny("generation/super-resolution", tmp_path_factory.mktemp("sr"), *TINY, "data.crop=24",
+                        "model.width=8", "model.blocks=1", "max_steps=2", data=str(photos))
+    return run
+
+
+def test_predict_writes_images_of_any_size_in_tiles_and_names_a_corrupt_file(sr_run, tmp_path):
+    run = sr_run
     big = tmp_path / "big.png"  # larger than one tile (256 px at the output, 128 at the input): blended tiles
     rgba = np.zeros((150, 170, 4), np.uint8)
     rgba[..., 0], rgba[..., 3] = 200, 255
     Image.fromarray(rgba, "RGBA").save(big)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((20, 30), 90, np.uint8)).save(small)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     out = tmp_path / "out"
-    results = run.predict([str(broken), str(big)], out=out)
-    assert "broken.png" in results[0]["error"]
+    results = run.predict([str(broken), str(big), str(small)], out=out, batch_size=2)
+    assert results[0]["input"] == str(broken) and "not a readable image" in results[0]["error"]
     written = Image.open(out / "big.upscaled.png")
     assert written.size == (340, 300) and written.mode == "RGB"
+    assert results[2]["height"] == 40 and Image.open(out / "small.upscaled.png").size == (60, 40)
     tiny = tmp_path / "dot.png"
     Image.fromarray(np.zeros((1, 1), np.uint8)).save(tiny)
     with pytest.raises(ZooError, match="dot.png: 1x1 pixels is smaller than the scale factor 2"):
         run.predict([str(tiny)])
     with pytest.raises(ZooError, match="--count does not apply"):
         run.predict([str(big)], count=3)
+
+
+def bad_image(folder, kind: str, monkeypatch):
+    path = folder / f"{kind}.png"
+    if kind == "garbage":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    elif kind == "truncated":
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
+        path.write_bytes(path.read_bytes()[:3000])
+    elif kind == "bomb":  # more pixels than PIL allows: its decompression-bomb guard
+        Image.fromarray(np.zeros((100, 100), np.uint8)).save(path)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path = folder / "notes.txt"
+        path.write_text("an image? no\n")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "bomb", "empty", "text"])
+def test_a_file_that_is_not_an_image_is_one_line_naming_it(sr_run, tmp_path, monkeypatch, kind):
+    path = bad_image(tmp_path, kind, monkeypatch)
+    with pytest.raises(ZooError) as caught:
+        sr_run.predict([str(path)], out=tmp_path / "out")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    assert ("decompression bomb" in message) == (kind == "bomb")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("task", ["denoise", "colorize", "style"])
+def test_an_image_too_small_to_mean_anything_is_refused_by_every_image_task(task):
+    from zoo_generation.tasks.colorize import ColorizeTask
+    from zoo_generation.tasks.denoise import DenoiseTask
+    from zoo_generation.tasks.style import StyleTask
+
+    cls = {"denoise": DenoiseTask, "colorize": ColorizeTask, "style": StyleTask}[task]
+    made = cls.__new__(cls)  # records needs no settings
+    with pytest.raises(ZooError, match=r"^1x1 pixels: too small"):
+        list(made.records("dot.png", lambda item: np.zeros((1, 1, 3), np.float32)))
+    [(name, array)] = made.records("ok.png", lambda item: np.zeros((8, 9, 3), np.float32))
+    assert name == "ok.png" and array.shape == (8, 9, 3)
 
 
 def test_colorizer_learns_colours_a_grey_image_lacks(photos, tmp_path):
@@ -108,7 +161,7 @@ def test_style_learns_on_the_encoder_it_takes_from_an_encoder_run(photos, tmp_pa
 
 
 def test_flow_matching_learns_and_samples_the_classes_asked_for(tmp_path):
-    require(gdata.FASHION_DIR.is_dir(), "Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
+    require(fashion_data.FASHION_DIR.is_dir(), "Fashion-MNIST (Debian dataset-fashion-mnist) is not installed")
     run, summary = train_tiny("generation/diffusion-fashion", tmp_path, *TINY, "data.limit=1024", "model.width=16",
                               "batch_size=32", "data.steps=4", "data.grid_every=2", "eval_limit=2", "lr=3e-3",
                               "eval_batch_size=64", "ema=0", epochs=2)

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data as gdata
-from .tasks import psnr
+from .data.colorize import lab_to_rgb
+from .data.denoise import noisy_photo
+from .tasks.image import psnr
 
 
 def _array(x: torch.Tensor) -> tuple[np.ndarray, int | None]:
@@ -56,7 +57,7 @@ def tune_denoisers(photos: list[tuple[str, torch.Tensor]], sigma: float) -> dict
     best = {}
     for name, grid, run in (("nlm_h", NLM_H, lambda x, p: non_local_means(x, sigma, p)),
                             ("tv_weight", TV_WEIGHT, lambda x, p: total_variation(x, p * sigma / 255.0))):
-        scores = {p: np.mean([psnr(run(gdata.noisy_photo(n, img, sigma), p), img) for n, img in photos]) for p in grid}
+        scores = {p: np.mean([psnr(run(noisy_photo(n, img, sigma), p), img) for n, img in photos]) for p in grid}
         best[name] = max(scores, key=scores.get)
     return best
 
@@ -68,13 +69,13 @@ def bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:
 
 def grey_colours(lab: torch.Tensor) -> torch.Tensor:
     """The photo as the colorizer sees it: L with no colour (a = b = 0)."""
-    return gdata.lab_to_rgb(torch.cat([lab[:1], torch.zeros_like(lab[1:])]))
+    return lab_to_rgb(torch.cat([lab[:1], torch.zeros_like(lab[1:])]))
 
 
 def mean_colour(lab: torch.Tensor, mean_ab: list[float]) -> torch.Tensor:
     """L with the mean ab of the training photos everywhere."""
     ab = torch.tensor(mean_ab, dtype=torch.float32).view(2, 1, 1).expand(2, *lab.shape[-2:])
-    return gdata.lab_to_rgb(torch.cat([lab[:1], ab]))
+    return lab_to_rgb(torch.cat([lab[:1], ab]))
 
 
 def blurred(images01: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:

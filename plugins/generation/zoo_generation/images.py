@@ -22,20 +22,41 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def read_array(path: str | Path) -> np.ndarray:
-    """One image file -> H x W x C (C = 1 or 3) float32 in [0, 1], whatever its mode and depth."""
+    """One image file -> H x W x C (C = 1 or 3) float32 in [0, 1], whatever its mode and depth. A file that is not
+    an image, is cut short, or would decompress to more pixels than PIL allows (a decompression bomb) is one line
+    naming it; one past PIL's warning limit gets a one-line warning naming it."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with Image.open(path) as img:
-            img.load()
-            return _to_float(img)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                array = _to_float(img)
+        for warning in caught:
+            if issubclass(warning.category, Image.DecompressionBombWarning):
+                print(f"warning: {path}: {array.shape[1]}x{array.shape[0]} pixels, past PIL's limit for a "
+                      "decompression bomb; read anyway", file=sys.stderr, flush=True)
+        return array
     except FileNotFoundError:
         raise ZooError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ZooError(f"{path}: is a folder, not an image") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ZooError(f"{path}: refused as a decompression bomb ({str(exc).split('.')[0]})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ZooError(f"{path}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def read_image(item, info=None) -> np.ndarray:
+    """The reader of the image recipes' datasets (`zoo predict`): an image file, or a PIL image, as
+    H x W x C float32 in [0, 1]."""
+    if hasattr(item, "mode") and hasattr(item, "size"):  # a PIL image
+        return _to_float(item)
+    return read_array(item)
 
 
 def _to_float(img) -> np.ndarray:

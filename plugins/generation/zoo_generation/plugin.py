@@ -19,29 +19,32 @@ IMAGES = "images N x C x H x W in [0, 1], any size"
 
 def _photos(name, summary, factory, notes=""):
     return DatasetSpec(name=name, summary=summary, factory=factory, task="", source=PHOTOS_SOURCE,
-                       licence=PHOTOS_LICENCE, bring_your_own=OWN, notes=(notes + " " + SPLIT).strip())
+                       licence=PHOTOS_LICENCE, bring_your_own=OWN, notes=(notes + " " + SPLIT).strip(),
+                       reader="zoo_generation.images:read_image")
 
 
 @hookimpl
 def zoo_datasets():
     return [
         _photos("generation/noisy-photos", "natural photos with Gaussian noise (sigma 15/25/50 on 0-255 for "
-                "evaluation, 0-55 for training), grey by default", "zoo_generation.data:denoise_photos",
+                "evaluation, 0-55 for training), grey by default", "zoo_generation.data.denoise:denoise_photos",
                 "Training noise is drawn per crop; each held-out photo gets its own fixed noise per level."),
         _photos("generation/downscaled-photos", "natural photos and their antialiased bicubic x2/x4 downscalings",
-                "zoo_generation.data:sr_photos", "data.scale=2|4; grey (luma) by default, data.channels=3 for RGB."),
+                "zoo_generation.data.super_resolution:sr_photos",
+                "data.scale=2|4; grey (luma) by default, data.channels=3 for RGB."),
         _photos("generation/lab-photos", "colour photos in Lab: the L channel in, the ab colours out (grey photos left out)",
-                "zoo_generation.data:colorize_photos",
+                "zoo_generation.data.colorize:colorize_photos",
                 "ab is quantized on a grid of 10 into the bins that occur in the training photos, with class-rebalancing weights."),
         _photos("generation/style-photos", "content photos (RGB) and the style image(s) to learn; by default a painting "
-                "from mate-backgrounds (Elephants, by Wyng Stancikaite, GPL-2+)", "zoo_generation.data:style_photos",
+                "from mate-backgrounds (Elephants, by Wyng Stancikaite, GPL-2+)",
+                "zoo_generation.data.style:style_photos",
                 "data.style=IMAGE_OR_FOLDER sets the style."),
         _photos("generation/photo-patches", "crops of the training photos labelled by the photo they come from "
-                "(a pretext task without labels, for the style encoder)", "zoo_generation.data:patch_photos",
+                "(a pretext task without labels, for the style encoder)", "zoo_generation.data.style:patch_photos",
                 "Each training photo's rightmost data.crop columns are held out: upper half valid, lower half test."),
         DatasetSpec(
             name="generation/fashion-mnist", summary="Fashion-MNIST images in [-1, 1] with their class, for generative models",
-            factory="zoo_generation.data:fashion_mnist", task="",
+            factory="zoo_generation.data.fashion:fashion_mnist", task="",
             source="Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), Zalando Research",
             licence="MIT", bring_your_own="--data DIR holding the four standard IDX gz files",
             notes="5,000 training images held out for validation (stratified, as vision/fashion-mnist); the 10,000 test "
@@ -54,21 +57,21 @@ def zoo_datasets():
 def zoo_models():
     return [
         ModelSpec(name="generation/unet-denoiser", summary="residual U-Net denoiser (estimates the noise and subtracts it)",
-                  factory="zoo_generation.models:denoiser", task="zoo_generation.tasks:DenoiseTask", input=IMAGES),
+                  factory="zoo_generation.models:denoiser", task="zoo_generation.tasks.denoise:DenoiseTask", input=IMAGES),
         ModelSpec(name="generation/espcn", summary="sub-pixel convolution super-resolution (residual blocks at low "
                   "resolution, pixel shuffle, plus bicubic)", factory="zoo_generation.models:super_resolution",
-                  task="zoo_generation.tasks:SuperResolutionTask", input=IMAGES),
+                  task="zoo_generation.tasks.super_resolution:SuperResolutionTask", input=IMAGES),
         ModelSpec(name="generation/unet-colorizer", summary="U-Net from L to a distribution over quantized ab colours per pixel",
-                  factory="zoo_generation.models:colorizer", task="zoo_generation.tasks:ColorizeTask",
+                  factory="zoo_generation.models:colorizer", task="zoo_generation.tasks.colorize:ColorizeTask",
                   input="L channel N x 1 x H x W, scaled to [-1, 1]"),
         ModelSpec(name="generation/style-net", summary="feed-forward style network (Johnson et al.) with the frozen "
                   "encoder of its losses", factory="zoo_generation.models:style_net",
-                  task="zoo_generation.tasks:StyleTask", input="RGB images N x 3 x H x W in [0, 1]"),
+                  task="zoo_generation.tasks.style:StyleTask", input="RGB images N x 3 x H x W in [0, 1]"),
         ModelSpec(name="generation/patch-encoder", summary="VGG-like encoder with a head telling which photo a crop comes from",
                   factory="zoo_generation.models:patch_encoder", task="classification",
                   input="RGB images N x 3 x H x W in [0, 1]"),
         ModelSpec(name="generation/flow-unet", summary="class-conditional U-Net predicting the velocity of flow matching",
-                  factory="zoo_generation.models:flow_unet", task="zoo_generation.tasks:FlowMatchingTask",
+                  factory="zoo_generation.models:flow_unet", task="zoo_generation.tasks.flow:FlowMatchingTask",
                   input="{'image': N x 1 x 28 x 28 in [-1, 1], 't': N, 'label': N}"),
     ]
 
@@ -80,7 +83,7 @@ def zoo_recipes():
         RecipeSpec(
             name="generation/denoise", summary="one residual U-Net for Gaussian noise of every level up to sigma 55 "
             "(blind); whole-photo PSNR at sigma 15/25/50", dataset="generation/noisy-photos",
-            model="generation/unet-denoiser", task="zoo_generation.tasks:DenoiseTask",
+            model="generation/unet-denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
             defaults={**one, "epochs": 80, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3},
             notes="`zoo predict RUN photo.png --out DIR` writes DIR/photo.denoised.png (any size, in tiles; a colour "
@@ -89,7 +92,7 @@ def zoo_recipes():
         RecipeSpec(
             name="generation/super-resolution", summary="x2 (data.scale=4 for x4) super-resolution by sub-pixel "
             "convolution; whole-photo PSNR and SSIM against bicubic", dataset="generation/downscaled-photos",
-            model="generation/espcn", task="zoo_generation.tasks:SuperResolutionTask",
+            model="generation/espcn", task="zoo_generation.tasks.super_resolution:SuperResolutionTask",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.scale": 2, "data.crop": 64, "model.width": 48, "model.blocks": 6},
             notes="`zoo predict RUN small.png --out DIR` writes DIR/small.upscaled.png; a colour image has its luma "
@@ -97,7 +100,7 @@ def zoo_recipes():
         RecipeSpec(
             name="generation/colorize", summary="colour from the L channel: U-Net over quantized ab bins with a "
             "class-rebalanced loss; PSNR and colourfulness, results.png", dataset="generation/lab-photos",
-            model="generation/unet-colorizer", task="zoo_generation.tasks:ColorizeTask",
+            model="generation/unet-colorizer", task="zoo_generation.tasks.colorize:ColorizeTask",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 64, "model.width": 32, "model.levels": 4},
             notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first."),
@@ -110,7 +113,7 @@ def zoo_recipes():
         RecipeSpec(
             name="generation/style", summary="turn photos into the style of a painting or image set (data.style): "
             "feed-forward network, perceptual and Gram losses on zoo's own encoder", dataset="generation/style-photos",
-            model="generation/style-net", task="zoo_generation.tasks:StyleTask",
+            model="generation/style-net", task="zoo_generation.tasks.style:StyleTask",
             defaults={**one, "epochs": 6, "batch_size": 4, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 96, "model.width": 16, "model.blocks": 3},
             notes="Train generation/style-encoder first and pass --set init_from=ENCODER_RUN (its encoder is loaded, "
@@ -120,7 +123,7 @@ def zoo_recipes():
             name="generation/diffusion-fashion", summary="class-conditional flow matching on Fashion-MNIST with "
             "classifier-free guidance; Frechet distance and class accuracy on zoo's own classifier",
             dataset="generation/fashion-mnist", model="generation/flow-unet",
-            task="zoo_generation.tasks:FlowMatchingTask", callbacks=("zoo_generation.tasks:sample_grids",),
+            task="zoo_generation.tasks.flow:FlowMatchingTask", callbacks=("zoo_generation.tasks.flow:sample_grids",),
             defaults={**one, "epochs": 5, "batch_size": 64, "eval_batch_size": 500, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.05, "ema": 0.995, "eval_budget": 300, "data.limit": 12000, "data.guidance": 2.0,
                       "data.steps": 25, "data.grid_every": 1, "model.width": 48, "model.mults": "1,2,2",

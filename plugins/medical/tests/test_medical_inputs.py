@@ -230,3 +230,25 @@ def test_nifti_radiographs_and_volumes_are_read(tmp_path):
     (tmp_path / "broken.nii.gz").write_bytes(b"not a nifti")
     with pytest.raises(ZooError, match="broken.nii.gz: unreadable NIfTI"):
         load(tmp_path / "broken.nii.gz", 32)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG header for a grey image of that size and no pixel data: what a decompression bomb looks like to PIL."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + chunk(b"IEND", b"")
+
+
+def test_degenerate_and_hostile_pictures_are_one_line_errors(tmp_path):
+    from zoo_medical import images
+
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "dot.png")
+    (tmp_path / "bomb.png").write_bytes(png_claiming(30000, 30000))
+    for name, words in (("dot.png", "too small to be a radiograph"), ("bomb.png", "not a readable image")):
+        with pytest.raises(ZooError, match=words) as caught:
+            images.load(tmp_path / name, 64)
+        assert str(caught.value).startswith(str(tmp_path / name)) and "\n" not in str(caught.value)

@@ -139,9 +139,8 @@ def test_heatmaps_of_real_dicom(supervised, tmp_path):
     chest, tibia = get_testdata_file("RG1_UNCI.dcm"), get_testdata_file("RG3_UNCI.dcm")
     require(chest is not None and tibia is not None, "pydicom-data is not installed (pip install pydicom-data)")
 
-    from zoo_medical.gradcam import write_heatmaps
 
-    written = write_heatmaps(run, [chest], tmp_path)
+    written = run.predict([chest], heatmap=True, heatmap_dir=str(tmp_path))
     assert (tmp_path / "RG1_UNCI.heatmap.png").stat().st_size > 5000 and written[0]["heatmap"]
     result = run_zoo("predict", str(run.dir), tibia, "--heatmap", "--heatmap-dir", str(tmp_path / "cli"), "--device", "cpu")
     assert result.code == 0, result.err

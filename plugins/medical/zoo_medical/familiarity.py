@@ -145,10 +145,8 @@ def judge(run, items: list[torch.Tensor]) -> list[dict[str, Any]]:
     if not record or not (Path(run.dir) / FILE).is_file():
         return [{} for _ in items]
     gaussian = load_file(str(Path(run.dir) / FILE))
-    trainer = run.predictor()
-    model = trainer.eval_model()
-    model.eval()
+    model = run.model  # the run's zoo.predictor.Predictor: its network in eval mode
     with torch.no_grad(), Tap(model, record["layer"]) as tap:
-        model(torch.stack(items).to(trainer.device))
+        model(torch.stack(items).to(run.device))
     ratio = distances(tap.collected(), gaussian) / record["threshold"]
     return [{"familiar": bool(r <= 1), "unfamiliarity": round(float(r), 3)} for r in ratio]

@@ -60,30 +60,26 @@ def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> No
     plt.close(fig)
 
 
-def write_heatmaps(open_run, paths: list[str], out_dir: str | Path) -> list[dict[str, Any]]:
-    """For each file, a PNG `<out_dir>/<stem>.heatmap.png` and its prediction; returns one dict per file.
+def write_heatmaps(predictor, predictions: list[dict[str, Any]], out_dir: str | Path) -> None:
+    """For each film predicted, a PNG `<out_dir>/<stem>.heatmap.png`, named in its prediction's `heatmap`.
 
-    `open_run` is a zoo.runs.OpenRun of a run whose model gives one logit (Grad-CAM) or a logit map (shown as it is).
+    `predictor` is the run's zoo.predictor.Predictor, of a model that gives one logit (Grad-CAM) or a logit map
+    (shown as it is); each prediction's `input` is the film's path.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    trainer = open_run.predictor() if hasattr(open_run, "predictor") else open_run.trainer(with_data=False)
-    info = open_run.saved["info"]
-    model = trainer.eval_model()
-    results = []
-    for text in paths:
-        picture = images.load(text, info["image_size"])
-        x = data.normalize(picture, info)[None].to(trainer.device)
+    model = predictor.model
+    for prediction in predictions:
+        text = prediction["input"]
+        picture = images.load(text, predictor.info["image_size"])
+        x = data.normalize(picture, predictor.info)[None].to(predictor.device)
         with torch.no_grad():
-            model.eval()
             output = model(x)
         if output.dim() == 4:  # a map model: its own per-pixel anomaly probability is the heatmap
             heat, method = output[0, 0].float().sigmoid().cpu().numpy(), "anomaly map"
         else:
             heat, method = heatmaps(model, x)[0], "Grad-CAM"
-        prediction = trainer.predict([x[0].cpu()])[0]
         score = prediction.get("anomaly_probability", prediction.get("score"))
         target = out_dir / f"{Path(text).stem}.heatmap.png"
         overlay(picture[0].numpy(), heat, target, f"{method}, anomaly probability {score}")
-        results.append({"input": text, **prediction, "heatmap": str(target)})
-    return results
+        prediction["heatmap"] = str(target)

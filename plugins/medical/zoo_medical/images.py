@@ -105,7 +105,7 @@ def read_picture(path: Path) -> np.ndarray:
             return _grey(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, path)
     except FileNotFoundError:
         raise ZooError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         raise ZooError(f"{path}: not a readable image ({exc})") from None
 
 
@@ -129,19 +129,27 @@ def read_nifti(path: Path) -> np.ndarray:
     return _rescale(attenuation.sum(axis=1).T[::-1, ::-1])
 
 
+MIN_SIDE = 16  # pixels: below this a film holds no anatomy a score could be about
+
+
 def read_radiograph(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"{path}: no such file")
     suffix = suffix_of(path)
-    if suffix in DICOM_SUFFIXES:
-        return read_dicom(path)
-    if suffix in PICTURE_SUFFIXES:
-        return read_picture(path)
-    if suffix in NIFTI_SUFFIXES:
-        return read_nifti(path)
-    if _has_dicom_magic(path):  # DICOM files often come without a suffix
-        return read_dicom(path)
+    if suffix in DICOM_SUFFIXES or (suffix not in PICTURE_SUFFIXES | NIFTI_SUFFIXES and _has_dicom_magic(path)):
+        image = read_dicom(path)  # DICOM files often come without a suffix
+    elif suffix in PICTURE_SUFFIXES:
+        image = read_picture(path)
+    elif suffix in NIFTI_SUFFIXES:
+        image = read_nifti(path)
+    else:
+        image = None
+    if image is not None:
+        if min(image.shape[:2]) < MIN_SIDE:
+            raise ZooError(f"{path}: {image.shape[1]} x {image.shape[0]} pixels is too small to be a radiograph "
+                           f"(at least {MIN_SIDE} a side)")
+        return image
     raise ZooError(f"{path}: unknown image type {suffix or '(no suffix)'}; expected "
                    f"{', '.join(sorted(IMAGE_SUFFIXES))}")
 
@@ -200,5 +208,5 @@ def check_readable(path: Path) -> None:
     try:
         with Image.open(path) as img:
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
         raise ZooError(f"{path}: not a readable image ({exc})") from None

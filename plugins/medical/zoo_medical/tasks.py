@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
-from torchmetrics.classification import BinaryAUROC
 
 from zoo import ZooError
 from zoo.tasks import Task
@@ -37,6 +35,8 @@ class AnomalyTask(BinaryTask):
     """
 
     name = "anomaly"
+    predict_options = ("heatmap", "heatmap_dir")
+    run_files = (familiarity.FILE,)
     mixable = False  # mixing two films would blend a lesion into a 'half normal' one
     sharpness = 8.0  # of the log-sum-exp pooling from the map to the film's logit
 
@@ -92,13 +92,8 @@ class AnomalyTask(BinaryTask):
     def card(self) -> str:
         return card(self.info)
 
-    def annotate(self, run, items, predictions) -> None:
-        judge_familiarity(run, items, predictions)
-
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict --heatmap`: also Grad-CAM (classifiers) or the model's anomaly map (map models) per file,
-        written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
-        return predict_films(self, run, inputs, out_dir, options)
+    def annotate(self, predictor, items, predictions) -> None:
+        annotate_films(self, predictor, items, predictions)
 
 
 def balanced_pixel_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -118,6 +113,8 @@ class ReconstructionTask(Task):
     """An autoencoder trained on normal films; a film's anomaly score is its worst local reconstruction error."""
 
     name = "reconstruction"
+    predict_options = ("heatmap", "heatmap_dir")
+    run_files = (familiarity.FILE,)
     monitor = "loss"  # needs no abnormal labels
     window = 7  # pixels over which the squared error is averaged before taking the maximum
 
@@ -135,6 +132,9 @@ class ReconstructionTask(Task):
         return local.flatten(1).amax(1)
 
     def metrics(self):
+        from torchmetrics import MetricCollection  # here: prediction never needs it, and it imports slowly
+        from torchmetrics.classification import BinaryAUROC
+
         return MetricCollection({"auroc": BinaryAUROC()})
 
     def update_metrics(self, metrics, output, target) -> None:
@@ -167,32 +167,22 @@ class ReconstructionTask(Task):
     def card(self) -> str:
         return card(self.info)
 
-    def annotate(self, run, items, predictions) -> None:
-        judge_familiarity(run, items, predictions)
-
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        return predict_films(self, run, inputs, out_dir, options)
+    def annotate(self, predictor, items, predictions) -> None:
+        annotate_films(self, predictor, items, predictions)
 
 
-def predict_films(task: Task, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-    """The options medical adds to `zoo predict` (plugin.zoo_predict_options), then the usual prediction, which
-    `annotate` completes with the familiarity check."""
-    options = dict(options)
-    heatmap, folder = options.pop("heatmap", False), options.pop("heatmap_dir", None)
-    if not heatmap:
-        if folder:
-            raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
-        return Task.predict_inputs(task, run, inputs, out_dir, options)
-    from zoo.tasks.base import refuse_options
+def annotate_films(task: Task, predictor, items, predictions: list[dict[str, Any]]) -> None:
+    """What `zoo predict` adds to a film's prediction: whether the film is like the training films and, with
+    `--heatmap` (plugin.zoo_predict_options), Grad-CAM (classifiers) or the model's anomaly map (map models),
+    written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
+    heatmap, folder = task.options.get("heatmap"), task.options.get("heatmap_dir")
+    if folder and not heatmap:
+        raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
+    if heatmap:
+        from .gradcam import write_heatmaps
 
-    from .gradcam import write_heatmaps
-
-    refuse_options(options, run.recipe.name)
-    if not inputs:
-        raise ZooError("zoo predict --heatmap: give at least one film")
-    predictions = write_heatmaps(run, inputs, folder or out_dir or Path(run.dir) / "heatmaps")
-    judge_familiarity(run, run.read_inputs(inputs), predictions)
-    return predictions
+        write_heatmaps(predictor, predictions, folder or predictor.out_dir or Path(predictor.dir) / "heatmaps")
+    judge_familiarity(predictor, items, predictions)
 
 
 def judge_familiarity(run, items, predictions: list[dict[str, Any]]) -> None:

@@ -127,3 +127,65 @@ def zoo_predict_options():
 
     return [click.Option(["--user", "users"], multiple=True,
                          help="Recommenders: a user id to recommend for (repeatable); the same as an input user=ID.")]
+
+
+# -- recsys/landing-page (issue 41): off-policy learning of a page layout from logged bandit feedback ------------
+# Appended as its own block: the hooks above are wrapped (kept in a dict, so pluggy does not see them twice), so
+# that other recipe families can append theirs the same way.
+LANDING_TASK = "zoo_recsys.landing:LandingTask"
+_before_landing = {"datasets": zoo_datasets, "models": zoo_models, "recipes": zoo_recipes}
+
+
+@hookimpl
+def zoo_datasets():  # noqa: F811
+    return _before_landing["datasets"]() + [
+        DatasetSpec(
+            name="recsys/open-bandit",
+            summary="Open Bandit Dataset sample (ZOZOTOWN fashion): 10,000 impressions logged by a uniform random "
+                    "policy per campaign, 80 items (all) / 34 (men) / 46 (women), 3 slots, clicks, propensities",
+            factory="zoo_recsys.landing:open_bandit", reader="zoo_recsys.landing:read_context", task=LANDING_TASK,
+            source="Open Bandit Dataset (Saito, Aihara, Matsutani, Narita, NeurIPS 2021 Datasets and Benchmarks), "
+                   "the 10,000-row-per-log sample in the PyPI sdist of obp 0.5.7 (data files only; "
+                   "`python -m zoo_recsys.obd_data` unpacks them, as `make data` does); the random log trains and "
+                   "tests, the Bernoulli Thompson Sampling log of the same campaign is the comparison",
+            licence="obp (code and bundled sample) Apache-2.0; the full Open Bandit Dataset is CC BY 4.0 (ZOZO); "
+                    "cite Saito et al. 2021",
+            bring_your_own="--data LOG.csv: one row per impression, columns action, reward, propensity (the logging "
+                           "policy's probability of that action), optional position and timestamp, every other "
+                           "column a context feature (numbers standardised, text one-hot); a bad row is an error "
+                           "naming its line. Or --data DIR laid out like OBD (random/, bts/, prior_bts.yaml).",
+            notes="Real logs, not simulated. data.campaign=all|men|women. Split by time (last 25% test, 15% before "
+                  "it valid) or data.folds=F data.fold=f (random parts, for cross-fitting). Context: the 4 hashed "
+                  "user features one-hot and the user-item affinities. Each row is one slot of one page, as in obp. "
+                  "Clicks are rare (38 of 10,000 in 'all'): intervals are wide."),
+    ]
+
+
+@hookimpl
+def zoo_models():  # noqa: F811
+    return _before_landing["models"]() + [
+        ModelSpec(name="recsys/page-policy",
+                  summary="policy network over the user's context: a softmax over items per slot, with a click "
+                          "model (b_item + b_slot + beta x affinity, + u(x).e_item when model.dim > 0) for doubly "
+                          "robust learning and evaluation",
+                  factory="zoo_recsys.landing:page_policy", task=LANDING_TASK,
+                  input="context (B, d) float -> {'policy', 'reward'}: logits (B, slots, items)",
+                  notes="model.objective=dr|ipw (off-policy objective), model.entropy (KL to uniform, keeps "
+                        "importance weights small), model.dim (user x item term of the click model; 0 in the OBD "
+                        "recipe), model.hidden, model.dropout"),
+    ]
+
+
+@hookimpl
+def zoo_recipes():  # noqa: F811
+    return _before_landing["recipes"]() + [
+        RecipeSpec(
+            name="recsys/landing-page",
+            summary="which item in each of 3 slots, learned off policy (doubly robust) from ZOZOTOWN's random logs; "
+                    "IPW/SNIPW/DR with bootstrap intervals beside the random and Thompson Sampling policies",
+            dataset="recsys/open-bandit", model="recsys/page-policy", task=LANDING_TASK,
+            factory="zoo_recsys.landing:build",
+            defaults={"epochs": 15, "batch_size": 256, "eval_batch_size": 4096, "lr": 3e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.1, "grad_clip": 0.0, "grad_stats_every": 0,
+                      "data.campaign": "all", "model.objective": "dr", "model.entropy": 1.0, "model.dim": 0}),
+    ]

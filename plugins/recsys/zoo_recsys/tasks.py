@@ -23,6 +23,7 @@ TOP = 10  # items shown by `zoo predict`
 
 class RecommendTask(Task):
     unit = "score"
+    predict_options = ("users",)
 
     def forward(self, model, x: Any) -> Any:
         if isinstance(x, torch.Tensor):  # `zoo predict`: a batch of user indices
@@ -40,14 +41,9 @@ class RecommendTask(Task):
         scores[~known] = popular
         return {"users": users, "scores": scores}
 
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+    def arguments(self, inputs: list[Any]) -> list[Any]:
         """`zoo predict RUN user=196` or `--user 196` (the option recsys adds: plugin.zoo_predict_options)."""
-        options = dict(options)
-        users = [f"user={u}" for u in options.pop("users", None) or ()]
-        results = super().predict_inputs(run, list(inputs) + users, out_dir, options)
-        for text, row in zip(users, results[len(inputs):]):
-            row["input"] = text  # what `zoo predict` prints as the input of a --user
-        return results
+        return list(inputs) + [f"user={u}" for u in self.options.get("users") or ()]
 
     def predict(self, output: Any) -> list[dict[str, Any]]:
         if not isinstance(output, dict):

@@ -68,7 +68,7 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     scene = tmp_path / "scene.npz"
     np.savez(scene, rgb=scenes_[0]["rgb"], depth=scenes_[0]["depth"])
     [prediction] = open_run(out, device="cpu").predict([str(scene)])
-    assert set(prediction) == {"u_px", "v_px", "depth_m"} and 0 <= prediction["u_px"] <= 64
+    assert set(prediction) == {"input", "u_px", "v_px", "depth_m"} and 0 <= prediction["u_px"] <= 64
     # --out: the scene's image with the point drawn where the network put it
     from PIL import Image
 
@@ -81,6 +81,27 @@ def test_cnn_learns_to_locate_objects_better_than_the_mean(tmp_path):
     with pytest.raises(ZooError, match="no depth beside it"):
         Image.fromarray(scenes_[0]["rgb"]).save(tmp_path / "photo.png")
         open_run(out, device="cpu").predict([str(tmp_path / "photo.png")])
+
+
+def bad_scenes(folder):
+    """Files a user might hand `zoo predict` by mistake, each with the words its one-line error must hold."""
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    (folder / "garbage.npz").write_bytes(b"not a zip archive")
+    (folder / "empty.npz").write_bytes(b"")
+    np.savez(folder / "whole.npz", rgb=rgb, depth=np.ones((8, 8)))
+    (folder / "truncated.npz").write_bytes((folder / "whole.npz").read_bytes()[:300])
+    np.savez(folder / "pickled.npz", rgb=np.array([{"a": 1}], dtype=object), depth=np.ones((8, 8)))
+    np.savez(folder / "nan.npz", rgb=rgb, depth=np.full((8, 8), np.nan))
+    return {"garbage.npz": "not a readable .npz", "empty.npz": "not a readable .npz",
+            "truncated.npz": "not a readable .npz", "pickled.npz": "not a readable .npz",
+            "nan.npz": "no reading"}
+
+
+def test_bad_scene_files_get_one_line_errors_naming_them(tmp_path):
+    for name, words in bad_scenes(tmp_path).items():
+        with pytest.raises(ZooError, match=words) as caught:
+            data.read_rgbd(str(tmp_path / name))
+        assert str(caught.value).startswith(str(tmp_path / name)) and "\n" not in str(caught.value)
 
 
 def test_simulated_grasp_lifts_objects_at_their_point_and_not_beside_them():

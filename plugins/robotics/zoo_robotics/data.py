@@ -149,11 +149,16 @@ def read_rgbd(path: str) -> tuple[np.ndarray, np.ndarray]:
     if not file.is_file():
         raise ZooError(f"zoo predict: {path}: no such file")
     if file.suffix == ".npz":
-        with np.load(file) as data:
-            missing = {"rgb", "depth"} - set(data.files)
-            if missing:
-                raise ZooError(f"{path}: no {', '.join(sorted(missing))} array (an .npz needs 'rgb' and 'depth')")
-            rgb, depth = data["rgb"], data["depth"]
+        import zipfile
+
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                missing = {"rgb", "depth"} - set(data.files)
+                if missing:
+                    raise ZooError(f"{path}: no {', '.join(sorted(missing))} array (an .npz needs 'rgb' and 'depth')")
+                rgb, depth = data["rgb"], data["depth"]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # garbage, truncated, pickled objects
+            raise ZooError(f"{path}: not a readable .npz of arrays ({type(exc).__name__})") from None
     else:
         from PIL import Image, UnidentifiedImageError
 
@@ -165,9 +170,14 @@ def read_rgbd(path: str) -> tuple[np.ndarray, np.ndarray]:
         depth_file = file.with_name(f"{file.stem}.depth.npy")
         if not depth_file.is_file():
             raise ZooError(f"{path}: no depth beside it ({depth_file.name}: metres, H x W)")
-        depth = np.load(depth_file, allow_pickle=False)
+        try:
+            depth = np.load(depth_file, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ZooError(f"{depth_file}: not a readable .npy array ({type(exc).__name__})") from None
     if rgb.ndim != 3 or rgb.shape[2] != 3 or depth.shape != rgb.shape[:2]:
         raise ZooError(f"{path}: rgb {rgb.shape} and depth {depth.shape} must be H x W x 3 and H x W")
+    if not np.issubdtype(depth.dtype, np.number) or not np.isfinite(depth).any():
+        raise ZooError(f"{path}: the depth map holds no reading (all NaN or not numbers)")
     return rgb.astype(np.uint8), depth
 
 

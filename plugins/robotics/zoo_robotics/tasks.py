@@ -113,16 +113,16 @@ class LocalizationTask(RegressionTask):
                 row["yaw_deg"] = yaw
         return rows
 
-    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
+    def write_output(self, output, prediction: dict[str, Any], stem: Path) -> list[Path]:
         """With --out, each scene's colour image with the point drawn (STEM.point.png, at the image's own size)
         beside its JSON; a network that regresses the point in the tray's frame has no image point to draw."""
-        predictions = super().predict_inputs(run, inputs, out_dir, options)
-        if out_dir is not None and self.info.get("target") == "image":
-            for path, row in zip(inputs, predictions):
-                drawn = out_dir / f"{Path(path).stem}.point.png"
-                draw_point(path, row["u_px"] / self.info["size"], row["v_px"] / self.info["size"], drawn)
-                row["files"].append(str(drawn))
-        return predictions
+        files = super().write_output(output, prediction, stem)
+        if self.info.get("target") == "image":
+            drawn = stem.with_suffix(".point.png")
+            draw_point(prediction["input"], prediction["u_px"] / self.info["size"],
+                       prediction["v_px"] / self.info["size"], drawn)
+            files.append(drawn)
+        return files
 
     def check_batch(self, x, y, dataset: str) -> None:
         width = 4 + self.yaws

@@ -5,7 +5,7 @@ import contextlib
 import gzip
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
+from zoo.config import Range
 from zoo.data import DataBundle, class_counts, stratified_split
 from zoo.paths import cache_dir
 
@@ -207,7 +208,7 @@ def export_digits_png(root: Path) -> Path:
     return root
 
 
-def image_folder(data: str | None = None, seed: int = 0, image_size: int = 0, channels: int = 0,
+def image_folder(data: str | None = None, seed: int = 0, image_size: Annotated[int, Range(0)] = 0, channels: int = 0,
                  augment: str = "crop,flip", valid_fraction: float = 0.15) -> DataBundle:
     """A user's class-per-folder images. image_size=0 and channels=0 take them from the images: the median
     shorter side (a multiple of 8, 16 to 64 px) and grey (1) unless some image has colour (3)."""

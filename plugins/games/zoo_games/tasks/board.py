@@ -1,10 +1,4 @@
-"""Tasks: a policy head and a value head on one network (zoo's MultiTask), evaluated by playing.
-
-- PolicyValueTask: the two heads; the policy is trained by cross-entropy against a visit distribution (self-play)
-  or a move index (an engine's best move), the value by squared error.
-- BoardGameTask: tic-tac-toe and Connect Four, evaluated every round by win rate against fixed opponents.
-- Chess, Go and Atari tasks live in their own modules (chess_tasks, go_tasks, atari).
-"""
+"""Tic-tac-toe and Connect Four: AlphaZero self-play, evaluated every round by win rate against fixed opponents."""
 from __future__ import annotations
 
 import json
@@ -12,55 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy
 
 from zoo import ZooError
-from zoo.tasks.base import refuse_options
-from zoo.tasks.classification import ClassificationTask
-from zoo.tasks.multi import MultiTask
+from zoo.training.callbacks import Callback
 
-from .games import Game, get_game
-
-
-class PolicyHead(ClassificationTask):
-    """Move logits against a move (integer) or a distribution over moves; scored by the share of positions whose
-    most likely move is the target's (move agreement) and whose target is among the top 3."""
-
-    def metrics(self):
-        n = self.num_classes
-        found = {"accuracy": MulticlassAccuracy(num_classes=n, average="micro")}
-        if n > 3:
-            found["top3"] = MulticlassAccuracy(num_classes=n, average="micro", top_k=3)
-        return MetricCollection(found)
-
-    def update_metrics(self, metrics, output, target) -> None:
-        if target.dim() == 2:  # a distribution (self-play): its most visited move is the label
-            target = target.argmax(-1)
-        metrics.update(self.scores(output), target)
-
-    def check_batch(self, x, y, dataset):
-        if isinstance(y, torch.Tensor) and y.dim() == 2 and y.is_floating_point():
-            return  # visit distributions
-        super().check_batch(x, y, dataset)
-
-
-def direction_of(metric: str) -> str | None:
-    """Directions of the figures games report, by name: win rates and scores up, losses down."""
-    if metric.endswith(("losses", "loss_rate")):
-        return "min"
-    if metric.endswith(("win_rate", "_first", "_second", "score", "solved", "agreement", "return")):
-        return "max"
-    return None
-
-
-class PolicyValueTask(MultiTask):
-    heads = {"policy": ("zoo_games.tasks:PolicyHead", 1.0), "value": ("regression", 1.0)}
-    monitor = "policy_accuracy"
-
-    def direction(self, metric: str, source: Any = None) -> str:
-        return direction_of(metric) or super().direction(metric, source)
+from ..games import Game, get_game
+from .policy import PolicyValueTask
 
 
 def cpu_seconds() -> float:
@@ -84,7 +35,7 @@ class BoardGameTask(PolicyValueTask):
         return get_game(self.info["game"])
 
     def opponents(self) -> list:
-        from .players import AlphaBeta, PerfectTicTacToe, RandomPlayer
+        from ..players import AlphaBeta, PerfectTicTacToe, RandomPlayer
 
         made = []
         for name in self.info.get("opponents", ["random"]):
@@ -99,7 +50,7 @@ class BoardGameTask(PolicyValueTask):
         return made
 
     def player(self, model, device, simulations: int | None = None):
-        from .players import MCTSPlayer
+        from ..players import MCTSPlayer
 
         sims = int(self.info.get("eval_simulations", 0)) if simulations is None else simulations
         return MCTSPlayer(model, self.game, sims, device, solve=True)  # proved wins and losses, as it plays
@@ -125,7 +76,7 @@ class BoardGameTask(PolicyValueTask):
         return [distinct[i % len(distinct)] for i in range(count)]
 
     def evaluate_model(self, model, dataset, split, budget, device) -> dict[str, float]:
-        from .players import play_games
+        from ..players import play_games
 
         started = cpu_seconds()
         if self.config.eval_limit:  # zoo's quick checks
@@ -147,7 +98,7 @@ class BoardGameTask(PolicyValueTask):
             out[label] = float(np.mean([s == 1.0 for s in scores]))
         out["win_rate"] = float(np.mean(list(out.values()))) if out else 0.0
         if game.name == "tictactoe":  # solved: count the lines lost against perfect play, and against any play
-            from .players import lines_against, ttt_optimal
+            from ..players import lines_against, ttt_optimal
             legal = lambda s: [int(a) for a in np.flatnonzero(game.legal(s))]  # noqa: E731
             out["perfect_losses"] = float(sum(lines_against(game, net, ttt_optimal, first)[2] for first in (True, False)))
             if split == "test":  # every reply: a bigger tree, scored once at the end
@@ -160,45 +111,34 @@ class BoardGameTask(PolicyValueTask):
             return "min"
         return super().direction(metric, source)
 
-    # -- zoo predict ------------------------------------------------------------------------------
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        """`zoo predict RUN POSITION...`: tic-tac-toe as 9 cells ('x...o....'), Connect Four as the columns played
-        ('4453'); the network's move after MCTS, its policy's top moves and the value for the player to move."""
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one position")
-        game = self.game
-        states = []
-        for text in inputs:
-            try:
-                states.append(game.parse(str(text)))
-            except ValueError as exc:
-                raise ZooError(f"zoo predict: {exc}") from None
-            if game.result(states[-1]) is not None:
-                raise ZooError(f"zoo predict: {text!r}: the game is over")
-        model = run.module
-        device = next(model.parameters()).device
-        player = self.player(model, device)
-        moves = player.choose(states)
+    # -- zoo predict RUN POSITION...: tic-tac-toe as 9 cells ('x...o....'), Connect Four as the columns played ('4453')
+    def prediction_game(self) -> Game:
+        return self.game
+
+    def parse(self, text: str):
+        return self.game.parse(text)
+
+    def predict(self, output) -> list[dict[str, Any]]:
+        """The policy's top moves and the value for the player to move; `move` (the move after MCTS) is added by
+        `annotate`, which has the network."""
         rows = []
-        for text, state, move, (probs, value) in zip(inputs, states, moves, player.evaluate(states)):
-            top = np.argsort(-probs)[:3]
-            row = {"input": str(text), "move": game.action_name(move),
-                   "policy": ",".join(f"{game.action_name(int(a))}:{probs[a]:.3f}" for a in top if probs[a] > 0),
-                   "value": round(float(value), 4)}
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = Path(out_dir) / f"position-{len(rows)}.json"
-                path.write_text(json.dumps({**row, "board": game.render(state)}, indent=2) + "\n")
-                row["files"] = [str(path)]
-            rows.append(row)
+        for _, probs, values in self.per_input(output):
+            rows.append({"move": None, "policy": self.top_moves(probs[0], 3)[1], "value": round(float(values[0]), 4)})
         return rows
 
+    def annotate(self, predictor, items, predictions) -> None:
+        """The network's move after MCTS, as the evaluation plays (`info['eval_simulations']` visits, proved wins
+        and losses)."""
+        player = self.player(predictor.model, predictor.device)
+        for prediction, move in zip(predictions, player.choose(items)):
+            prediction["move"] = self.game.action_name(int(move))
 
-try:  # the core's trainer package was renamed from zoo.train to zoo.training
-    from zoo.training.callbacks import Callback
-except ImportError:  # pragma: no cover - older cores
-    from zoo.train.callbacks import Callback
+    def write_output(self, output, prediction, stem: Path) -> list[Path]:
+        """The row as JSON with the board drawn."""
+        path = stem.parent / f"{stem.name}.json"
+        board = self.game.render(self.game.parse(prediction["input"]))
+        path.write_text(json.dumps({**prediction, "board": board}, indent=2) + "\n")
+        return [path]
 
 
 class CpuClock(Callback):

@@ -1,0 +1,91 @@
+"""Colorization: colour photos in Lab; the L channel is the input, the ab colours (quantized, rebalanced) the target."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zoo.data import DataBundle
+
+from .photos import HeldOut, Windows, bundle_info, check_crop, prepared, random_crops, random_symmetry
+
+
+AB_RANGE = 110.0
+
+
+def rgb_to_lab(img: torch.Tensor) -> torch.Tensor:
+    """3 x H x W RGB in [0, 1] -> Lab (L in 0-100, a and b in about -110..110), by scikit-image."""
+    from skimage.color import rgb2lab
+
+    return torch.from_numpy(rgb2lab(img.permute(1, 2, 0).numpy()).astype(np.float32)).permute(2, 0, 1).contiguous()
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Lab -> 3 x H x W RGB in [0, 1], by scikit-image (colours outside sRGB are clipped, silently)."""
+    import warnings
+
+    from skimage.color import lab2rgb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rgb = lab2rgb(lab.permute(1, 2, 0).double().numpy())
+    return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)
+
+
+def l_input(L: torch.Tensor) -> torch.Tensor:
+    """The network's input from the L channel (0-100): centred and scaled."""
+    return L / 50.0 - 1.0
+
+
+def ab_bins(train_lab: list[torch.Tensor], grid: float, rebalance: float) -> tuple[list[list[float]], list[float]]:
+    """The quantized ab colours that occur in the training photos (a grid of `grid`), and class-rebalancing
+    weights that give rare (saturated) colours more say, as in Zhang, Isola and Efros (2016)."""
+    ab = torch.cat([lab[1:].reshape(2, -1) for lab in train_lab], 1)
+    side = int(2 * AB_RANGE / grid)
+    idx = ((ab.clamp(-AB_RANGE, AB_RANGE - 1e-3) + AB_RANGE) / grid).long()
+    counts = torch.bincount(idx[0] * side + idx[1], minlength=side * side).float().view(side, side)
+    # smooth the empirical distribution (Gaussian, sigma of half a bin) before weighting by its inverse
+    kernel = torch.exp(-torch.arange(-2, 3).float() ** 2 / 2)
+    kernel = (kernel[:, None] * kernel[None, :]) / (kernel.sum() ** 2)
+    p = F.conv2d((counts / counts.sum())[None, None], kernel[None, None], padding=2)[0, 0]
+    keep = counts > 0
+    centres = (torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij"), -1).float()
+               * grid - AB_RANGE + grid / 2)[keep]
+    p = p[keep] / p[keep].sum()
+    w = 1.0 / ((1 - rebalance) * p + rebalance / len(p))
+    w = w / (p * w).sum()
+    return centres.tolist(), w.tolist()
+
+
+class LabAugment:
+    """The same random crop and mirror of the input (L) and the target (ab)."""
+
+    def __init__(self, crop: int):
+        self.crop = crop
+
+    def __call__(self, x, y):
+        both = random_symmetry(random_crops(torch.cat([x, y], 1), self.crop), rotate=False)
+        return both[:, :1], both[:, 1:]
+
+
+def colorize_photos(data: str | None = None, seed: int = 0, crop: int = 64, max_side: int = 256, tile: int = 96,
+                    grid: float = 10.0, rebalance: float = 0.5) -> DataBundle:
+    check_crop("colorization", crop, 8)
+    splits = prepared(data, seed, 3, max_side, crop, colour_only=True)
+    labs = {s: [(n, rgb_to_lab(im)) for n, im in p] for s, p in splits.items()}
+    centres, weights = ab_bins([lab for _, lab in labs["train"]], grid, rebalance)
+
+    def make(tile_lab, key, i):
+        return l_input(tile_lab[:1]), tile_lab[1:]
+
+    held = {}
+    for s in ("valid", "test"):
+        held[s] = HeldOut(labs[s], tile, make)
+        held[s].rgb = dict(splits[s])  # the original colours, which evaluation scores against
+    mean_ab = torch.cat([lab[1:].reshape(2, -1) for _, lab in labs["train"]], 1).mean(1).tolist()
+    window = crop + crop // 2
+    train = Windows([lab for _, lab in labs["train"]], window, window // 2, lambda w: make(w, "", 0))
+    return DataBundle(train=train, valid=held["valid"], test=held["test"], augment=LabAugment(crop),
+                      model_args={"num_bins": len(centres)},
+                      info=bundle_info(splits, ab_bins=centres, bin_weights=weights, mean_ab=mean_ab,
+                                        kind="colorize"))
