@@ -581,7 +581,9 @@ def create_app(settings: Settings) -> FastAPI:
                 raise BadRequest(400, f"{len(inputs)} inputs in one request; at most {settings.max_inputs}",
                                  "bad_request")
             options = parse_options(model, given)
-            job = Job(inputs, options, files=files != "none")
+            # an option may make the task write files (medical's heatmap): into the request's own folder, never
+            # into the run directory
+            job = Job(inputs, options, files=files != "none" or any(k != "tta" for k in options))
             future = model.batcher.submit(job)
             try:
                 outcome = await asyncio.shield(asyncio.wrap_future(future))
@@ -657,19 +659,33 @@ def scrub(value: Any, shown: dict[str, str], scratch: Path | None) -> Any:
 
 
 def present(outcome, mode: str, shown: dict[str, str], state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The job's predictions for the client: its names back, and its files as base64 or links."""
-    written = [[Path(f) for f in r.pop("files", None) or []] if "files" in r else None for r in outcome.results]
-    for path in (p for paths in written if paths for p in paths):
-        if path.suffix.lower() in TEXT_FILES and path.is_file():  # e.g. the prediction as JSON: the upload's name
+    """The job's predictions for the client: its names back, and the files it wrote (listed in `files`, or named
+    by a value such as medical's `heatmap`) as base64 or links in `files`, the value then naming the file."""
+    folder = outcome.folder
+    inside = f"{folder}{os.sep}" if folder is not None else None
+
+    def written_by(result: dict[str, Any]) -> list[Path]:
+        paths = [Path(f) for f in result.get("files") or []]
+        for key, value in result.items():
+            if key != "files" and inside and isinstance(value, str) and value.startswith(inside):
+                paths.append(Path(value))
+        return [p for i, p in enumerate(paths) if p.is_file() and p not in paths[:i]]
+
+    written = [written_by(r) for r in outcome.results]
+    for path in (p for paths in written for p in paths):
+        if path.suffix.lower() in TEXT_FILES:  # e.g. the prediction as JSON: the upload's name, not the copy's
             text = path.read_text(encoding="utf-8", errors="replace")
             path.write_text(scrub(text, shown, state["scratch"]), encoding="utf-8")
-    key = None
-    if mode == "link" and outcome.folder is not None and any(written):
-        key = state["store"].add(outcome.folder)
+    key = state["store"].add(folder) if mode == "link" and folder is not None and any(written) else None
     out = []
     for result, paths in zip(outcome.results, written):
+        had_files = "files" in result
+        result.pop("files", None)
+        for name, value in list(result.items()):  # a value naming a file: the file's name, as the client sees it
+            if inside and isinstance(value, str) and value.startswith(inside):
+                result[name] = scrub(Path(value).name, shown, None)
         result = scrub(result, shown, state["scratch"])
-        if paths is not None and mode != "none":
+        if mode != "none" and (paths or had_files):
             listed = []
             for path in paths:
                 entry = {"name": scrub(path.name, shown, None),

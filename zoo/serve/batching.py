@@ -9,6 +9,7 @@ own request.
 """
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import tempfile
@@ -45,6 +46,22 @@ class Outcome:
 
     results: list[dict[str, Any]]
     folder: Path | None
+
+
+def relocate(result: dict[str, Any], old: Path, new: Path) -> None:
+    """Move the files a prediction names (its `files`, or a value such as medical's `heatmap`) from `old` to `new`,
+    and name them there."""
+    def moved(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(f"{old}{os.sep}") and Path(value).is_file():
+            target = new / Path(value).name
+            Path(value).replace(target)
+            return str(target)
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        return value
+
+    for key, value in result.items():
+        result[key] = moved(value)
 
 
 def settle(job: Job, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
@@ -165,7 +182,8 @@ class Batcher:
         results cannot be split safely."""
         inputs = [x for job in jobs for x in job.inputs]
         results, folder = self._call(jobs, inputs)
-        written = [f for r in results for f in r.get("files", [])]
+        written = [f for r in results for v in r.values() for f in (v if isinstance(v, list) else [v])
+                   if folder is not None and isinstance(f, str) and f.startswith(str(folder))]
         if len(results) != len(inputs) or len(set(written)) != len(written):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -178,13 +196,7 @@ class Batcher:
             if folder is not None:  # each job's files into a folder of its own, which its request then owns
                 own = Path(tempfile.mkdtemp(prefix="out-", dir=self.scratch))
                 for result in mine:
-                    moved = []
-                    for f in result.get("files", []):
-                        target = own / Path(f).name
-                        Path(f).replace(target)
-                        moved.append(str(target))
-                    if "files" in result:
-                        result["files"] = moved
+                    relocate(result, folder, own)
             outcomes.append(Outcome(mine, own))
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
