@@ -32,7 +32,7 @@ def film_png(run: Path) -> bytes:
 
     from zoo.build import build
 
-    built = build("medical/xray-anomaly", config={"data.count": 120, "device": "cpu"})
+    built = build("medical/xray-anomaly", sets={"data.count": "120", "device": "cpu"})
     x = built.bundle.test[0][0] if built.bundle.test is not None else built.bundle.valid[0][0]
     x = x[0].numpy()
     x = (x - x.min()) / max(1e-6, float(x.max() - x.min()))

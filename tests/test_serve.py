@@ -294,7 +294,7 @@ def test_metrics(client, png):
 
 
 def test_concurrent_requests_are_batched(runs, png):
-    app = create_app(Settings(runs=[str(runs["denoise"])], max_batch=8, max_wait_ms=300, threads=1))
+    app = create_app(Settings(runs=[str(runs["denoise"])], max_batch=8, max_wait_ms=1000, threads=1))
     with TestClient(app) as c:
         wait_ready(c)
         with ThreadPoolExecutor(8) as pool:
@@ -370,6 +370,36 @@ def test_batcher_without_batching_predicts_one_request_at_a_time():
     assert all(len(call) == 1 for call in fake.calls)
 
 
+class MapWriter:
+    """Writes `<stem>.heatmap.png` for each input and names it in the prediction's `heatmap`, as medical does."""
+
+    def predict(self, inputs, out=None, batch_size=32, **options):
+        results = []
+        for x in inputs:
+            path = Path(out) / f"{x}.heatmap.png"
+            path.write_bytes(b"png of " + x.encode())
+            results.append({"input": x, "heatmap": str(path)})
+        return results
+
+
+def test_files_named_in_a_value_go_to_their_own_request(tmp_path):
+    from zoo.serve.app import FileStore, present
+
+    batcher = Batcher(MapWriter(), max_batch=8, max_wait_ms=200, scratch=tmp_path)
+    try:
+        futures = [batcher.submit(Job([x], files=True)) for x in ("a", "b")]
+        outcomes = [f.result(timeout=10) for f in futures]
+    finally:
+        batcher.close()
+    assert outcomes[0].folder != outcomes[1].folder  # gathered into one call, then split
+    state = {"scratch": tmp_path, "store": FileStore(tmp_path / "files", 4)}
+    [inline] = present(outcomes[0], "base64", {}, state)
+    assert inline["heatmap"] == "a.heatmap.png" and str(tmp_path) not in str(inline)
+    assert [(f["name"], base64.b64decode(f["base64"])) for f in inline["files"]] == [("a.heatmap.png", b"png of a")]
+    [linked] = present(outcomes[1], "link", {}, state)
+    assert linked["heatmap"] == "b.heatmap.png" and linked["files"][0]["url"].endswith("/b.heatmap.png")
+
+
 # -- the command ------------------------------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
@@ -404,7 +434,7 @@ def test_sigterm_drains_and_413_before_the_body(runs, png):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     server = subprocess.Popen([sys.executable, "-m", "toy_plugin", "serve", str(runs["denoise"]), "--port", str(port),
-                               "--max-wait-ms", "1500", "--max-batch", "64", "--max-upload-mb", "1",
+                               "--max-wait-ms", "3000", "--max-batch", "64", "--max-upload-mb", "1",
                                "--threads", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -423,14 +453,21 @@ def test_sigterm_drains_and_413_before_the_body(runs, png):
             raw.sendall(f"POST /v1/models/{DENOISE}/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data;"
                         " boundary=b\r\nContent-Length: 50000000\r\n\r\n".encode() + b"\0" * 1000)
             assert raw.recv(200).startswith(b"HTTP/1.1 413")
-        # a request in flight (held 1.5 s by the batcher) when SIGTERM comes is still answered
-        answers = []
-        sender = threading.Thread(target=lambda: answers.append(httpx.post(
-            f"{base}/v1/models/{DENOISE}/predict", files=[("file", ("a.png", png, "image/png"))], timeout=30)))
+        # a request in flight (held 3 s by the batcher) when SIGTERM comes is still answered
+        answers, sending = [], threading.Event()
+
+        def send() -> None:
+            with httpx.Client(timeout=60) as client:
+                client.get(f"{base}/health")  # the connection open beforehand
+                sending.set()
+                answers.append(client.post(f"{base}/v1/models/{DENOISE}/predict",
+                                           files=[("file", ("a.png", png, "image/png"))]))
+        sender = threading.Thread(target=send)
         sender.start()
-        time.sleep(0.5)
+        assert sending.wait(30)
+        time.sleep(1.0)
         server.send_signal(signal.SIGTERM)
-        sender.join(30)
+        sender.join(60)
         assert answers and answers[0].status_code == 200 and answers[0].json()["predictions"][0]["input"] == "a.png"
         assert server.wait(30) == 0
         with pytest.raises(httpx.TransportError):
