@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 REQUESTS = int(os.environ.get("SERVE_BENCH_REQUESTS", 2000))
-SOAK = int(os.environ.get("SERVE_BENCH_SOAK", 10000))  # 5,000 in the committed run: the machine was busy
+SOAK = int(os.environ.get("SERVE_BENCH_SOAK", 10000))
 SECONDS = float(os.environ.get("SERVE_BENCH_SECONDS", 240))
 CONCURRENCY = 8
 ROOT = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -244,9 +244,9 @@ def main() -> None:
               ("RSS growth < 50 MB", rss_after - rss_before < 50)]
     print("Issue 37's targets, batching on: " + "; ".join(f"{name} {'met' if ok else 'not met'}"
                                                           for name, ok in checks) + ". On this shared machine "
-          "(2 cores, load average near 15: the server, the client and other jobs share them) the time of one "
-          "request is mostly waiting for a core; the import of torch and the libraries the Predictor brings in "
-          "(torchmetrics, torchvision, timm) dominates the cold start.\n")
+          f"({os.cpu_count()} cores, load average {load_avg[0]:.1f}: the server, the client and other jobs share them) "
+          "the time of one request is mostly waiting for a core; the import of torch and the libraries the "
+          "Predictor brings in (torchmetrics, torchvision, timm) dominates the cold start.\n")
     print(f"- Cold start to `/ready` (process start, imports, weights, warm-up): {on.cold_start:.1f} s and "
           f"{off.cold_start:.1f} s (the two servers started one after the other).")
     print(f"- RSS of one server: {rss_ready:.0f} MB when ready; {rss_before:.0f} MB after "
@@ -258,9 +258,8 @@ def main() -> None:
     print(f"- SIGTERM 20 ms into a burst of 16 requests (on connections opened before): {answers.count(200)} "
           f"answered 200, {len(refused)} not ({', '.join(sorted(set(map(str, refused)))) or 'none'}: sent after "
           f"the server stopped reading); exit code {code}.")
-    print("- Not measured here: medical/xray-anomaly with and without its heatmap (the medical task still predicts "
-          "through its own predict_inputs, not yet through the Predictor's hooks, so `zoo serve` cannot ask it for "
-          "heatmaps), and RSS with digits + the flagship served together.\n")
+    print("- medical/xray-anomaly with and without its heatmap, and RSS with digits + the flagship in one server: "
+          "the next section (`python bench/run.py serve_medical`).\n")
 
 
 if __name__ == "__main__":
