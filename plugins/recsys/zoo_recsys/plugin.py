@@ -184,3 +184,57 @@ def ranking_recipes():
                       "data.loss": "lambdaloss", "model.hidden": 128, "model.attention": 1, "model.dropout": 0.1,
                       "model.noise": 0.1}),
     ]
+
+
+# -- document search (recsys/doc-search): zoo_recsys.docsearch, .dense --------------------------------------------
+DOCSEARCH = "zoo_recsys.dense:DocSearchTask"
+
+
+@hookimpl(specname="zoo_datasets")
+def docsearch_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/manpages",
+            summary="document search: about 1,100 Linux manual pages; a page's NAME description is the query, the "
+                    "page without its NAME section the document; held out by section",
+            factory="zoo_recsys.dense:doc_search", reader="zoo_recsys.dense:read_query", task=DOCSEARCH,
+            source="the Linux man-pages project 6.03 as Debian's packages manpages and manpages-dev (sections 1-8; "
+                   "aliases dropped), read from /usr/share/man with a small reader of the man macros",
+            licence="Linux man-pages: mostly the 'Linux-man-pages-copyleft' licence (verbatim copying and modified "
+                    "versions allowed with the notice), some pages GPL-2.0+ or BSD; see "
+                    "/usr/share/doc/manpages/copyright",
+            bring_your_own="--data FOLDER with docs/ (.txt, .md, .html; a document's id is its path there without "
+                           "the suffix), queries.tsv ('qid<TAB>text') and qrels.txt (TREC qrels: 'qid 0 docid rel', "
+                           "rel > 0 relevant); queries are dealt 70/15/15 into train/valid/test by a fixed permutation",
+            notes="data.test_sections (2: system calls) and data.valid_sections (7: overviews) hold pages out by "
+                  "section; the others train. Every query is searched against the whole corpus. Training adds "
+                  "data.ict (2) pseudo-queries per document (spans of 4-12 of its words, from every document: the "
+                  "corpus is what is searched, never the held-out NAME lines). data.hybrid_weight mixes the z-scored "
+                  "dense and BM25 scores."),
+    ]
+
+
+@hookimpl(specname="zoo_models")
+def docsearch_models():
+    return [
+        ModelSpec(name="recsys/dual-encoder",
+                  summary="dual encoder from scratch: word + hashed character-trigram embeddings, attention pooling, "
+                          "query and document projections; BM25 (bm25s) weights kept as buffers for the hybrid",
+                  factory="zoo_recsys.dense:dual_encoder", task=DOCSEARCH,
+                  input="words (B, L) and ngrams (B, L, 8) of queries; docs (B,) document indices while training",
+                  notes="model.dim (128), model.temperature (0.05), model.dropout"),
+    ]
+
+
+@hookimpl(specname="zoo_recipes")
+def docsearch_recipes():
+    return [
+        RecipeSpec(
+            name="recsys/doc-search",
+            summary="search the Linux manual pages by a typed query: dual encoder with in-batch negatives, BM25 and "
+                    "their hybrid; MRR@10 and Recall@10 on section 2 held out",
+            dataset="recsys/manpages", model="recsys/dual-encoder", task=DOCSEARCH, factory=BUILD,
+            defaults={"epochs": 20, "batch_size": 64, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "eval_budget": 100000,
+                      "data.ict": 2, "data.hybrid_weight": 0.5, "model.dim": 128}),
+    ]

@@ -21,7 +21,7 @@ def lightgbm_scores(train: Letor, valid: Letor, test: Letor, seed: int = 0, n_es
                     early_stopping: int = 50) -> tuple[np.ndarray, int]:
     """LambdaMART (LightGBM `lambdarank`) on the raw features, early-stopped on the valid fold's NDCG@10 (as the
     neural ranker picks its checkpoint on it); returns the test documents' scores (in test's row order) and the
-    number of trees kept."""
+    number of trees kept. early_stopping=0 keeps all n_estimators trees."""
     import lightgbm as lgb
 
     rows, sizes = group_sizes(train)
@@ -31,8 +31,8 @@ def lightgbm_scores(train: Letor, valid: Letor, test: Letor, seed: int = 0, n_es
                            n_jobs=1, verbose=-1, deterministic=True, force_col_wise=True)
     model.fit(train.features[rows], train.labels[rows].astype(int), group=sizes,
               eval_X=(valid.features[vrows],), eval_y=(valid.labels[vrows].astype(int),), eval_group=[vsizes],
-              eval_at=[10], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
-    return model.predict(test.features), int(model.best_iteration_ or n_estimators)
+              eval_at=[10], callbacks=[lgb.early_stopping(early_stopping, verbose=False)] if early_stopping else [])
+    return model.predict(test.features), int(model.best_iteration_ or n_estimators) if early_stopping else n_estimators
 
 
 def mean_ndcg(data: Letor, scores: np.ndarray, k: int = 10) -> float:
