@@ -68,9 +68,16 @@ def collate_pairs(batch):
 
 
 def ict_spans(corpus: Corpus, per_doc: int, rng: np.random.Generator) -> list[tuple[str, int]]:
+    """Pseudo-queries cut from each document: the first sentence after DESCRIPTION (man pages open it with what
+    the page does), then `per_doc` random spans of 4-12 words."""
     out = []
     for d, text in enumerate(corpus.texts):
         tokens = words(text)
+        at = text.find("DESCRIPTION")
+        if at >= 0:
+            lead = words(text[at + len("DESCRIPTION"):].split(". ")[0])[:20]
+            if len(lead) >= 3:
+                out.append((" ".join(lead), d))
         for _ in range(per_doc if len(tokens) >= 8 else 0):
             n = int(rng.integers(4, 13))
             start = int(rng.integers(0, max(1, len(tokens) - n)))
@@ -112,8 +119,26 @@ def doc_search(data: str | None = None, seed: int = 0, test_sections: str = "2",
               "documents": len(corpus.texts), "hybrid_weight": hybrid_weight,
               "doc_ids": corpus.doc_ids, "titles": corpus.titles, "vocab": vocab.words})
     bundle.attachments = {"doc_tokens": doc_tokens, "word_ngrams": vocab.ngram_table(),  # type: ignore[attr-defined]
-                          **bm25_index(vocab, corpus.texts)}
+                          "word_init": lsa_words(vocab, corpus.texts), **bm25_index(vocab, corpus.texts)}
     return bundle
+
+
+def lsa_words(vocab: Vocabulary, texts: list[str], dim: int = 128) -> torch.Tensor:
+    """Word vectors from the corpus alone (latent semantic analysis: a truncated SVD of the TF-IDF document-word
+    matrix, scikit-learn): the encoder's words start where words used in the same pages lie close, which is what
+    lets it match a query to a page in words the training queries never used. Unit-free: scaled to std 0.1."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(vocabulary={w: i for i, w in enumerate(vocab.words)}, token_pattern=r"[a-z0-9_]+",
+                            sublinear_tf=True, dtype=np.float32).fit_transform(texts)
+    k = max(1, min(dim, min(tfidf.shape) - 1))
+    vectors = TruncatedSVD(k, random_state=0).fit(tfidf).components_.T  # (V, k)
+    out = np.zeros((len(vocab.words), dim), dtype=np.float32)
+    out[:, :k] = vectors
+    out /= max(float(out[2:].std()), 1e-8) / 0.1
+    out[:2] = 0
+    return torch.from_numpy(out)
 
 
 # -- the model -------------------------------------------------------------------------------------------------------
@@ -142,7 +167,12 @@ class DualEncoder(nn.Module):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name], device=getattr(self, name).device))
 
-    def attach(self, **tensors: torch.Tensor) -> None:
+    def attach(self, word_init: torch.Tensor | None = None, **tensors: torch.Tensor) -> None:
+        """The corpus' buffers (document tokens, trigrams, BM25 postings) and the LSA start of the word vectors."""
+        if word_init is not None:
+            with torch.no_grad():
+                width = min(word_init.shape[1], self.words.embedding_dim)
+                self.words.weight[:, :width] = word_init[:, :width].to(self.words.weight)
         for name, value in tensors.items():
             setattr(self, name, value.to(getattr(self, name).device))
 
