@@ -64,6 +64,15 @@ def test_reader_names_the_bad_line(tmp_path, line, why):
     assert why in message and str(path) in message and "\n" not in message
 
 
+def test_reader_counts_lines_of_windows_files(tmp_path):
+    path = tmp_path / "crlf.txt"  # MSLR's own files end lines with CR LF
+    path.write_bytes(b"1 qid:1 1:0.2 # docid = a\r\n0 qid:1 1:0.1\r # docid = b\r\n2 qid:1 1:x\r\n")
+    with pytest.raises(ZooError, match="line 3: '1:x'"):
+        read_letor(path)
+    path.write_bytes(b"1 qid:1 1:0.2 # docid = a\r\n0 qid:1 1:0.1\r # docid = b\r\n")
+    assert read_letor(path).docs == ["a", "b"]
+
+
 def test_reader_refuses_features_beyond_the_model(tmp_path):
     path = tmp_path / "wide.txt"
     path.write_text("1 qid:1 1:0.2\n0 qid:1 1:0.1 9:3\n")

@@ -113,7 +113,8 @@ def read_letor(path: str | Path, num_features: int | None = None, text: str | No
         except UnicodeDecodeError as exc:
             raise ZooError(f"{name}: not UTF-8 text (byte {exc.start}); is it a LETOR / SVMlight file?") from None
     labels, qids, docs, kept, numbers = [], [], [], [], []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: a stray CR must not start a line
+        line = line.rstrip("\r")
         body, _, comment = line.partition("#")
         head = body.split(None, 2)
         if not head:
