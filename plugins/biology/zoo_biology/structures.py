@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from zoo import ZooError
+from zoo.paths import package_dir
 
 from .sequences import warn
 
@@ -260,8 +261,6 @@ def cache_key(*parts: Any) -> str:
 
 # -- the datasets' raw material, cached -----------------------------------------------------------------
 def default_root() -> Path:
-    from .data import package_dir
-
     return package_dir("MDAnalysisTests", "biology/protein-contacts",
                        "pip install --no-deps mdanalysistests==2.11.0") / "data"
 

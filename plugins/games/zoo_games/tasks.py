@@ -21,7 +21,8 @@ from zoo.tasks.base import refuse_options
 from zoo.tasks.classification import ClassificationTask
 from zoo.tasks.multi import MultiTask
 
-from .games import Game, get_game
+from .catalog import get_game
+from .games import Game
 
 
 class PolicyHead(ClassificationTask):
