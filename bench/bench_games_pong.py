@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
+from zoo.imitation import episode_seeds  # noqa: E402
 from zoo.reopen import open_run  # noqa: E402
 from zoo_games import atari  # noqa: E402
 
@@ -30,7 +31,7 @@ def main() -> None:
     cpu_minutes = (time.process_time() - started) / 60
     trainer = open_run(out, device="cpu").trainer(with_data=True)
     model = trainer.eval_model().eval()
-    seeds = atari.game_seeds("test", GAMES)
+    seeds = episode_seeds("test", GAMES)
     players = {"zoo network (DAgger)": atari.network_policy(model), "scripted player (reads the RAM)": atari.expert,
                "random policy": atari.random_policy(0)}
     played, minutes = {}, {}

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from zoo import ZooError
+from zoo.imitation import episode_seeds
 from zoo_games import atari
 
 
 def test_the_scripted_player_returns_the_ball_and_random_play_does_not():
-    seeds = atari.game_seeds("valid", 2)
+    seeds = episode_seeds("valid", 2)
     scripted, random = atari.play(atari.expert, seeds, 400), atari.play(atari.random_policy(0), seeds, 400)
     assert random.lost.sum() >= 10 and scripted.lost.sum() * 3 < random.lost.sum(), (scripted.lost, random.lost)
     assert atari.shrink(np.zeros((210, 160), np.uint8)).shape == (atari.FRAME, atari.FRAME)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from zoo import ZooError
-from zoo.imitation import TRAIN_SEEDS, Imitation
+from zoo.imitation import SEED_BASE, Imitation, episode_seeds
 from zoo.tasks.base import refuse_options
 from zoo.tasks.classification import ClassificationTask
 
@@ -33,8 +33,6 @@ TOP, BOTTOM, PADDLE_X = 44, 207, 190  # the ball's y between the walls, and its 
 AIM, DEADBAND = 6, 10  # the paddle's y aims AIM below the ball's (hits off centre send it steep); no move within
 CENTRE = 125  # where the paddle waits while the ball moves away
 MAX_STEPS = 27_000  # agent steps: 108,000 frames, the ALE's usual cap on an episode
-SEED_BASE = {"valid": 10_000, "test": 20_000, "train": TRAIN_SEEDS}
-
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (frames N x STACK x F x F, RAM N x 2 x 128) -> classes
 
 
@@ -166,10 +164,6 @@ def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, recor
     return games
 
 
-def game_seeds(split: str, count: int, start: int = 0) -> list[int]:
-    return [SEED_BASE[split] + start + i for i in range(count)]
-
-
 class PongGames(Imitation):
     """Pong games for behaviour cloning and DAgger (zoo.imitation), each cut at `steps` agent steps, every frame
     labelled by the scripted player."""
@@ -198,7 +192,7 @@ class PongTask(ClassificationTask):
         steps = MAX_STEPS
         if self.config.eval_limit:  # zoo's quick checks: short games
             budget, steps = min(budget, int(self.config.eval_limit)), 50
-        games = play(network_policy(model, device), game_seeds(split if split in SEED_BASE else "test", budget), steps)
+        games = play(network_policy(model, device), episode_seeds(split if split in SEED_BASE else "test", budget), steps)
         return {"return": float(games.returns.mean()), "won": float(games.won.mean()), "lost": float(games.lost.mean())}
 
     def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:

@@ -75,6 +75,8 @@ def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagg
     import torch
     from torch.utils.data import TensorDataset
 
+    from zoo.imitation import episode_seeds
+
     from . import atari
 
     if data is not None:
@@ -88,7 +90,7 @@ def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagg
     generator = atari.PongGames(demos, episodes, bool(dagger), capacity, seed, noise=noise, steps=steps)
 
     def labelled(split: str) -> TensorDataset:
-        games = atari.play(atari.expert, atari.game_seeds(split, valid_games), steps, record=True)
+        games = atari.play(atari.expert, episode_seeds(split, valid_games), steps, record=True)
         return TensorDataset(torch.from_numpy(games.frames), torch.from_numpy(games.labels))
 
     return DataBundle(train=None, valid=labelled("valid"), test=labelled("test"), generator=generator,

@@ -8,9 +8,6 @@ Whole photos are held out for validation and test: their evaluation runs the net
 """
 from __future__ import annotations
 
-import gzip
-import importlib.util
-import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
-from zoo.data import DataBundle, stratified_split
+from zoo.data import DataBundle, idx_file, read_idx, stratified_split
+from zoo.paths import package_dir
 
 from .images import find_images, is_grey, limit_side, read_array, read_many, to_channels, to_tensor
 
@@ -51,13 +49,14 @@ PHOTOS: dict[str, tuple[str, str, str]] = {
 STYLE_DEFAULT = ("mate", "abstract/Elephants.jpg", "GPL-2+ (Wyng Stancikaite, MATE backgrounds)")
 TEST = ["astronaut", "coffee", "china", "camera", "ladybird", "storm"]
 VALID = ["chelsea", "flower", "garden"]
-def _package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
-    return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
-
-
 def photo_path(where: str, file: str) -> Path:
-    return (MATE if where == "mate" else (_package_dir(where) or Path("/nonexistent"))) / file
+    """A built-in photo's file (a missing package: a path that does not exist, and the photo is left out)."""
+    if where == "mate":
+        return MATE / file
+    try:
+        return package_dir(where, "generation's built-in photos") / file
+    except DataMissing:
+        return Path("/nonexistent") / file
 
 
 @dataclass
@@ -512,27 +511,6 @@ class _Patches(Dataset):
 
 
 # -- Fashion-MNIST ---------------------------------------------------------------------------------
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (gzipped or not), the format of (Fashion-)MNIST."""
-    try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
-            raw = fh.read()
-        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
-        if zero != 0 or dtype != 0x08:
-            raise ValueError("not an unsigned-byte IDX file")
-        shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-    except (OSError, EOFError, ValueError, struct.error) as exc:
-        raise ZooError(f"{path}: not a readable IDX file ({exc})") from None
-
-
-def _idx(folder: Path, stem: str) -> Path:
-    for name in (f"{stem}.gz", stem):
-        if (folder / name).is_file():
-            return folder / name
-    raise ZooError(f"{folder}: missing {stem}.gz (Fashion-MNIST's standard file names)")
-
-
 class Labelled(Dataset):
     """Images in [-1, 1] with their class: x = {'image', 'label'} (the model is conditioned on the class), y = class."""
 
@@ -554,8 +532,8 @@ def fashion_arrays(data: str | None) -> dict[str, tuple[torch.Tensor, torch.Tens
             "with the four IDX gz files")
     out = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        x = read_idx(_idx(folder, f"{prefix}-images-idx3-ubyte"))
-        y = read_idx(_idx(folder, f"{prefix}-labels-idx1-ubyte"))
+        x = read_idx(idx_file(folder, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
         if len(x) != len(y) or x.ndim != 3:
             raise ZooError(f"{folder}: {prefix} images {x.shape} and labels {y.shape} do not match")
         if y.max() >= len(FASHION_CLASSES):
