@@ -11,6 +11,9 @@ DEBIAN := $(sort $(shell cat debian-packages.txt plugins/*/debian-packages.txt 2
 # modules that unpack or prepare a plugin's default data after the Debian packages (`python -m MODULE`)
 DATA_MODULES := $(shell cat plugins/*/data-modules.txt 2>/dev/null)
 FLAGSHIP ?= medical/xray-anomaly
+# the tree's packages, for lint-imports: the root and each plugin's folder
+space := $(subst ,, )
+SOURCE_PATH := $(subst $(space),:,$(strip $(CURDIR) $(foreach p,$(PLUGINS),$(CURDIR)/$(p:/=))))
 
 .PHONY: demo test bench data venv clean
 
@@ -36,7 +39,9 @@ data:
 demo: $(STAMP) data
 	$(VENV)/bin/zoo train $(FLAGSHIP) --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
+# lint-imports keeps the layers and the plugins' independence ([tool.importlinter] in pyproject.toml)
 test: $(STAMP) data
+	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -n auto
 
 bench: $(STAMP) data

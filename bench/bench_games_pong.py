@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 from paired import paired_bootstrap, verdict  # noqa: E402
 
+from zoo.imitation import episode_seeds  # noqa: E402
 from zoo.reopen import open_run  # noqa: E402
 from zoo_games import atari, atari_players  # noqa: E402
 
@@ -29,7 +30,7 @@ def main() -> None:
     out, seconds, summary = train_defaults("games/atari-pong", "PONG_BENCH_SETS", threads=1)
     cpu_minutes = (time.process_time() - started) / 60
     model = open_run(out, device="cpu").predictor().model  # the weights `zoo eval` uses, in eval mode
-    seeds = atari.game_seeds("test", GAMES)
+    seeds = episode_seeds("test", GAMES)
     players = {"zoo network (DAgger)": atari_players.network_policy(model),
                "scripted player (reads the RAM)": atari_players.expert, "random policy": atari_players.random_policy(0)}
     played, minutes = {}, {}

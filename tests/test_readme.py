@@ -22,5 +22,5 @@ def test_readme_python_example_runs(tmp_path):
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].startswith("[{'label': '") and "'accuracy':" in lines[1]
+    assert lines[0].startswith("[{'input': '3.png', 'label': '") and "'accuracy':" in lines[1]
     assert (tmp_path / "runs" / "api" / "summary.json").is_file()

@@ -1,10 +1,14 @@
 """What a dataset factory returns, and the sampling that makes runs reproducible and resumable."""
 from __future__ import annotations
 
+import gzip
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset, Sampler
@@ -157,6 +161,31 @@ def grouped_split(groups: Sequence[Any], fractions: Sequence[float], seed: int) 
         gap = [t - len(p) for t, p in zip(targets, parts)]
         parts[gap.index(max(gap))].extend(members[keys[k]])
     return [sorted(p) for p in parts]
+
+
+# -- IDX files (MNIST, Fashion-MNIST) --------------------------------------------------------------
+def idx_file(folder: Path, stem: str) -> Path:
+    """`stem`.gz or `stem` in `folder` (the standard names, e.g. train-images-idx3-ubyte)."""
+    for name in (f"{stem}.gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    raise ZooError(f"{folder}: missing {stem}.gz (the standard file names of (Fashion-)MNIST)")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (gzipped or not), the format of MNIST and Fashion-MNIST."""
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            raw = fh.read()
+        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+        if zero != 0 or dtype != 0x08:
+            raise ValueError("not an unsigned-byte IDX file")
+        shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (OSError, EOFError, ValueError, struct.error) as exc:
+        raise ZooError(f"{path}: not a readable IDX file ({exc})") from None
 
 
 class EpochSampler(Sampler[int]):

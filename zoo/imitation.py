@@ -18,6 +18,14 @@ import torch
 from zoo.data import DataGenerator, ReplayBuffer
 
 TRAIN_SEEDS = 1_000_000  # training episodes' seeds start here (times run seed + 1); valid/test use small ones
+# the first episode (game, drive, track) seed of each split: fixed, so that every run is scored on the same episodes;
+# "stats" draws episodes for a policy's statistics (e.g. normalizing observations), apart from all splits
+SEED_BASE = {"valid": 10_000, "test": 20_000, "stats": 30_000, "train": TRAIN_SEEDS}
+
+
+def episode_seeds(split: str, count: int, start: int = 0) -> list[int]:
+    """The seeds of `count` episodes of `split` from its SEED_BASE (the `start`-th on)."""
+    return [SEED_BASE[split] + start + i for i in range(count)]
 
 
 class Imitation(DataGenerator):

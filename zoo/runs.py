@@ -173,3 +173,19 @@ def finish(run_dir: Path, built: Built, trainer) -> None:
     (run_dir / "README.md").write_text(model_card(run_dir, built, summary))
 
 
+def find_lr(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str = "lr_find.png",
+            steps: int = 100, **explicit: Any) -> float:
+    """The LR range test on recipe `name` (zoo.training.lr_finder.sweep), its plot saved to `out`; returns the
+    suggested learning rate."""
+    from .training.lr_finder import suggest, sweep
+    from .training.plots import lr_sweep
+    from .training.trainer import Trainer
+
+    built = build(name, data, sets, **explicit)
+    config = dict(built.config, schedule="constant", ema=0.0, grad_stats_every=0)
+    train_cfg, _, _ = split(config)
+    trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=None, callbacks=[])
+    lrs, losses = sweep(trainer, steps)
+    best = suggest(lrs, losses)
+    lr_sweep(lrs, losses, best, Path(out))
+    return best

@@ -101,7 +101,7 @@ def predict(run_dir, inputs, out, device, batch_size, tta, as_json, **options) -
 @click.option("--device", type=DEVICES)
 def lr_find(name, data, sets, out, steps, device) -> None:
     """Sweep the learning rate on recipe NAME, save a plot and suggest a value."""
-    from ..training.lr_finder import find_lr
+    from ..runs import find_lr
 
     suggestion = find_lr(name, data=data, sets=parse_sets(sets), out=out, steps=steps, device=device)
     click.echo(f"suggested lr: {suggestion:.3g}  (plot: {out}; use --set lr={suggestion:.3g})")

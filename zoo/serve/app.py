@@ -179,12 +179,12 @@ def warm(predictor, scratch: Path) -> bool:
 
 def describe(served: Served) -> dict[str, Any]:
     """What GET /v1/models says of a loaded run: its recipe, task, inputs, options, metrics and data licence."""
-    from ..predictor import spec
+    from ..plugins import get_registry
     from ..registry.entries import import_path
 
     predictor = served.predictor
     recipe = predictor.recipe
-    dataset = spec(recipe.dataset, "dataset")
+    dataset = get_registry().get(recipe.dataset, kind="dataset")
     reader_doc = ""
     if dataset.reader:
         try:
@@ -220,16 +220,25 @@ _PLUGIN_OPTIONS: dict[str, Any] | None = None
 
 
 def plugin_options() -> dict[str, Any]:
-    """`zoo predict`'s options that reach a task (those plugins add, and --tta), by parameter name."""
+    """The `zoo predict` options that reach a task, by parameter name: those plugins add (their
+    zoo_predict_options hook, as the CLI takes them) and --tta."""
     global _PLUGIN_OPTIONS
     if _PLUGIN_OPTIONS is None:
         import click
 
-        from ..cli import with_plugins
+        from ..plugins import get_manager
 
-        predict = with_plugins().commands["predict"]
-        core = {"out", "device", "batch_size", "as_json"}
-        _PLUGIN_OPTIONS = {p.name: p for p in predict.params if isinstance(p, click.Option) and p.name not in core}
+        options: dict[str, Any] = {"tta": click.Option(["--tta"], is_flag=True,
+                                                       help="Average over the recipe's test-time views.")}
+        for impl in get_manager().pm.hook.zoo_predict_options.get_hookimpls():
+            try:
+                found = impl.function()
+            except Exception:  # noqa: BLE001 - a plugin whose hook fails adds nothing (zoo plugins reports it)
+                continue
+            for option in found if isinstance(found, (list, tuple)) else []:
+                if isinstance(option, click.Option) and option.name not in options:
+                    options[option.name] = option
+        _PLUGIN_OPTIONS = options
     return _PLUGIN_OPTIONS
 
 

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
-
-from ..config import split
 
 
 def sweep(trainer, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> tuple[list[float], list[float]]:
@@ -53,19 +49,3 @@ def suggest(lrs: list[float], losses: list[float]) -> float:
     if not lrs:
         return 1e-3
     return lrs[min(range(len(losses)), key=losses.__getitem__)] / 10
-
-
-def find_lr(name: str, data: str | None = None, sets: dict[str, str] | None = None, out: str = "lr_find.png",
-            steps: int = 100, **explicit: Any) -> float:
-    from ..build import build
-    from .plots import lr_sweep
-    from .trainer import Trainer
-
-    built = build(name, data, sets, **explicit)
-    config = dict(built.config, schedule="constant", ema=0.0, grad_stats_every=0)
-    train_cfg, _, _ = split(config)
-    trainer = Trainer(built.model, built.task, built.bundle, train_cfg, run_dir=None, callbacks=[])
-    lrs, losses = sweep(trainer, steps)
-    best = suggest(lrs, losses)
-    lr_sweep(lrs, losses, best, Path(out))
-    return best

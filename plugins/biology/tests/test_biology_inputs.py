@@ -171,14 +171,3 @@ def test_homologous_structures_stay_in_one_split():
     assert sorted(sum(parts, [])) == list(range(len(groups))) and all(parts)
     where = {i: k for k, part in enumerate(parts) for i in part}
     assert where[0] == where[1] and where[3] == where[4]
-
-
-def test_predict_fails_with_one_line_only_when_nothing_could_be_scored():
-    from zoo_biology.tasks import all_failed, failed
-
-    scored = {"input": "a.fa:x", "label": "Oct4", "score": 0.9}
-    bad = failed("a.fa, record y: empty sequence")
-    assert bad == {"input": "a.fa, record y", "error": "empty sequence"}
-    assert all_failed([scored, bad]) == [scored, bad]  # the rest of the file is kept
-    with pytest.raises(ZooError, match=r"^a.fa, record y: empty sequence \(and 1 more"):
-        all_failed([bad, bad])

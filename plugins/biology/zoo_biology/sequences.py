@@ -9,6 +9,7 @@ import csv
 import io
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,36 +167,73 @@ def crop_to(seq: str, length: int, where: str = "start") -> str:
     return seq[:length]
 
 
-def records_of_inputs(inputs: Iterable[str], kind: str, max_length: int, crop: str) -> list[Record | str]:
-    """`zoo predict` arguments: each a FASTA file (every record, in order) or a bare sequence. A bad record, or
-    a file that cannot be read as FASTA, gives its one-line message (a str) in its place; the rest is scored."""
-    out: list[Record | str] = []
-    for text in inputs:
-        path = Path(text)
-        if path.is_file() or path.suffix.lower() in FASTA_SUFFIXES:
-            try:
-                if not path.is_file():
-                    raise ZooError(f"{text}: no such file")
-                out.extend(iter_fasta(path, kind, max_length, crop))
-            except ZooError as exc:
-                warn(str(exc))
-                out.append(str(exc))
-            continue
-        where = f"sequence {text[:20]}{'...' if len(text) > 20 else ''}"
-        try:
-            seq = check_sequence(text, kind, where)
-        except ZooError as exc:
-            warn(str(exc))
-            out.append(str(exc))
-            continue
-        if max_length and len(seq) > max_length:
-            warn(f"{where}: cropped to {max_length} of its {len(seq)} letters (the model's window)")
-            seq = crop_to(seq, max_length, crop)
-        out.append(Record(text[:40], seq, None, where))
-    return out
-
-
 FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".faa", ".fas", ".txt"}
+
+
+# -- `zoo predict` arguments ----------------------------------------------------------------------
+def unnamed(exc: ZooError, name: str) -> ZooError:
+    """The error of a whole argument without the argument's name in front (the Predictor names it)."""
+    message = str(exc)
+    for prefix in (f"{name}: ", f"{name}, "):
+        if message.startswith(prefix):
+            return ZooError(message[len(prefix):])
+    return exc
+
+
+def bad_record(message: str) -> tuple[str, ZooError]:
+    """A record of a file that cannot be scored: 'FILE, record ID: why' -> (its name, the error); the file's other
+    records are still scored."""
+    where, _, why = message.partition(": ")
+    return where, ZooError(why or message)
+
+
+def degenerate(seq: str, kind: str, where: str) -> None:
+    """A warning for a sequence of unknown letters only (all N, all X): the model's score tells nothing about it."""
+    unknown = UNKNOWN[kind]
+    if set(seq) == {unknown}:
+        warn(f"{where}: only unknown letters ({len(seq)} x {unknown}); its score means nothing")
+
+
+def sequence_records(item: Any, kind: str, max_length: int, crop: str) -> Iterable[tuple[str, Any]]:
+    """A `zoo predict` argument of a sequence model: a FASTA file (each record, named FILE:ID; a bad record is
+    named and the others kept) or a bare sequence (named by its first 40 letters). A file cut inside its last
+    record (no final newline) gets a warning naming it."""
+    text = str(item)
+    path = Path(text)
+    if path.is_file() or path.suffix.lower() in FASTA_SUFFIXES:
+        if not path.is_file():
+            raise ZooError("no such file")
+        try:
+            found = list(iter_fasta(path, kind, max_length, crop, report=crops_only))
+        except ZooError as exc:
+            raise unnamed(exc, text) from None
+        for record in found:
+            if isinstance(record, str):
+                yield bad_record(record)
+                continue
+            degenerate(record.seq, kind, record.where)
+            yield f"{path.name}:{record.id}", record.seq
+        if found and not isinstance(found[-1], str) and not read_text(path).endswith("\n"):
+            warn(f"{found[-1].where}: the file ends inside this record, without a newline (truncated?); scored as it "
+                 "is")
+        return
+    where = f"sequence {text[:20]}{'...' if len(text) > 20 else ''}"
+    try:
+        seq = check_sequence(text, kind, where)
+    except ZooError as exc:
+        raise unnamed(exc, where) from None
+    degenerate(seq, kind, where)
+    if max_length and len(seq) > max_length:
+        warn(f"{where}: cropped to {max_length} of its {len(seq)} letters (the model's window)")
+        seq = crop_to(seq, max_length, crop)
+    yield text[:40], seq
+
+
+def crops_only(message: str) -> None:
+    """iter_fasta's lines at prediction: a crop is a warning; a record left out is the record's error (the CLI
+    prints it once)."""
+    if not message.endswith("; record left out"):
+        warn(message)
 
 
 # -- encodings -----------------------------------------------------------------------------------

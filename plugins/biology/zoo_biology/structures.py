@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from zoo import ZooError
+from zoo.paths import package_dir
 
 from .sequences import warn
 
@@ -67,9 +68,11 @@ def structure_files(root: str | Path) -> list[Path]:
     return files
 
 
-def parse(path: str | Path):
-    """The first model of a PDB or mmCIF file, by biopython; anything it cannot read is a ZooError naming the file."""
+def parse(path: str | Path, report=warn):
+    """The first model of a PDB or mmCIF file, by biopython; anything it cannot read is a ZooError naming the file.
+    A PDB file cut inside an atom record is an error; one that ends without a newline gets a line (`report`)."""
     from Bio.PDB import MMCIFParser, PDBParser
+    from Bio.PDB.PDBExceptions import PDBConstructionException
 
     path = Path(path)
     lower = path.name.lower()
@@ -78,16 +81,30 @@ def parse(path: str | Path):
     try:
         with opener(path, "rt") as fh:
             text = fh.read()
+        if isinstance(parser, PDBParser):
+            truncated(path, text, report)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             structure = parser.get_structure(path.stem, io.StringIO(text))
-    except (OSError, EOFError, UnicodeDecodeError, ValueError, KeyError, IndexError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, ValueError, KeyError, IndexError, PDBConstructionException) as exc:
         raise ZooError(f"{path}: not a readable {'mmCIF' if isinstance(parser, MMCIFParser) else 'PDB'} file "
                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else 'no detail'})") from None
     models = list(structure)
     if not models:
         raise ZooError(f"{path}: no model (no ATOM records)")
     return models[0]
+
+
+def truncated(path: Path, text: str, report) -> None:
+    """A PDB text cut short: inside an atom record (its coordinates incomplete) is an error; elsewhere in a line
+    (no final newline), a line saying the file may be truncated."""
+    if not text or text.endswith("\n"):
+        return
+    lines = text.split("\n")
+    last = lines[-1]
+    if last.startswith(("ATOM", "HETATM")) and len(last.rstrip()) < 54:
+        raise ZooError(f"{path}, line {len(lines)}: the file ends inside an atom record (truncated?)")
+    report(f"{path}, line {len(lines)}: the file ends inside a line, without a newline (truncated?); read as it is")
 
 
 def protein_chains(path: str | Path, min_length: int = 1, report=warn) -> list[Chain]:
@@ -99,7 +116,7 @@ def protein_chains(path: str | Path, min_length: int = 1, report=warn) -> list[C
     from Bio.Data.PDBData import protein_letters_3to1_extended as three_to_one
     from Bio.PDB.Polypeptide import is_aa
 
-    model = parse(path)
+    model = parse(path, report)
     chains: list[Chain] = []
     for chain in model:
         amino = [r for r in chain if is_aa(r, standard=False) and r.get_resname() in three_to_one]
@@ -260,8 +277,6 @@ def cache_key(*parts: Any) -> str:
 
 # -- the datasets' raw material, cached -----------------------------------------------------------------
 def default_root() -> Path:
-    from .data import package_dir
-
     return package_dir("MDAnalysisTests", "biology/protein-contacts",
                        "pip install --no-deps mdanalysistests==2.11.0") / "data"
 

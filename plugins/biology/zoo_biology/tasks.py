@@ -4,6 +4,8 @@ per-residue interface classification."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,44 +16,67 @@ from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
 
 from zoo import ZooError
 from zoo.tasks import Task
-from zoo.tasks.base import refuse_options
+from zoo.tasks.base import index
 from zoo.tasks.classification import BinaryTask, ClassificationTask
-from zoo.training.views import View, parse
+from zoo.training.views import View
 
-from .sequences import Record, one_hot_dna, protein_ids, records_of_inputs, revcomp, warn
+from .sequences import one_hot_dna, protein_ids, revcomp, sequence_records, unnamed, warn
 
-BATCH = 256
-
-
-# -- running a trained model on inputs of our own -----------------------------------------------------------
-@torch.no_grad()
-def run_model(run, task: Task, batch: Any) -> Any:
-    """The run's evaluated weights on one batch, averaged over the recipe's test-time views (`tta`)."""
-    trainer = run.predictor()
-    model = trainer.eval_model().eval()
-    batch = batch.to(trainer.device)
-    outputs = [task.forward(model, batch)]
-    for view in parse(task.config.tta or "", task.views()):
-        outputs.append(task.undo_view(view, task.forward(model, view.apply(batch))))
-    return task.merge_views(outputs) if len(outputs) > 1 else outputs[0]
+# -- prediction on inputs of our own (zoo.predictor.Predictor calls the hooks below) ----------------------------
+def safe_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120]
 
 
-def all_failed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The results, unless no input could be scored at all: then the first reason is the error (exit code 2)."""
-    if results and all("error" in r for r in results):
-        raise ZooError(f"{results[0]['input']}: {results[0]['error']}" + (
-            f" (and {len(results) - 1} more input(s) or record(s) that could not be scored)" if len(results) > 1 else ""))
-    return results
+class NamedOutputs:
+    """Each input's file is named after the input (a FASTA record 'FILE:ID', a chain 'FILE:A', a table row), so
+    the records of one file do not overwrite each other's."""
+
+    def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
+        return super().write_output(output, prediction, stem.with_name(safe_stem(prediction["input"])))
 
 
-def failed(message: str) -> dict[str, Any]:
-    """A result line for an input that could not be scored: 'FILE, record ID: why' -> input and error."""
-    where, _, why = message.partition(": ")
-    return {"input": where, "error": why or message}
+def pad_stack(tensors: list[torch.Tensor], value: float) -> torch.Tensor:
+    """Tensors of different sizes in one batch, each at the start of its row, the rest `value`."""
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    out = tensors[0].new_full((len(tensors), *shape), value)
+    for i, t in enumerate(tensors):
+        out[(i, *[slice(0, n) for n in t.shape])] = t
+    return out
+
+
+class ChainInputs:
+    """Prediction on chains of different lengths: each chain goes through the network alone (as the task's own
+    evaluation runs them), and the outputs are padded into one batch with their lengths. A record is a dict:
+    'x' the network's input for one chain, and tensors the predictions need beside the output (a chain's true
+    contacts, its residue numbers)."""
+
+    def collate(self, items: list[dict[str, torch.Tensor]]) -> dict[str, Any]:
+        return {"chains": [it["x"] for it in items], **{k: [it[k] for it in items] for k in items[0] if k != "x"}}
+
+    def forward(self, model, x: Any) -> Any:
+        if not (isinstance(x, dict) and "chains" in x):
+            return super().forward(model, x)
+        outputs = [model(chain[None])[0].float() for chain in x["chains"]]
+        return {"output": pad_stack(outputs, 0.0), "length": torch.tensor([len(c) for c in x["chains"]]),
+                **{k: pad_stack(v, -1) for k, v in x.items() if k != "chains"}}
+
+
+def chain_of(output: dict[str, torch.Tensor], key: str = "output") -> torch.Tensor:
+    """One chain's tensor (an indexed output) cropped to the chain's length."""
+    length = int(output["length"])
+    value = output[key]
+    return value[tuple(slice(0, length) for _ in range(value.dim()))]
+
+
+def chains_of(output: Any) -> list[torch.Tensor]:
+    """Each chain's raw output in a batch: padded outputs cropped to their lengths, or a plain batch's rows."""
+    if isinstance(output, dict):
+        return [chain_of(index(output, i)) for i in range(len(output["length"]))]
+    return list(output)
 
 
 # -- sequences ---------------------------------------------------------------------------------------------
-class SequenceBinaryTask(BinaryTask):
+class SequenceBinaryTask(NamedOutputs, BinaryTask):
     """A binary classifier of protein or DNA sequences; `zoo predict RUN_DIR FILE.fasta|SEQUENCE...` prints one
     line per record (its file and id, label and score), and one line naming each record it could not score."""
 
@@ -68,29 +93,11 @@ class SequenceBinaryTask(BinaryTask):
 
         return pad_sequence([torch.tensor(protein_ids(s), dtype=torch.long) for s in seqs], batch_first=True)
 
-    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one FASTA file or sequence")
-        items = records_of_inputs(inputs, self.info["kind"], int(self.info["max_length"]), self.info.get("crop", "start"))
-        records = [r for r in items if isinstance(r, Record)]
-        scored: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(records), BATCH):
-            chunk = records[start:start + BATCH]
-            output = run_model(run, self, self.encode([r.seq for r in chunk]))
-            for record, output_i, pred in zip(chunk, output, self.predict(output)):
-                name = record.where.rsplit(", record ", 1)
-                pred = {"input": f"{Path(name[0]).name}:{record.id}" if len(name) == 2 else record.id, **pred}
-                if out_dir is not None:
-                    out_dir.mkdir(parents=True, exist_ok=True)
-                    files = self.write_output(output_i, dict(pred), out_dir / safe_stem(pred["input"]))
-                    pred["files"] = [str(f) for f in files]
-                scored[id(record)] = pred
-        return all_failed([scored[id(item)] if isinstance(item, Record) else failed(item) for item in items])
+    def records(self, item, read) -> Iterable[tuple[str, Any]]:
+        return sequence_records(item, self.info["kind"], int(self.info["max_length"]), self.info.get("crop", "start"))
 
-
-def safe_stem(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120]
+    def collate(self, items: list[str]) -> torch.Tensor:
+        return self.encode(items)
 
 
 class DnaBindingTask(SequenceBinaryTask):
@@ -115,37 +122,27 @@ class DnaBindingTask(SequenceBinaryTask):
 
 
 # -- tables ------------------------------------------------------------------------------------------------
-class TableInputs:
+class TableInputs(NamedOutputs):
     """`zoo predict` on a table: each argument a CSV file (every row, by the training columns' names) or one row
-    of comma-separated values in the training columns' order."""
+    of comma-separated values in the training columns' order (read by the dataset's reader)."""
 
-    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
-        from .data import apply_scaler, read_row
+    def records(self, item, read) -> Iterable[tuple[str, Any]]:
+        from .data import apply_scaler
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one CSV file or row of values")
-        names, rows = [], []
-        for text in inputs:
-            path = Path(text)
-            if path.suffix.lower() == ".csv" or path.is_file():
-                if not path.is_file():
-                    raise ZooError(f"{text}: no such file")
-                for name, row in self.csv_rows(path):
-                    names.append(name)
-                    rows.append(apply_scaler(self.info["scaler"], row))
-            else:
-                names.append(text if len(text) <= 40 else text[:37] + "...")
-                rows.append(read_row(text, self.info))
-        output = run_model(run, self, torch.stack(rows))
-        results = []
-        for i, (name, pred) in enumerate(zip(names, self.predict(output))):
-            pred = {"input": name, **pred}
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                pred["files"] = [str(f) for f in self.write_output(output[i], dict(pred), out_dir / safe_stem(name))]
-            results.append(pred)
-        return results
+        text = str(item)
+        path = Path(text)
+        if path.suffix.lower() == ".csv" or path.is_file():
+            if not path.is_file():
+                raise ZooError("no such file")
+            try:
+                return [(name, apply_scaler(self.info["scaler"], row)) for name, row in self.csv_rows(path)]
+            except ZooError as exc:
+                raise unnamed(exc, text) from None
+        try:
+            row = read(text)
+        except ZooError as exc:
+            raise unnamed(exc, repr(text[:40])) from None
+        return [(text if len(text) <= 40 else text[:37] + "...", row)]
 
     def csv_rows(self, path: Path):
         import numpy as np
@@ -208,7 +205,7 @@ def pair_mask(target: torch.Tensor) -> torch.Tensor:
     return target >= 0
 
 
-class ContactTask(Task):
+class ContactTask(ChainInputs, Task):
     """Contact maps (N x L x L logits) against targets (1, 0, -1 not scored), by masked binary cross-entropy.
 
     Its own evaluation runs the model on each whole chain of the split and reports the precision of the top L/5
@@ -241,63 +238,64 @@ class ContactTask(Task):
                 rows[key].append(value)
         return {k: float(torch.tensor(v).nanmean()) for k, v in rows.items() if v}
 
-    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+    def predict(self, output: Any) -> list[dict[str, Any]]:
+        """Per chain: its length and its five most likely long-range contacts; a chain read from a structure file
+        also gets the precision of its top L/5 long-range predictions against its own contacts."""
         out = []
-        for probs in self.scores(output):
+        for k, logits in enumerate(chains_of(output)):
+            probs = self.scores(logits)
             length = probs.shape[-1]
             i, j = torch.triu_indices(length, length, offset=LONG_RANGE)
             count = min(max(1, length // 5), len(i))
             top = probs[i, j].topk(count).indices if len(i) else torch.tensor([], dtype=torch.long)
             pairs = ",".join(f"{int(i[t]) + 1}-{int(j[t]) + 1}" for t in top[:5])
-            out.append({"residues": length, "top_long_range": pairs or "none"})
+            pred = {"residues": length, "top_long_range": pairs or "none"}
+            if isinstance(output, dict) and bool(output["known"][k]):
+                target = chain_of(index(output, k), "target").cpu()
+                pred["precision_l5_long"] = round(top_precision(probs.cpu(), target), 4)
+            out.append(pred)
         return out
 
-    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
-        """Each chain of each structure file (its own contacts shown and scored beside the prediction), or each
-        record of a FASTA file or bare sequence."""
+    def records(self, item, read) -> Iterable[tuple[str, Any]]:
+        """Each chain of a structure file (its own contacts shown and scored beside the prediction), or each record
+        of a FASTA file or a bare sequence."""
         from .data import ContactMaps
         from .structures import Protein, is_structure_file, protein_chains
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one PDB/mmCIF file, FASTA file or sequence")
         max_length = int(self.info.get("max_length", 400))
-        results = []
-        for text in inputs:
-            path = Path(text)
-            if is_structure_file(path):
-                try:
-                    chains = protein_chains(path)
-                except ZooError as exc:
-                    warn(str(exc))
-                    results.append(failed(str(exc)))
-                    continue
-                for chain in chains:
-                    if len(chain.seq) > max_length:
-                        warn(f"{path}, chain {chain.chain_id}: cropped to its first {max_length} of {len(chain.seq)} "
-                             "residues (data.max_length)")
-                    protein = Protein(chain.name, chain.seq[:max_length], chain.cb[:max_length])
-                    target = ContactMaps([protein]).maps[0]
-                    results.append(self._one(run, chain.name, protein.seq, target, out_dir))
-            else:
-                for item in records_of_inputs([text], "protein", max_length, "start"):
-                    if isinstance(item, str):
-                        results.append(failed(item))
-                    else:
-                        results.append(self._one(run, item.id, item.seq, None, out_dir))
-        return all_failed(results)
+        text = str(item)
+        path = Path(text)
+        if not is_structure_file(path):
+            for name, seq in sequence_records(item, "protein", max_length, "start"):
+                if isinstance(seq, ZooError):
+                    yield name, seq
+                else:
+                    yield name, self.chain(seq, None)
+            return
+        try:
+            chains = protein_chains(path)
+        except ZooError as exc:
+            raise unnamed(exc, text) from None
+        for chain in chains:
+            if len(chain.seq) > max_length:
+                warn(f"{path}, chain {chain.chain_id}: cropped to its first {max_length} of {len(chain.seq)} "
+                     "residues (data.max_length)")
+            protein = Protein(chain.name, chain.seq[:max_length], chain.cb[:max_length])
+            yield chain.name, self.chain(protein.seq, ContactMaps([protein]).maps[0])
 
-    def _one(self, run, name: str, seq: str, target: torch.Tensor | None, out_dir: Path | None) -> dict[str, Any]:
-        ids = torch.tensor(protein_ids(seq), dtype=torch.long)[None]
-        output = run_model(run, self, ids)
-        pred = {"input": name, **self.predict(output)[0]}
-        probs = self.scores(output)[0].cpu()
-        if target is not None:
-            pred["precision_l5_long"] = round(top_precision(probs, target), 4)
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            pred["files"] = [str(contact_png(probs, target, out_dir / f"{safe_stem(name)}.contacts.png", name))]
-        return pred
+    @staticmethod
+    def chain(seq: str, target: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        n = len(seq)
+        return {"x": torch.tensor(protein_ids(seq), dtype=torch.long),
+                "target": target if target is not None else torch.full((n, n), -1.0),
+                "known": torch.tensor(target is not None)}
+
+    def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
+        """The predicted map beside the structure's own contacts (when known), as a PNG."""
+        name = prediction["input"]
+        probs = self.scores(chain_of(output)).cpu()
+        target = chain_of(output, "target").cpu() if bool(output["known"]) else None
+        return [contact_png(probs, target, stem.with_name(f"{safe_stem(name)}.contacts.png"), name)]
 
 
 def chain_precisions(probs: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -329,7 +327,7 @@ def contact_png(probs: torch.Tensor, target: torch.Tensor | None, path: Path, ti
 
 
 # -- interfaces ----------------------------------------------------------------------------------------------
-class InterfaceTask(Task):
+class InterfaceTask(ChainInputs, Task):
     """Per-residue logits (N x L) against labels (1 touches another chain, 0 not, -1 padding): masked binary
     cross-entropy weighted for the rarer interface residues; AUROC and average precision over all residues."""
 
@@ -352,44 +350,39 @@ class InterfaceTask(Task):
         mask = target >= 0
         metrics.update(self.scores(output)[mask], target[mask].long())
 
-    def predict(self, output: torch.Tensor) -> list[dict[str, Any]]:
+    def predict(self, output: Any) -> list[dict[str, Any]]:
+        """Per chain: how many of its residues likely touch another chain."""
         return [{"residues": int(p.numel()), "interface_residues": int((p >= 0.5).sum()),
-                 "mean_score": round(float(p.mean()), 4)} for p in self.scores(output)]
+                 "mean_score": round(float(p.mean()), 4)} for p in map(self.scores, chains_of(output))]
 
-    def predict_inputs(self, run, inputs: list[str], out_dir: Path | None, options: dict[str, Any]) -> list[dict]:
-        """Each chain of each structure file: how many of its residues likely touch another chain; with --out, a
-        JSON of every residue's number, letter and score. Features come from the chain alone, so a file with one
-        chain is scored too (training needs two or more, for its labels)."""
-        from .structures import chain_features, is_structure_file, protein_chains
+    def records(self, item, read) -> Iterable[tuple[str, Any]]:
+        """Each chain of a structure file. Features come from the chain alone, so a file with one chain is scored
+        too (training needs two or more, for its labels)."""
+        from .structures import SUFFIXES, chain_features, is_structure_file, protein_chains
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one PDB or mmCIF file")
-        results = []
-        for text in inputs:
-            path = Path(text)
-            if not path.exists():
-                raise ZooError(f"{text}: no such file")
-            if not is_structure_file(path):
-                results.append(failed(f"{text}: not a PDB or mmCIF file (.pdb, .cif, .ent, optionally .gz)"))
-                continue
-            try:
-                chains = protein_chains(path)
-            except ZooError as exc:
-                warn(str(exc))
-                results.append(failed(str(exc)))
-                continue
-            for chain in chains:
-                x = torch.tensor(chain_features(chain), dtype=torch.float32)[None]
-                output = run_model(run, self, x)
-                pred = {"input": chain.name, **self.predict(output)[0]}
-                if out_dir is not None:
-                    out_dir.mkdir(parents=True, exist_ok=True)
-                    probs = self.scores(output)[0].tolist()
-                    path_out = out_dir / f"{safe_stem(chain.name)}.interface.json"
-                    path_out.write_text(json.dumps({"chain": chain.name, "residues": [
-                        {"number": n, "residue": a, "score": round(p, 4)}
-                        for n, a, p in zip(chain.numbers, chain.seq, probs)]}) + "\n")
-                    pred["files"] = [str(path_out)]
-                results.append(pred)
-        return all_failed(results)
+        text = str(item)
+        if not is_structure_file(Path(text)):
+            raise ZooError(f"not a PDB or mmCIF file ({', '.join(SUFFIXES[:4])}, optionally .gz/.bz2)")
+        try:
+            chains = protein_chains(text)
+        except ZooError as exc:
+            raise unnamed(exc, text) from None
+        for chain in chains:
+            numbers = [re.match(r"(-?\d+)(.*)", n).groups() for n in chain.numbers]
+            yield chain.name, {"x": torch.tensor(chain_features(chain), dtype=torch.float32),
+                               "number": torch.tensor([int(n) for n, _ in numbers]),
+                               "insertion": torch.tensor([ord(code[:1] or " ") for _, code in numbers]),
+                               "letter": torch.tensor([ord(a) for a in chain.seq])}
+
+    def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
+        """A JSON of every residue's number (with its insertion code), letter and score."""
+        name = prediction["input"]
+        probs = self.scores(chain_of(output)).tolist()
+        numbers = chain_of(output, "number").tolist()
+        codes = [chr(c).strip() for c in chain_of(output, "insertion").tolist()]
+        letters = [chr(c) for c in chain_of(output, "letter").tolist()]
+        path = stem.with_name(f"{safe_stem(name)}.interface.json")
+        path.write_text(json.dumps({"chain": name, "residues": [
+            {"number": f"{n}{code}", "residue": a, "score": round(p, 4)}
+            for n, code, a, p in zip(numbers, codes, letters, probs)]}) + "\n")
+        return [path]

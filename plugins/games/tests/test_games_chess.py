@@ -178,7 +178,7 @@ def test_mate_search_solves_a_mate_in_two_and_needs_the_right_candidates():
 
 @pytest.fixture(scope="module")
 def chess_run(tmp_path_factory):
-    from zoo_games.prepare import chess_resource
+    from zoo_games.shipped import chess_resource
 
     require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
     from zoo.config import parse_sets

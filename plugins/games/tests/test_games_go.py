@@ -71,7 +71,7 @@ def go_run(tmp_path_factory):
     """A tiny network trained on a few of the shipped GNU Go games (no games against GNU Go)."""
     from zoo.config import parse_sets
     from zoo.runs import train
-    from zoo_games.prepare import go_resource
+    from zoo_games.shipped import go_resource
     from zoo.testing import require
 
     require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")

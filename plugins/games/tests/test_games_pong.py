@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from zoo import ZooError
+from zoo.imitation import episode_seeds
 from zoo_games import atari, atari_data, atari_players
 
 
 def test_the_scripted_player_returns_the_ball_and_random_play_does_not():
-    seeds = atari.game_seeds("valid", 2)
+    seeds = episode_seeds("valid", 2)
     scripted = atari.play(atari_players.expert, seeds, 400)
     random = atari.play(atari_players.random_policy(0), seeds, 400)
     assert random.lost.sum() >= 10 and scripted.lost.sum() * 3 < random.lost.sum(), (scripted.lost, random.lost)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from zoo import ZooError
-from zoo.imitation import TRAIN_SEEDS
 
 ENV_ID = "ALE/Pong-v5"
 ACTIONS = (0, 2, 3)  # NOOP, RIGHT (the paddle goes up), LEFT (down): the network's classes 0, 1, 2
@@ -25,8 +24,6 @@ NAMES = ("noop", "up", "down")
 STACK, FRAME = 4, 40
 CROP = slice(34, 194)  # the play field's rows (160 x 160 with the columns)
 MAX_STEPS = 27_000  # agent steps: 108,000 frames, the ALE's usual cap on an episode
-SEED_BASE = {"valid": 10_000, "test": 20_000, "train": TRAIN_SEEDS}
-
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (frames N x STACK x F x F, RAM N x 2 x 128) -> classes
 
 
@@ -109,8 +106,6 @@ def play(policy: Policy, seeds: Sequence[int], max_steps: int = MAX_STEPS, label
     return games
 
 
-def game_seeds(split: str, count: int, start: int = 0) -> list[int]:
-    return [SEED_BASE[split] + start + i for i in range(count)]
 
 
 def write_gif(frames: list[np.ndarray], path: Path, every: int = 2) -> Path:

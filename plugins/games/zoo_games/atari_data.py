@@ -6,7 +6,7 @@ import torch
 
 from zoo import ZooError
 from zoo.data import DataBundle
-from zoo.imitation import Imitation
+from zoo.imitation import Imitation, episode_seeds
 
 from . import atari
 from .atari_players import expert, network_policy, noisy
@@ -44,7 +44,7 @@ def pong_games(data=None, seed: int = 0, demos: int = 6, episodes: int = 4, dagg
     generator = PongGames(demos, episodes, bool(dagger), capacity, seed, noise=noise, steps=steps)
 
     def labelled(split: str) -> TensorDataset:
-        games = atari.play(expert, atari.game_seeds(split, valid_games), steps, label=expert)
+        games = atari.play(expert, episode_seeds(split, valid_games), steps, label=expert)
         return TensorDataset(torch.from_numpy(games.frames), torch.from_numpy(games.labels))
 
     return DataBundle(train=None, valid=labelled("valid"), test=labelled("test"), generator=generator,

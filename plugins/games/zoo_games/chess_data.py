@@ -413,7 +413,7 @@ def default_rows(positions: int, depth: int, seed: int, explore: float, random_s
     """The labelled default positions: those shipped with the plugin (zoo_games/resources, made by
     `python -m zoo_games.prepare chess` with the default settings) when they are what is asked for, else gathered
     and labelled here (Stockfish needed; labels cached)."""
-    from .prepare import chess_resource, read_resource
+    from .shipped import chess_resource, read_resource
 
     defaults = (seed, explore, random_share, puzzle_share) == (0, 0.15, 0.1, 0.25)
     shipped = read_resource(chess_resource(depth)) if defaults else []

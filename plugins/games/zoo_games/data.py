@@ -28,7 +28,7 @@ def _opponents(text: str) -> list[str]:
 def self_play(game_name: str, data, seed: int, games: int, simulations: int, capacity: int, temperature_moves: int,
               c_puct: float, dirichlet_alpha: float, noise: float, q_weight: float, eval_simulations: int,
               opponents: str, symmetries: bool, random_plies: int, eval_openings: int = 0) -> DataBundle:
-    from .games import get_game
+    from .catalog import get_game
     from .selfplay import SelfPlay, Symmetries
 
     _no_data(data, game_name)

@@ -259,15 +259,3 @@ class ConnectFour(Game):
                 raise ValueError(f"{text!r}: move {i + 1}: column {ch} is full")
             state = self.next(state, int(ch) - 1)
         return state
-
-
-GAMES = {"tictactoe": TicTacToe, "connect4": ConnectFour}
-
-
-def get_game(name: str) -> Game:
-    if name == "go9":
-        from .go_rules import Go
-        return Go(9)
-    if name not in GAMES:
-        raise ValueError(f"unknown game {name!r}; known: {', '.join([*GAMES, 'go9'])}")
-    return GAMES[name]()

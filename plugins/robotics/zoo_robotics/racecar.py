@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from zoo.imitation import Imitation
+from zoo.imitation import SEED_BASE, Imitation  # track and start seeds of the splits
 from .scenes import connect, quiet
 
 HALF_WIDTH = 0.5  # m from the centre line to the road's edge
@@ -221,9 +221,6 @@ def drive(track_seed: int, start_seed: int, steer: Steerer | None, steps: int = 
         return Run(laps, laps if clean is None else clean, interventions, float(np.mean(offsets)) * 100, images, labels)
     finally:
         world.close()
-
-
-SEED_BASE = {"valid": 10_000, "test": 20_000}  # track and start seeds of the splits; training's: zoo.imitation.TRAIN_SEEDS
 
 
 def network_steerer(model, device="cpu") -> Steerer:

@@ -16,7 +16,7 @@ import torch
 
 from zoo import ZooError
 
-from zoo.imitation import TRAIN_SEEDS, Imitation
+from zoo.imitation import Imitation, episode_seeds
 
 ENV_ID = "Reacher-v5"
 OBSERVATION = 10  # cos q (2), sin q (2), target xy, joint velocities (2), fingertip - target (x, y)
@@ -24,7 +24,6 @@ ACTION = 2  # joint torques in [-1, 1]
 LINKS = (0.1, 0.11)  # shoulder to elbow, elbow to fingertip (m)
 GAINS = (2.0, 0.3)  # PD gains: stiff enough that a small action error leaves a small offset (see README)
 SUCCESS_CM = 1.0  # the fingertip within 1 cm of the target at the end of the episode
-SEED_BASE = {"valid": 10_000, "test": 20_000, "stats": 30_000, "train": TRAIN_SEEDS}
 
 Policy = Callable[[np.ndarray], np.ndarray]  # observations (N x 10) -> actions (N x 2)
 
@@ -136,10 +135,6 @@ def rollouts(policy: Policy, seeds: Sequence[int], record: bool = False) -> Roll
                 final[i] = float(np.linalg.norm(o[8:10])) * 100
     observations = np.concatenate(seen) if seen else np.zeros((0, OBSERVATION), np.float32)
     return Rollouts(returns, final, diverged, observations)
-
-
-def episode_seeds(split: str, count: int, start: int = 0) -> list[int]:
-    return [SEED_BASE[split] + start + i for i in range(count)]
 
 
 def observation_stats(episodes: int = 20) -> tuple[list[float], list[float]]:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
-import struct
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +13,7 @@ from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
 from zoo.config import Range
-from zoo.data import DataBundle, class_counts, stratified_split
+from zoo.data import DataBundle, class_counts, idx_file, read_idx, stratified_split
 from zoo.paths import cache_dir
 
 from . import augment
@@ -93,30 +91,6 @@ def digits(data: str | None = None, seed: int = 0, image_size: int = 8, augment:
 
 
 # -- Fashion-MNIST (IDX gz) ----------------------------------------------------------------
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzipped or not): the format of MNIST and Fashion-MNIST."""
-    if not path.is_file():
-        raise ZooError(f"{path}: no such file")
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
-        if zero != 0 or dtype != 0x08:
-            raise ValueError("not an unsigned-byte IDX file")
-        shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-    except (OSError, EOFError, ValueError, struct.error) as exc:
-        raise ZooError(f"{path}: not a readable IDX file ({exc})") from None
-
-
-def _idx_file(folder: Path, stem: str) -> Path:
-    for name in (f"{stem}.gz", stem):
-        if (folder / name).is_file():
-            return folder / name
-    raise ZooError(f"{folder}: missing {stem}.gz (Fashion-MNIST's standard file names)")
-
-
 def fashion_mnist(data: str | None = None, seed: int = 0, augment: str = "crop,flip", valid_size: int = 5000,
                   limit: int = 0) -> DataBundle:
     """60,000 + 10,000 images; `limit` keeps only that many training images (quick experiments)."""
@@ -126,8 +100,8 @@ def fashion_mnist(data: str | None = None, seed: int = 0, augment: str = "crop,f
                        "or pass --data DIR with the IDX gz files")
     arrays = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        x = read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
-        y = read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
+        x = read_idx(idx_file(folder, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
         if len(x) != len(y):
             raise ZooError(f"{folder}: {prefix} images ({len(x)}) and labels ({len(y)}) differ in number")
         arrays[split] = (torch.from_numpy(x.copy()).unsqueeze(1).float() / 255.0, y.astype(np.int64).tolist())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from zoo import ZooError
+from zoo.imitation import SEED_BASE, episode_seeds
 from zoo.tasks.base import refuse_options
 from zoo.tasks.classification import ClassificationTask
 
@@ -24,7 +25,7 @@ class PongTask(ClassificationTask):
         steps = atari.MAX_STEPS
         if self.config.eval_limit:  # zoo's quick checks: short games
             budget, steps = min(budget, int(self.config.eval_limit)), 50
-        seeds = atari.game_seeds(split if split in atari.SEED_BASE else "test", budget)
+        seeds = episode_seeds(split if split in SEED_BASE else "test", budget)
         games = atari.play(network_policy(model, device), seeds, steps)
         return {"return": float(games.returns.mean()), "won": float(games.won.mean()), "lost": float(games.lost.mean())}
 
@@ -49,7 +50,7 @@ class PongTask(ClassificationTask):
                 rows.append({"input": text, "error": f"{run.recipe.name} takes game seeds (whole numbers from 0)"})
                 continue
             seed = int(text)
-            games = atari.play(policy, [atari.SEED_BASE["test"] + seed], atari.MAX_STEPS, film=out_dir is not None)
+            games = atari.play(policy, [SEED_BASE["test"] + seed], atari.MAX_STEPS, film=out_dir is not None)
             row = {"input": text, "return": int(games.returns[0]), "won": int(games.won[0]),
                    "lost": int(games.lost[0]), "steps": int(games.steps[0])}
             if out_dir is not None:

@@ -10,7 +10,8 @@ import numpy as np
 from zoo import ZooError
 from zoo.training.callbacks import Callback
 
-from ..games import Game, get_game
+from ..catalog import get_game
+from ..games import Game
 from .policy import PolicyValueTask
 
 

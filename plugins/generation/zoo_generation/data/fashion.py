@@ -1,8 +1,6 @@
 """Fashion-MNIST (Debian's dataset-fashion-mnist, or a folder of its four IDX files) for flow matching."""
 from __future__ import annotations
 
-import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,32 +8,11 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
-from zoo.data import DataBundle, stratified_split
+from zoo.data import DataBundle, idx_file, read_idx, stratified_split
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (gzipped or not), the format of (Fashion-)MNIST."""
-    try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
-            raw = fh.read()
-        zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
-        if zero != 0 or dtype != 0x08:
-            raise ValueError("not an unsigned-byte IDX file")
-        shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-    except (OSError, EOFError, ValueError, struct.error) as exc:
-        raise ZooError(f"{path}: not a readable IDX file ({exc})") from None
-
-
-def _idx(folder: Path, stem: str) -> Path:
-    for name in (f"{stem}.gz", stem):
-        if (folder / name).is_file():
-            return folder / name
-    raise ZooError(f"{folder}: missing {stem}.gz (Fashion-MNIST's standard file names)")
 
 
 class Labelled(Dataset):
@@ -59,8 +36,8 @@ def fashion_arrays(data: str | None) -> dict[str, tuple[torch.Tensor, torch.Tens
             "with the four IDX gz files")
     out = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        x = read_idx(_idx(folder, f"{prefix}-images-idx3-ubyte"))
-        y = read_idx(_idx(folder, f"{prefix}-labels-idx1-ubyte"))
+        x = read_idx(idx_file(folder, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
         if len(x) != len(y) or x.ndim != 3:
             raise ZooError(f"{folder}: {prefix} images {x.shape} and labels {y.shape} do not match")
         if y.max() >= len(FASHION_CLASSES):

@@ -9,7 +9,6 @@ Whole photos are held out for validation and test: their evaluation runs the net
 """
 from __future__ import annotations
 
-import importlib.util
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
+from zoo.paths import package_dir
 
 from ..images import find_images, is_grey, limit_side, read_array, read_many, to_channels, to_tensor
 
@@ -49,13 +49,14 @@ TEST = ["astronaut", "coffee", "china", "camera", "ladybird", "storm"]
 VALID = ["chelsea", "flower", "garden"]
 
 
-def _package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
-    return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
-
-
 def photo_path(where: str, file: str) -> Path:
-    return (MATE if where == "mate" else (_package_dir(where) or Path("/nonexistent"))) / file
+    """A built-in photo's file (a missing package: a path that does not exist, and the photo is left out)."""
+    if where == "mate":
+        return MATE / file
+    try:
+        return package_dir(where, "generation's built-in photos") / file
+    except DataMissing:
+        return Path("/nonexistent") / file
 
 
 @dataclass
