@@ -75,6 +75,7 @@ class Settings:
 
 def resolve_runs(runs: list[str], names: list[str] | tuple[str, ...] = ()) -> list[tuple[str, Path]]:
     """(name, run folder) per RUN_DIR: its recipe's name unless --name gives one; checked before serving."""
+    from ..hub import resolve
     from ..rundir import read_config
 
     if not runs:
@@ -82,7 +83,8 @@ def resolve_runs(runs: list[str], names: list[str] | tuple[str, ...] = ()) -> li
     if len(names) > len(runs):
         raise ZooError(f"zoo serve: {len(names)} --name for {len(runs)} RUN_DIR(s); give at most one per run")
     out: list[tuple[str, Path]] = []
-    for i, run in enumerate(runs):
+    for i, given in enumerate(runs):
+        run = resolve(given)  # hf://ORG/NAME[@REVISION] or a published folder, fetched and checked; a run as it is
         saved = read_config(run)
         name = names[i] if i < len(names) else saved["recipe"]
         if not NAME.match(name) or name.endswith(("/card", "/predict")):
