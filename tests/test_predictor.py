@@ -102,16 +102,9 @@ def test_the_predictor_builds_no_trainer_and_reads_no_training_data(run_dir, sca
 
 def test_python_cli_and_export_all_go_through_the_predictor(run_dir, scans, tmp_path, capsys, monkeypatch):
     import zoo
-    from zoo import predictor
+    from zoo.testing import count_predictors
 
-    made = []
-    original = predictor.Predictor.__init__
-
-    def counting(self, *args, **kwargs):
-        made.append(args[0])
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    made = count_predictors(monkeypatch)
     python = zoo.load(run_dir, device="cpu").predict(str(scans / "scan1.png"))
     code, stdout, _ = zoo_cli(capsys, "predict", str(run_dir), str(scans / "scan1.png"), "--json")
     assert code == 0 and json.loads(stdout)["mean"] == python[0]["mean"]

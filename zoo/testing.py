@@ -44,3 +44,18 @@ def train_tiny(recipe: str, tmp_path, *sets: str, data: str | None = None, epoch
     train(recipe, data=data, sets=parse_sets(["grad_stats_every=0", *sets]), out=str(out), epochs=epochs,
           callbacks=[])
     return open_run(out, device="cpu"), json.loads((out / "summary.json").read_text())
+
+
+def count_predictors(monkeypatch) -> list[str]:
+    """The folders every zoo.predictor.Predictor made during a test is made from (to show a path goes through it)."""
+    from . import predictor
+
+    made: list[str] = []
+    init = predictor.Predictor.__init__
+
+    def counting(self, folder, *args, **kwargs):
+        made.append(str(folder))
+        init(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    return made

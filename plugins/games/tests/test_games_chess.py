@@ -301,17 +301,10 @@ def test_the_engines_open_the_network_through_the_predictor(chess_run, monkeypat
     """`zoo uci` opens the run once, through zoo.predictor.Predictor (no Trainer)."""
     import io
 
-    from zoo import predictor
+    from zoo.testing import count_predictors
     from zoo_games.uci import UciEngine
 
-    made = []
-    init = predictor.Predictor.__init__
-
-    def counting(self, folder, *args, **kwargs):
-        made.append(str(folder))
-        init(self, folder, *args, **kwargs)
-
-    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    made = count_predictors(monkeypatch)
     out = io.StringIO()
     UciEngine(str(chess_run), 2, out=out).run(["uci", "isready", "position startpos moves e2e4", "go", "go", "quit"])
     assert made == [str(chess_run)]

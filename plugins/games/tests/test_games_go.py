@@ -100,17 +100,10 @@ def test_predict_the_next_move_after_moves_played_and_name_the_bad_ones(go_run):
 def test_gtp_opens_the_network_through_the_predictor_and_plays_legal_moves(go_run, monkeypatch):
     import io
 
-    from zoo import predictor
+    from zoo.testing import count_predictors
     from zoo_games.gtp import GtpEngine
 
-    made = []
-    init = predictor.Predictor.__init__
-
-    def counting(self, folder, *args, **kwargs):
-        made.append(str(folder))
-        init(self, folder, *args, **kwargs)
-
-    monkeypatch.setattr(predictor.Predictor, "__init__", counting)
+    made = count_predictors(monkeypatch)
     out = io.StringIO()
     engine = GtpEngine(str(go_run), 4, out=out)
     engine.run(["1 name", "2 play black E5", "3 genmove white", "4 genmove black", "5 play white E5", "quit"])
