@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -491,16 +492,14 @@ def test_zoo_list_imports_no_server():
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_page_in_headless_chromium(runs, tmp_path):
+@contextlib.contextmanager
+def served_page(runs: list[str]):
+    """A real `zoo serve` app on a free loopback port, ready, and a headless Chromium page opened on it."""
     require(CHROMIUM is not None, "the page test needs Debian's chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the page test needs playwright (pip install playwright)")
     import uvicorn
-    from PIL import Image
-    from sklearn.datasets import load_digits
 
-    digit = tmp_path / "seven.png"
-    Image.fromarray((load_digits().images[7] * 15).astype("uint8")).resize((32, 32)).save(digit)
-    app = create_app(Settings(runs=[str(runs["digits"])], threads=1))
+    app = create_app(Settings(runs=runs, threads=1))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -510,22 +509,58 @@ def test_page_in_headless_chromium(runs, tmp_path):
         while not server.started or httpx.get(f"{base}/ready").status_code != 200:
             assert time.monotonic() < deadline and thread.is_alive()
             time.sleep(0.1)
-        [expected] = httpx.post(f"{base}/v1/models/vision/digits-resnet/predict",
-                                files=[("file", ("seven.png", digit.read_bytes(), "image/png"))]).json()["predictions"]
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page()
             page.goto(base + "/")
-            page.wait_for_selector("#model option[value='vision/digits-resnet']", state="attached")
-            page.wait_for_selector("#card table")  # the model card's metrics
-            page.set_input_files("#file", str(digit))
-            label = page.wait_for_selector(".result .label", timeout=30_000)
-            assert label.text_content() == expected["label"]
-            assert page.text_content(".result h3") == "seven.png"
-            assert page.locator(".result .bar").count() >= 1  # the score as a bar
-            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            yield base, page
             browser.close()
-        assert (tmp_path / "page.png").stat().st_size > 10_000  # (the README's picture: docs/serve_screenshot.py)
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def test_page_in_headless_chromium(runs, tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digit = tmp_path / "seven.png"
+    Image.fromarray((load_digits().images[7] * 15).astype("uint8")).resize((32, 32)).save(digit)
+    with served_page([str(runs["digits"])]) as (base, page):
+        [expected] = httpx.post(f"{base}/v1/models/vision/digits-resnet/predict",
+                                files=[("file", ("seven.png", digit.read_bytes(), "image/png"))]).json()["predictions"]
+        page.wait_for_selector("#model option[value='vision/digits-resnet']", state="attached")
+        page.wait_for_selector("#card table")  # the model card's metrics
+        page.set_input_files("#file", str(digit))
+        label = page.wait_for_selector(".result .label", timeout=30_000)
+        assert label.text_content() == expected["label"]
+        assert page.text_content(".result h3") == "seven.png"
+        assert page.locator(".result .bar").count() >= 1  # the score as a bar
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    assert (tmp_path / "page.png").stat().st_size > 10_000  # (the README's picture: docs/serve_screenshot.py)
+
+
+@pytest.fixture(scope="module")
+def film_run(tmp_path_factory):
+    """A tiny medical/xray-anomaly run (the films are rendered once and cached, as the medical tests do)."""
+    from zoo.plugins import get_registry
+
+    require("medical/xray-anomaly" in get_registry(), "the DICOM page test needs the medical plugin")
+    run, _ = train_tiny("medical/xray-anomaly", tmp_path_factory.mktemp("film"), "data.count=120",
+                        "data.image_size=64", "batch_size=16", "eval_batch_size=64", "data.augment=none", epochs=1)
+    return run.dir
+
+
+def test_page_shows_a_dicom_films_label_and_its_heatmap(film_run, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    film = get_testdata_file("RG1_UNCI.dcm")
+    with served_page([str(film_run)]) as (base, page):
+        page.wait_for_selector("#model option[value='medical/xray-anomaly']", state="attached")
+        page.check("input[data-option='heatmap']")
+        page.set_input_files("#file", film)
+        label = page.wait_for_selector(".result .label", timeout=60_000)
+        assert label.text_content() in ("normal", "abnormal", "unknown")
+        heat = page.wait_for_selector(".result img[alt$='.heatmap.png']", timeout=30_000)
+        assert heat.evaluate("img => img.naturalWidth") > 100  # the film with its heatmap, drawn
+        page.screenshot(path=str(tmp_path / "film.png"), full_page=True)
