@@ -155,12 +155,33 @@ NEW_DATASETS = [
               "0.4-2.3 mm per pixel. The circumference is exact: that of the ellipse along the outer border of "
               "the skull (4 a E(e)). Rendered once per data.data_seed, cached under ~/.cache/zoo/medical/"
               "ultrasound-hc. Splits 70/10/20. A model trained here has never seen a real fetus. " + NOT_A_DEVICE),
+    DatasetSpec(
+        name="medical/fundus-dr",
+        summary="colour fundus photos graded for diabetic retinopathy (0-4), referable = grade 2 or worse",
+        factory="zoo_medical.retinopathy:fundus_dr", reader="zoo_medical.retinopathy:read_input",
+        task="zoo_medical.retinopathy_task:RetinopathyTask",
+        source="REAL background, SIMULATED lesions: the one fundus photograph of scikit-image (skimage.data.retina(), "
+               "CC0) varied per image (field of view, left/right eye, colour, illumination, vessel contrast, blur), "
+               "with microaneurysms, haemorrhages, exudates, cotton-wool spots and new vessels drawn by the grade's "
+               "definition (zoo_medical/retinopathy_sim.py)",
+        licence="CC0 (the photo); the generated images likewise",
+        bring_your_own="--data a grading CSV or a folder with one: APTOS 2019 (id_code,diagnosis), EyePACS "
+                       "(image,level) or IDRiD (Image name,Retinopathy grade); photos found by id anywhere below. "
+                       "data.preprocess=crop (circular field cropped, default), ben (and the local mean colour "
+                       "subtracted, Ben Graham's) or none. EyePACS eyes of one person stay in one split.",
+        notes="2,000 photos of 128 px by default (data.count, data.image_size), grades drawn 40/15/20/10/15%; "
+              "stratified splits 70/10/20; rendered once per data.data_seed, cached under ~/.cache/zoo/medical/"
+              "fundus-dr. Every photo shows the SAME eye: a model trained here has never seen another person's "
+              "retina, nor a real lesion. " + NOT_A_DEVICE),
 ]
 NEW_MODELS = [
     ModelSpec(name="medical/segmentation-unet", summary="MONAI U-Net with a 1x1 head: per-pixel logits "
               "(model.channels, model.residual_units)", factory="zoo_medical.unets:segmentation_unet",
               task="zoo_medical.ultrasound_task:HeadCircumferenceTask",
               input="images N x C x H x W, H and W divisible by 2^(levels-1)"),
+    ModelSpec(name="medical/grading-resnet", summary="MONAI ResNet-10/18 for colour photos, 3x3 stride-2 stem without "
+              "max pooling (small lesions survive), five grade logits", factory="zoo_medical.retinopathy_task:grading_resnet",
+              task="zoo_medical.retinopathy_task:RetinopathyTask", input="photos N x 3 x H x W, H and W divisible by 16"),
 ]
 NEW_RECIPES = [
     RecipeSpec(
@@ -176,7 +197,20 @@ NEW_RECIPES = [
               "ultrasound region calibration, the HC18 CSV beside a PNG, or --pixel-size MM), the ellipse drawn "
               "over the image (DIR/NAME.hc.png) and whether the image is like the training images (familiarity, "
               "as the chest recipes). The run writes measurements.csv and hc_test.png for the test images. "
-              "Baseline in bench/bench_medical_ultrasound.py: Canny edges + RANSAC ellipse. " + NOT_A_DEVICE),
+              "Baseline in bench/bench_medical_ultrasound.py: bright ridges + RANSAC ellipse. " + NOT_A_DEVICE),
+    RecipeSpec(
+        name="medical/retinopathy",
+        summary="diabetic retinopathy grade 0-4 and referable DR from a colour fundus photo (MONAI ResNet); "
+                "quadratic weighted kappa, AUROC of referable DR, sensitivity at 90% specificity",
+        dataset="medical/fundus-dr", model="medical/grading-resnet", task="zoo_medical.retinopathy_task:RetinopathyTask",
+        defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4},
+        quick={"data.count": 40, "data.image_size": 64},
+        notes="`zoo predict RUN fundus.jpg --heatmap --out DIR`: the grade, the referable probability (Platt-"
+              "calibrated on the validation photos), Grad-CAM of the grade over the photo (monai GradCAM, to "
+              "--heatmap-dir, default RUN_DIR/heatmaps), and familiarity: a photo unlike the training photos is "
+              "labelled unknown. The run writes grading.json (test kappa, AUROC with its interval, sensitivity at "
+              "90% specificity, confusion matrix, calibration). Baseline in bench/bench_medical_retinopathy.py: "
+              "logistic regression on colour and lesion-filter features. " + NOT_A_DEVICE),
 ]
 
 
