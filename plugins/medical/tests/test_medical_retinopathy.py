@@ -12,7 +12,7 @@ from PIL import Image
 from zoo import ZooError
 from zoo.testing import train_tiny
 
-TINY = ("data.count=160", "data.image_size=64", "model.width=8", "batch_size=16", "eval_batch_size=64", "lr=0.005",
+TINY = ("data.count=200", "data.image_size=64", "model.width=8", "batch_size=16", "eval_batch_size=64", "lr=0.01",
         "weight_decay=0")
 
 
@@ -94,14 +94,16 @@ def test_bad_grading_csvs_get_one_line_errors(tmp_path, bad, message):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    return train_tiny("medical/retinopathy", tmp_path_factory.mktemp("dr"), *TINY, epochs=5)
+    return train_tiny("medical/retinopathy", tmp_path_factory.mktemp("dr"), *TINY, epochs=8)
 
 
 def test_tiny_run_learns_to_grade(tiny_run):
     run, summary = tiny_run
     grading = json.loads((run.dir / "grading.json").read_text())["test"]
-    assert grading["auroc_referable"] > 0.75  # chance is 0.5
-    assert summary["test"]["kappa"] > 0.3
+    history = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert grading["auroc_referable"] > 0.7  # chance is 0.5
+    assert summary["test"]["kappa"] > 0.3 and grading["kappa"] == pytest.approx(summary["test"]["kappa"], abs=0.02)
     assert "Not a medical device" in (run.dir / "README.md").read_text()
 
 

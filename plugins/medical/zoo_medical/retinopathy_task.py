@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
 
 from zoo import ZooError
 from zoo.tasks import Task
@@ -44,6 +46,34 @@ def grading_resnet(in_channels: int = 3, num_classes: int = 5, image_size: int =
                   num_classes=num_classes)
 
 
+class GradingMetrics(Metric):
+    """Quadratic weighted kappa and accuracy of the most likely grade, AUROC of the referable probability
+    (torchmetrics' functional metrics over the whole split)."""
+
+    full_state_update = False
+    higher_is_better = True
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("logits", default=[], dist_reduce_fx="cat")
+        self.add_state("grades", default=[], dist_reduce_fx="cat")
+
+    def update(self, logits: torch.Tensor, grades: torch.Tensor) -> None:
+        self.logits.append(logits.detach().float())
+        self.grades.append(grades.detach().long())
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        from torchmetrics.functional.classification import binary_auroc, multiclass_cohen_kappa
+
+        logits, grades = dim_zero_cat(self.logits), dim_zero_cat(self.grades)
+        predicted = logits.argmax(1)
+        referable = (grades >= REFERABLE).long()
+        auroc = binary_auroc(referable_probability(logits), referable) if 0 < referable.sum() < len(referable) \
+            else torch.tensor(float("nan"))
+        return {"kappa": multiclass_cohen_kappa(predicted, grades, 5, weights="quadratic"),
+                "accuracy": (predicted == grades).float().mean(), "auroc_referable": auroc}
+
+
 class RetinopathyTask(Task):
     """Five grades with cross-entropy; quadratic weighted kappa picks the checkpoint."""
 
@@ -56,20 +86,13 @@ class RetinopathyTask(Task):
         return F.cross_entropy(output.float(), target.long(), label_smoothing=self.config.label_smoothing)
 
     def metrics(self):
-        from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassCohenKappa
-
-        return nn.ModuleDict({"kappa": MulticlassCohenKappa(5, weights="quadratic"),
-                              "accuracy": MulticlassAccuracy(5, average="micro"),
-                              "auroc_referable": BinaryAUROC()})
+        return GradingMetrics()
 
     def scores(self, output) -> torch.Tensor:
         return output.float().softmax(1)
 
     def update_metrics(self, metrics, output, target) -> None:
-        target = target.long()
-        metrics["kappa"].update(output.float().argmax(1), target)
-        metrics["accuracy"].update(output.float().argmax(1), target)
-        metrics["auroc_referable"].update(referable_probability(output), (target >= REFERABLE).long())
+        metrics.update(output.float(), target.long())
 
     def predict(self, output) -> list[dict[str, Any]]:
         probabilities = self.scores(output)
