@@ -167,8 +167,8 @@ NEW_DATASETS = [
         licence="CC0 (the photo); the generated images likewise",
         bring_your_own="--data a grading CSV or a folder with one: APTOS 2019 (id_code,diagnosis), EyePACS "
                        "(image,level) or IDRiD (Image name,Retinopathy grade); photos found by id anywhere below. "
-                       "data.preprocess=crop (circular field cropped, default), ben (and the local mean colour "
-                       "subtracted, Ben Graham's) or none. EyePACS eyes of one person stay in one split.",
+                       "data.preprocess=ben (circular field cropped and the local mean colour subtracted, Ben "
+                       "Graham's; the default), crop (cropped only) or none. EyePACS eyes of one person stay in one split.",
         notes="2,000 photos of 128 px by default (data.count, data.image_size), grades drawn 40/15/20/10/15%; "
               "stratified splits 70/10/20; rendered once per data.data_seed, cached under ~/.cache/zoo/medical/"
               "fundus-dr. Every photo shows the SAME eye: a model trained here has never seen another person's "

@@ -3,7 +3,7 @@
 
 - `crop`: the circular field of view found (pixels brighter than a tenth of the photo's peak), cropped to its
   bounding box and padded to a square;
-- `ben`: the crop, then the local mean colour subtracted (Ben Graham's Kaggle 2015 preprocessing:
+- `ben` (the default): the crop, then the local mean colour subtracted (Ben Graham's Kaggle 2015 preprocessing:
   4 x photo - 4 x Gaussian blur of it + 0.5, inside the field), which evens out illumination and colour;
 - `none`: the photo as it is, padded to a square.
 
@@ -112,7 +112,7 @@ class Photos(Dataset):
 
 
 def fundus_dr(data: str | None = None, seed: int = 0, count: int = 2000, image_size: int = 128, data_seed: int = 0,
-              preprocess: str = "crop", augment: bool = True) -> DataBundle:
+              preprocess: str = "ben", augment: bool = True) -> DataBundle:
     """medical/retinopathy: simulated lesions on a real fundus photo (default), or a grading CSV's photos (`data`)."""
     if preprocess not in PREPROCESS:
         raise ZooError(f"--set data.preprocess={preprocess}: expected one of {', '.join(PREPROCESS)}")
