@@ -80,7 +80,7 @@ def main() -> None:
     sens = [sensitivity_at_specificity(p[:, REFERABLE:].sum(1), referable) for p in (probs, theirs)]
     summary = json.loads((out / "summary.json").read_text())
     grading = json.loads((out / "grading.json").read_text())
-    config = json.loads((out / "config.json").read_text())["config"]
+    info = json.loads((out / "config.json").read_text())["info"]
 
     from PIL import Image
     from skimage import data as skdata
@@ -100,7 +100,8 @@ def main() -> None:
     settings = " ".join(f"--set {s}" for s in sets)
     print(f"`zoo train {RECIPE}{' ' + settings if settings else ''}` "
           f"({'recipe defaults' if not sets else 'REDUCED settings: the machine was too busy for the defaults'}): "
-          f"{config['data.count']} photos of {config['data.image_size']} px, {summary['epochs']} epochs; wall "
+          f"{len(data.train) + len(data.valid) + len(data.test)} photos of {info['image_size']} px, "
+          f"{summary['epochs']} epochs; wall "
           f"{wall / 60:.1f} min including the simulation. {len(grades)} held-out test photos "
           f"(grades {np.bincount(grades, minlength=5).tolist()}). Baseline: logistic regression on 39 colour and "
           f"lesion-filter features, fitted on the same {len(data.train)} training photos in {baseline_wall:.0f} s.\n")
