@@ -81,6 +81,7 @@ class RetinopathyTask(Task):
     monitor = "kappa"
     directions = {"kappa": "max", "accuracy": "max", "auroc_referable": "max"}
     predict_options = ("heatmap", "heatmap_dir")
+    run_files = (familiarity.FILE,)  # the familiarity statistics, read at prediction
 
     def loss(self, output, target) -> torch.Tensor:
         return F.cross_entropy(output.float(), target.long(), label_smoothing=self.config.label_smoothing)
@@ -115,7 +116,7 @@ class RetinopathyTask(Task):
 
     def annotate(self, run, items, predictions) -> None:
         """Familiarity (a photo unlike the training photos gets the label 'unknown'), and with --heatmap a Grad-CAM
-        of the predicted grade over the photo, written to --heatmap-dir (default RUN_DIR/heatmaps)."""
+        of the predicted grade over the photo, written to --heatmap-dir, else --out, else RUN_DIR/heatmaps."""
         if self.info.get("familiarity"):
             for prediction, judged in zip(predictions, familiarity.judge(run, items)):
                 prediction.update(judged)
@@ -125,7 +126,7 @@ class RetinopathyTask(Task):
             raise ZooError("zoo predict: --heatmap-dir needs --heatmap")
         if self.options.get("heatmap"):
             write_heatmaps(self, run, items, predictions,
-                           Path(self.options.get("heatmap_dir") or Path(run.dir) / "heatmaps"))
+                           Path(self.options.get("heatmap_dir") or run.out_dir or Path(run.dir) / "heatmaps"))
 
     def report(self, trainer, run_dir) -> None:
         write_report(self, trainer, Path(run_dir))
@@ -155,9 +156,7 @@ def write_heatmaps(task, run, items, predictions, folder: Path) -> None:
     from .gradcam import last_conv_layer
 
     folder.mkdir(parents=True, exist_ok=True)
-    trainer = run.predictor()
-    model = trainer.eval_model()
-    model.eval()
+    model = run.model  # the run's zoo.predictor.Predictor: its network in eval mode
     for module in model.modules():  # gradient hooks forbid in-place changes of activations
         if isinstance(module, nn.ReLU):
             module.inplace = False
@@ -165,7 +164,7 @@ def write_heatmaps(task, run, items, predictions, folder: Path) -> None:
     info = task.info
     mean, std = torch.tensor(info["mean"])[:, None, None], torch.tensor(info["std"])[:, None, None]
     for item, prediction in zip(items, predictions):
-        x = item.detach().clone()[None].to(trainer.device)
+        x = item.detach().clone()[None].to(run.device)
         with torch.enable_grad():
             heat = cam(x=x.requires_grad_(True), class_idx=prediction["grade"])[0, 0].detach().float().cpu().numpy()
         photo = (item.detach().cpu() * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()

@@ -139,6 +139,7 @@ class HeadCircumferenceTask(Task):
     monitor = "hc_error_mm"
     directions = {"hc_error_mm": "min", "dice": "max", "found": "max"}
     predict_options = ("pixel_size",)
+    run_files = (familiarity.FILE,)  # the familiarity statistics, read at prediction
 
     def __init__(self, config, info):
         super().__init__(config, info)
