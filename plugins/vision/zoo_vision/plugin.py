@@ -29,7 +29,7 @@ def zoo_datasets():
             licence="yours; the default export is CC BY 4.0 (UCI digits)",
             bring_your_own=IMAGE_OWN,
             notes="Without DIR/valid, 15% of each class is held out for validation."),
-    ]
+    ] + issue39_datasets()
 
 
 @hookimpl
@@ -75,4 +75,65 @@ def zoo_recipes():
                   "under 5,000/50,000/more training images), at the images' own median size (16-64 px, grey or "
                   "colour as they are). --set model.arch=resnet18 (or any timm architecture) and "
                   "data.image_size/data.channels choose them yourself."),
-    ]
+    ] + issue39_recipes()
+
+
+# -- issue 39: reading traffic signs (zoo_vision.signs, signs_render, signs_task) ---------------------------
+SIGNS_SOURCE = ("the 46 road-sign drawings of Debian's josm package (images/presets/vehicle/restriction/**/*.svg in "
+                "josm.jar; `python -m zoo_vision.josm_data` unpacks them, the factory does it on first use), rendered "
+                "by cairosvg onto crops of photos that ship in the scikit-image, scikit-learn and matplotlib wheels")
+
+
+def _signs_specs():
+    dataset = DatasetSpec(
+        name="vision/traffic-signs",
+        summary="road signs: 46 josm drawings RENDERED onto real photos (simulated roadside crops), or your GTSRB data",
+        factory="zoo_vision.signs:traffic_signs", reader="zoo_vision.signs:read_sign", task="classification",
+        source=SIGNS_SOURCE,
+        licence="drawings: public domain (Debian's copyright file for josm: resources/images/presets/*, copyright "
+                "disclaimed); photos: CC0 or public domain (scikit-image, matplotlib), CC BY 2.0 (scikit-learn's "
+                "china.jpg, flower.jpg)",
+        bring_your_own="--data DIR in GTSRB's layout (DIR/Final_Training/Images/NNNNN/*.ppm with GT-NNNNN.csv, "
+                       "';'-separated, cut to Roi.X1..Roi.Y2; whole tracks held out for validation; "
+                       "DIR/Final_Test/Images/GT-final_test.csv with ClassId is the test split), or class-per-folder "
+                       "images (DIR/<class>/*, or DIR/train|valid|test/<class>/*)",
+        notes="The default is SIMULATED: each picture is a drawing rendered with perspective, rotation up to 12 deg, "
+              "a sign 16-64 px wide, a 7-25% margin, brightness/contrast/colour casts, occlusion (20%), motion and "
+              "defocus blur (25% each), fog (15%), rain (10%), noise and JPEG (50%), shrunk to data.image_size. "
+              "Whole photos are held out: train astronaut, camera, chelsea, brick, grass, grace_hopper; valid "
+              "flower, gravel; test china, rocket, coffee. A 'no sign' class (background, windows beside a sign or "
+              "around a small one) is added (data.no_sign=true) so that `zoo predict --detect` can slide the "
+              "classifier over a photo. Nothing is flipped (left/right turns and roundabouts are mirror pairs; "
+              "data.augment=flip is refused). data.classes=stop,give_way,... keeps some drawings; data.per_class, "
+              "data.valid_per_class, data.test_per_class size the renderings (cached under $ZOO_CACHE).")
+    recipe = RecipeSpec(
+        name="vision/traffic-signs", summary="read road signs: compact ResNet on rendered josm signs (or GTSRB), "
+        "`zoo predict --detect` draws boxes", dataset="vision/traffic-signs", model="vision/resnet-tiny",
+        task="zoo_vision.signs_task:SignTask",
+        defaults={"epochs": 12, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+                  "data.augment": "crop", "model.width": "24,48,96,128", "model.depth": 1, "model.drop_rate": 0.1,
+                  "threads": 2},
+        quick={"data.classes": "stop,give_way", "data.per_class": 4, "data.valid_per_class": 2,
+               "data.test_per_class": 2},
+        notes="Anchor: GTSRB, a CNN committee 99.46% (human 98.84%). `zoo predict RUN photo.jpg` names the sign and its "
+              "score; `--detect --out DIR` slides windows over a larger photo and writes DIR/<photo>.detect.png with "
+              "boxes. bench/bench_vision_signs.py compares it with HOG + linear SVM on the same held-out renderings.")
+    return dataset, recipe
+
+
+def issue39_datasets() -> list:
+    """The datasets of this block, added to zoo_datasets' list."""
+    return [_signs_specs()[0]]
+
+
+def issue39_recipes() -> list:
+    return [_signs_specs()[1]]
+
+
+@hookimpl
+def zoo_predict_options():
+    import click
+
+    return [click.Option(["--detect"], is_flag=True, default=False,
+                         help="Traffic-sign runs: slide the classifier over a larger photo and draw boxes round the "
+                              "signs into --out.")]
