@@ -2,7 +2,7 @@
 class-per-folder trees.
 
 Items are uint8 images kept in memory (N x 3 x S x S), normalized when read. A "no sign" class (background
-crops, and windows beside a sign or around a much smaller one) is added by default (data.no_sign), so that the
+crops, and windows beside a sign, round a much smaller one or inside a much larger one) is added by default (data.no_sign), so that the
 classifier can be slid over a larger photo (`zoo predict --detect`); for a user's data its pictures are crops
 of the built-in photos with the user's own training crops pasted off-centre or small.
 """
@@ -26,7 +26,7 @@ from zoo.paths import cache_dir
 from . import augment as augmentations
 from .data import IMAGE_SUFFIXES, load_image, scan_folder
 
-RENDER_VERSION = 1  # bump when the rendering changes: cached sets are keyed by it
+RENDER_VERSION = 4  # bump when the rendering changes: cached sets are keyed by it
 # GTSRB's 43 classes by ClassId (the German road-sign names, shortened)
 GTSRB_CLASSES = [
     "speed limit 20", "speed limit 30", "speed limit 50", "speed limit 60", "speed limit 70", "speed limit 80",
@@ -56,7 +56,7 @@ class SignImages(Dataset):
 
 
 # -- the factory -----------------------------------------------------------------------------------
-def traffic_signs(data: str | None = None, seed: int = 0, image_size: int = 32, per_class: int = 250,
+def traffic_signs(data: str | None = None, seed: int = 0, image_size: int = 32, per_class: int = 200,
                   valid_per_class: int = 20, test_per_class: int = 50, classes: str = "", no_sign: bool = True,
                   augment: str = "crop", valid_fraction: float = 0.1) -> DataBundle:
     """Rendered josm signs by default (train, valid and test on different photos); --data DIR reads GTSRB's

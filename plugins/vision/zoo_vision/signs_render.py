@@ -5,10 +5,10 @@ One rendering: the sign is drawn 16-64 px wide (its size in the camera's picture
 turned by up to 12 degrees, pasted about the centre of a crop of a photo (at a random zoom) with a margin of
 7-25% a side (as GTSRB's crops), then lit (brightness, contrast, saturation, hue, a colour cast), partly hidden
 (a patch of the photo in front of it), blurred by motion or defocus, fogged or rained on, shrunk to the model's
-size, given sensor noise and JPEG artefacts. The geometry and colour steps are torchvision's functional
+size, given sensor noise and JPEG artefacts (Pillow). The geometry and colour steps are torchvision's functional
 transforms; the motion-blur kernel, the rain streaks and the occluder are drawn here (torchvision has none).
-A "no sign" image is a crop with no sign, with a sign mostly outside it, or with a sign far too small for it:
-what a sliding window sees around a sign (`--detect`).
+A "no sign" image is a crop with no sign, with a sign mostly outside it, with a sign far too small for it, or
+inside a sign far larger than it: what a sliding window sees around a sign (`--detect`).
 Nothing is flipped: left and right turns (and roundabouts) are mirror images of each other.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from zoo import DataMissing, ZooError
 
 NO_SIGN = "no sign"
-HI = 128  # the drawings are rasterized once at this size, then resized per rendering
+HI = 96  # the drawings are rasterized once at this size, then resized per rendering
 
 # photos that ship in wheels (the generation plugin's photos; licences from scikit-image's, scikit-learn's and
 # matplotlib's own notes); whole photos are held out for validation and test
@@ -136,17 +136,20 @@ def render(glyph_hi: Image.Image | None, photo: np.ndarray, rng: np.random.Gener
     """One size x size x 3 uint8 picture: `glyph_hi` (an RGBA drawing) on a crop of `photo` as the road shows it;
     with `negative`, a "no sign" crop (no glyph, or it mostly outside the crop or far too small)."""
     s = rng.uniform(16, 64)  # the sign's width in the camera's picture
-    canvas = max(8, int(round(s * rng.uniform(1.15, 1.5))))
+    margin = rng.uniform(1.15, 1.5)
+    # drawn at the camera's resolution, but no finer than 1.5 x the output (finer detail is lost in the last resize)
+    canvas = max(8, min(int(round(s * margin)), int(1.5 * size)))
+    s = canvas / margin
     h, w = photo.shape[:2]
     side = int(min(h, w, max(8, canvas * rng.uniform(0.7, 5.0))))
     y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     picture = Image.fromarray(photo[y:y + side, x:x + side]).resize((canvas, canvas), Image.BILINEAR)
     placement = "centre"
     if negative:
-        placement = rng.choice(["none", "none", "outside", "small"]) if glyph_hi is not None else "none"
+        placement = rng.choice(["none", "none", "outside", "small", "part"]) if glyph_hi is not None else "none"
     if placement != "none":
-        side_px = s if placement != "small" else canvas * rng.uniform(0.15, 0.35)
-        glyph = glyph_hi.resize((max(4, round(side_px)),) * 2, Image.LANCZOS)
+        side_px = {"small": canvas * rng.uniform(0.15, 0.35), "part": canvas * rng.uniform(2.2, 4.0)}.get(placement, s)
+        glyph = glyph_hi.resize((max(4, round(side_px)),) * 2, Image.BILINEAR, reducing_gap=2.0)
         glyph = _perspective(glyph, rng, rng.uniform(0.0, 0.3))
         glyph = TF.rotate(glyph, float(rng.uniform(-12, 12)), interpolation=TF.InterpolationMode.BILINEAR,
                           expand=True, fill=[0, 0, 0, 0])
@@ -156,8 +159,10 @@ def render(glyph_hi: Image.Image | None, photo: np.ndarray, rng: np.random.Gener
             angle = rng.uniform(0, 2 * math.pi)
             reach = rng.uniform(0.55, 0.9) * canvas
             cx, cy = canvas / 2 + reach * math.cos(angle), canvas / 2 + reach * math.sin(angle)
-        else:
+        elif placement == "small":
             cx, cy = rng.uniform(0.2, 0.8, 2) * canvas
+        else:  # a window inside a much larger sign: a part of it fills the picture
+            cx, cy = canvas / 2 + rng.uniform(-0.5, 0.5, 2) * side_px
         picture.paste(glyph, (int(round(cx - glyph.width / 2)), int(round(cy - glyph.height / 2))), glyph)
         if placement == "centre" and rng.random() < 0.2:  # something in front of part of the sign
             ow, oh = int(rng.uniform(0.2, 0.5) * s), int(rng.uniform(0.2, 0.6) * s)
