@@ -39,7 +39,7 @@ def main() -> None:
     command = ["zoo", "train", "vision/traffic-signs", "--out", "RUN", *sets]
     log("training: " + " ".join(command))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "zoo", *command[1:4], "--out", str(work / "run"), *sets],
+    proc = subprocess.run([sys.executable, "-m", "zoo", *command[1:3], "--out", str(work / "run"), *sets],
                           capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])

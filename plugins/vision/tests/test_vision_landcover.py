@@ -16,7 +16,7 @@ from zoo.testing import require
 torch.set_num_threads(1)
 rasterio = pytest.importorskip("rasterio")
 TINY = {"epochs": 6, "batch_size": 64, "lr": 0.01, "grad_stats_every": 0, "device": "cpu", "threads": 1,
-        "model.width": 16, "label_smoothing": 0.0}
+        "model.width": 16, "label_smoothing": 0.0, "data.fold": 3}
 CRS = "EPSG:32617"
 
 
@@ -78,8 +78,8 @@ def test_patch_cnn_learns_on_held_out_blocks(trained):
     summary = json.loads((trained / "summary.json").read_text())
     from zoo_vision.landcover import landcover
 
-    y = landcover(fold=0).test.labels
-    majority = torch.bincount(y).max().item() / len(y)  # forest: 0.47 of fold 0's test pixels
+    y = landcover(fold=3).test.labels
+    majority = torch.bincount(y).max().item() / len(y)  # herbaceous: 0.37 of fold 3's test pixels
     assert summary["test"]["accuracy"] > majority + 0.15
 
 

@@ -26,7 +26,7 @@ from .landcover import COLOURS
 class PatchFCN(nn.Module):
     """Unpadded 3 x 3 convolutions (the first `depth` with BatchNorm and ReLU) and a 1 x 1 classifier."""
 
-    def __init__(self, num_classes: int, in_channels: int, patch: int = 15, width: int = 48, drop_rate: float = 0.1):
+    def __init__(self, num_classes: int, in_channels: int, patch: int = 15, width: int = 32, drop_rate: float = 0.1):
         super().__init__()
         depth = (patch - 1) // 2
         if depth < 1:
@@ -44,7 +44,7 @@ class PatchFCN(nn.Module):
         return self.head(self.body(x))
 
 
-def patch_fcn(num_classes: int, in_channels: int, patch: int = 15, width: int = 48, drop_rate: float = 0.1):
+def patch_fcn(num_classes: int, in_channels: int, patch: int = 15, width: int = 32, drop_rate: float = 0.1):
     return PatchFCN(num_classes, in_channels, patch, width, drop_rate)
 
 

@@ -112,7 +112,7 @@ def _signs_specs():
         task="zoo_vision.signs_task:SignTask",
         defaults={"epochs": 10, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
                   "data.augment": "crop", "data.per_class": 200, "model.width": "32,64,128,128", "model.depth": 1,
-                  "model.stem_stride": 2, "model.drop_rate": 0.1, "grad_stats_every": 0},
+                  "model.stem_stride": 2, "model.drop_rate": 0.1, "grad_stats_every": 0, "threads": 1},
         quick={"data.classes": "stop,give_way", "data.per_class": 4, "data.valid_per_class": 2,
                "data.test_per_class": 2},
         notes="Anchor: GTSRB, a CNN committee 99.46% (human 98.84%). `zoo predict RUN photo.jpg` names the sign and its "
@@ -173,8 +173,8 @@ def _landcover_specs():
         name="vision/satellite-landcover", summary="land cover from a multi-band scene: patch CNN in spatially "
         "blocked folds; predict writes a classified GeoTIFF and a coloured map",
         dataset="vision/satellite-landcover", model="vision/patch-fcn", task="zoo_vision.landcover_task:LandcoverTask",
-        defaults={"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.05,
-                  "model.width": 48, "model.drop_rate": 0.1, "threads": 2, "grad_stats_every": 0},
+        defaults={"epochs": 12, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.05,
+                  "model.width": 32, "model.drop_rate": 0.1, "threads": 1, "grad_stats_every": 0},
         notes="`zoo predict RUN scene.tif --out DIR` writes DIR/scene.classes.tif (the input's CRS and transform), "
               "DIR/scene.classes.png (colour map with a legend) and each class's share. bench/bench_vision_landcover.py "
               "runs every fold against a random forest on the pixel's band values, in the same blocks.")
