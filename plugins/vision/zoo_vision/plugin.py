@@ -105,12 +105,13 @@ def _signs_specs():
               "much smaller one or inside a much larger one) is added (data.no_sign=true) so that `zoo predict --detect` can slide the "
               "classifier over a photo. Nothing is flipped (left/right turns and roundabouts are mirror pairs; "
               "data.augment=flip is refused). data.classes=stop,give_way,... keeps some drawings; data.per_class, "
-              "data.valid_per_class, data.test_per_class size the renderings (cached under $ZOO_CACHE).")
+              "data.valid_per_class, data.test_per_class size the renderings (cached under $ZOO_CACHE). The 7 bare "
+              "pictograms (plain/bicycle, plain/moped...) are drawn on a white plate, as supplementary plates show them.")
     recipe = RecipeSpec(
         name="vision/traffic-signs", summary="read road signs: compact ResNet on rendered josm signs (or GTSRB), "
         "`zoo predict --detect` draws boxes", dataset="vision/traffic-signs", model="vision/resnet-tiny",
         task="zoo_vision.signs_task:SignTask",
-        defaults={"epochs": 10, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+        defaults={"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
                   "data.augment": "crop", "data.per_class": 200, "model.width": "32,64,128,128", "model.depth": 1,
                   "model.stem_stride": 2, "model.drop_rate": 0.1, "grad_stats_every": 0, "threads": 1},
         quick={"data.classes": "stop,give_way", "data.per_class": 4, "data.valid_per_class": 2,

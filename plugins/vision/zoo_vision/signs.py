@@ -26,7 +26,7 @@ from zoo.paths import cache_dir
 from . import augment as augmentations
 from .data import IMAGE_SUFFIXES, load_image, scan_folder
 
-RENDER_VERSION = 4  # bump when the rendering changes: cached sets are keyed by it
+RENDER_VERSION = 5  # bump when the rendering changes: cached sets are keyed by it
 # GTSRB's 43 classes by ClassId (the German road-sign names, shortened)
 GTSRB_CLASSES = [
     "speed limit 20", "speed limit 30", "speed limit 50", "speed limit 60", "speed limit 70", "speed limit 80",
@@ -107,7 +107,7 @@ def rendered(seed: int, size: int, per_class: int, valid_per_class: int, test_pe
     if len(svgs) < 2:
         raise ZooError("--set data.classes: name at least two drawings")
     names = list(svgs) + ([NO_SIGN_NAME] if no_sign else [])
-    glyphs = [signs_render.rasterize(svg, name=name) for name, svg in svgs.items()] + ([None] if no_sign else [])
+    glyphs = [signs_render.glyph(name, svg) for name, svg in svgs.items()] + ([None] if no_sign else [])
     key = hashlib.sha1(repr((RENDER_VERSION, size, per_class, valid_per_class, test_per_class, seed, names,
                              [hashlib.sha1(s).hexdigest() for s in svgs.values()],
                              signs_render.SPLIT_PHOTOS)).encode()).hexdigest()[:16]

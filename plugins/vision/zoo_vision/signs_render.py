@@ -9,7 +9,8 @@ size, given sensor noise and JPEG artefacts (Pillow). The geometry and colour st
 transforms; the motion-blur kernel, the rain streaks and the occluder are drawn here (torchvision has none).
 A "no sign" image is a crop with no sign, with a sign mostly outside it, with a sign far too small for it, or
 inside a sign far larger than it: what a sliding window sees around a sign (`--detect`).
-Nothing is flipped: left and right turns (and roundabouts) are mirror images of each other.
+Nothing is flipped: left and right turns (and roundabouts) are mirror images of each other. The seven bare
+pictograms of the set (plain/bicycle, plain/moped...) are drawn on a white plate, as supplementary plates show them.
 """
 from __future__ import annotations
 
@@ -85,6 +86,21 @@ def rasterize(svg: bytes, px: int = HI, name: str = "") -> Image.Image:
     except Exception as exc:  # cairosvg raises many kinds on a broken file
         raise ZooError(f"{name or 'SVG'}: cannot be drawn ({type(exc).__name__}: {exc})") from None
     return Image.open(io.BytesIO(png)).convert("RGBA")
+
+
+def glyph(name: str, svg: bytes) -> Image.Image:
+    """The drawing as the road shows it. josm's plain/* drawings are bare pictograms (a bicycle, a moped...): they
+    are put on a white plate with a black rim, as a supplementary plate (German Zusatzzeichen) shows them."""
+    drawn = rasterize(svg, name=name)
+    if not name.startswith("plain/"):
+        return drawn
+    plate = Image.new("RGBA", (HI, HI), (0, 0, 0, 0))
+    top, bottom = round(HI * 0.1), round(HI * 0.9)
+    ImageDraw.Draw(plate).rounded_rectangle([1, top, HI - 2, bottom], radius=HI // 16, fill=(245, 245, 240, 255),
+                                            outline=(20, 20, 20, 255), width=max(2, HI // 40))
+    inner = drawn.resize((round(HI * 0.8),) * 2, Image.BILINEAR)
+    plate.alpha_composite(inner, ((HI - inner.width) // 2, (HI - inner.height) // 2))
+    return plate
 
 
 def _perspective(glyph: Image.Image, rng: np.random.Generator, strength: float) -> Image.Image:
