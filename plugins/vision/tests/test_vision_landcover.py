@@ -196,3 +196,28 @@ def test_eurosat_folders(tmp_path):
     (tmp_path / "rgb" / "River" / "bad.jpg").write_text("no")
     with pytest.raises(ZooError, match="bad.jpg: not a readable image"):
         landcover(data=str(tmp_path / "rgb"))
+
+
+def test_vector_labels_points_and_polygons(tmp_path):
+    pytest.importorskip("pyogrio")
+    from rasterio.transform import xy
+
+    from zoo_vision.landcover import landcover
+
+    transform = write_scene(tmp_path / "scene.tif")
+    x0, y0 = xy(transform, 0, 0, offset="ul")
+    x1, y1 = xy(transform, 40, 20, offset="ul")  # the left half: 'water'
+    features = [{"type": "Feature", "properties": {"cover": "water"},
+                 "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}]
+    for r in range(2, 38, 4):
+        px, py = xy(transform, r, 30)
+        features.append({"type": "Feature", "properties": {"cover": "forest"},
+                         "geometry": {"type": "Point", "coordinates": [px, py]}})
+    (tmp_path / "labels.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    bundle = landcover(data=str(tmp_path / "scene.tif"), labels=str(tmp_path / "labels.geojson"),
+                       label_field="cover", folds=3, blocks=4, patch=5)
+    assert bundle.info["classes"] == ["forest", "water"]
+    n = len(bundle.train) + len(bundle.valid) + len(bundle.test) + bundle.info["pixels"]["buffer"]
+    assert n == 40 * 20 + 9  # every pixel of the polygon, one per point
+    with pytest.raises(ZooError, match="labels.geojson: no attribute 'label'"):
+        landcover(data=str(tmp_path / "scene.tif"), labels=str(tmp_path / "labels.geojson"))

