@@ -157,3 +157,13 @@ def test_what_looks_like_a_missing_file(text, missing, tmp_path, monkeypatch):
     assert (missing_file(text) == "no such file") is missing
     if text in ("", "x" * 5000):
         assert expand([text]) == [text]  # neither the current folder nor a traceback
+
+
+def test_inputs_of_several_sizes_are_predicted_one_at_a_time(run_dir, tmp_path):
+    from zoo.predictor import Predictor
+
+    for side in (12, 16, 20):
+        Image.fromarray((torch.rand(side, side) * 255).byte().numpy()).save(tmp_path / f"scan{side}.png")
+    rows = Predictor(run_dir, device="cpu").predict(str(tmp_path / "scan*.png"), batch_size=8)
+    assert [r["input"].endswith(f"scan{side}.png") for r, side in zip(rows, (12, 16, 20))] == [True] * 3
+    assert all("mean" in r for r in rows)

@@ -136,6 +136,10 @@ class Predictor:
         if not pending:
             return
         names, items = [n for n, _ in pending], [x for _, x in pending]
+        if len(items) > 1 and not same_shapes(items):  # inputs of several sizes (images, scenes): one at a time
+            for one in pending:
+                yield from self._flush([one], out_dir, tta, index)
+            return
         output, predictions = self.outputs(items, tta)
         predictions = [{"input": p.pop("input", name), **p} for name, p in zip(names, predictions)]
         self.task.annotate(self, items, predictions)
@@ -159,6 +163,21 @@ class Predictor:
         from .config import split
 
         return network(self.recipe, self.saved["model_args"], split(self.saved["config"])[1])
+
+
+def same_shapes(items: list[Any]) -> bool:
+    """Whether model inputs (tensors, or dicts of them) can be stacked into one batch as they are."""
+    import torch
+
+    def shapes(item: Any) -> Any:
+        if isinstance(item, torch.Tensor):
+            return tuple(item.shape)
+        if isinstance(item, dict):
+            return tuple((k, shapes(v)) for k, v in sorted(item.items()))
+        return None
+
+    first = shapes(items[0])
+    return all(shapes(item) == first for item in items[1:])
 
 
 def _records(task, arguments: list[Any], read) -> Iterator[list[tuple[str, Any]]]:
