@@ -37,7 +37,7 @@ def main() -> None:
         out, seconds, summary = train_defaults("robotics/racecar-lane", "RACECAR_BENCH_SETS", threads=1,
                                                sets={"data.dagger": str(dagger).lower()})
         cost[name] = (seconds / 60, (time.process_time() - started) / 60, summary["epochs"])
-        model = open_run(out, device="cpu").trainer(with_data=False).eval_model().eval()
+        model = open_run(out, device="cpu").module
         results[name] = drives(racecar.network_steerer(model))
 
     print("## robotics: driving from a camera (`robotics/racecar-lane`)\n")

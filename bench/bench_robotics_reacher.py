@@ -37,7 +37,7 @@ def main() -> None:
             out, seconds, summary = train_defaults("robotics/reacher-bc", "REACHER_BENCH_SETS", threads=1,
                                                    sets={"seed": str(seed), **sets})
             minutes[(name, seed)] = (seconds / 60, (time.process_time() - started) / 60, summary["epochs"])
-            model = open_run(out, device="cpu").trainer(with_data=False).eval_model().eval()
+            model = open_run(out, device="cpu").module
             runs[(name, seed)] = reacher.rollouts(reacher.network_policy(model), test)
     expert_rate = runs["expert"].success.mean()
 

@@ -88,11 +88,12 @@ def test_rating_recipe_learns_and_beats_the_mean(tmp_path, one_thread):
     # predicting the training mean scores RMSE ~1.12 on this split
     assert summary["test"]["rmse"] < 1.0 and summary["test"]["mae"] < 0.8
     out = run.predict(["user=196", "196", "no-such-user"])
+    assert [r.pop("input") for r in out] == ["user=196", "196", "no-such-user"]
     assert out[0] == out[1] and out[0]["user"] == "196"
     titles = [v for k, v in out[0].items() if k.isdigit()]
     assert len(titles) == 10 and all("(19" in t and "predicted rating" in t for t in titles)
     # movies user 196 already rated are never recommended back
-    rated = {run.saved["info"]["titles"][i] for i in run.trainer(with_data=False).model.known_mask(
+    rated = {run.saved["info"]["titles"][i] for i in run.module.known_mask(
         torch.tensor([run.saved["info"]["user_ids"].index("196")]))[0].nonzero().flatten().tolist()}
     assert not {t.rsplit(" [", 1)[0] for t in titles} & rated
     assert out[2]["user"] == "unknown" and "most popular" in out[2]["note"]

@@ -26,7 +26,7 @@ from torchmetrics import Metric
 
 from zoo import ZooError
 from zoo.data import DataBundle, split_indices
-from zoo.runs import default_recipe
+from zoo.build import default_recipe
 from zoo.tasks import Task
 
 from . import bandits

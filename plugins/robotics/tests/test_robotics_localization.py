@@ -135,7 +135,7 @@ def test_image_targets_turn_back_into_the_point_and_direct_regression_predicts_i
     scene = tmp_path / "scene.npz"
     np.savez(scene, rgb=scenes_.scene(0)["rgb"], depth=scenes_.scene(0)["depth"])
     [prediction] = run.predict([str(scene)])
-    assert set(prediction) == {"x_cm", "y_cm", "z_cm"}
+    assert set(prediction) == {"input", "x_cm", "y_cm", "z_cm"}
 
 
 def test_yaw_labels_are_simulated_grasps_kept_in_the_cache_and_the_yaw_head_joins_the_loss(tmp_path, monkeypatch):

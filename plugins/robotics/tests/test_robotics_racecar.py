@@ -61,7 +61,7 @@ def test_a_camera_network_learns_to_steer_like_the_driver(tmp_path):
     finally:
         world.close()
     [prediction] = run.predict([str(frame)])
-    assert set(prediction) == {"steering_rad"}
+    assert set(prediction) == {"input", "steering_rad"}
     (tmp_path / "notes.png").write_text("not an image")
     with pytest.raises(ZooError, match="notes.png: not an image"):
         data.read_camera(str(tmp_path / "notes.png"), {})

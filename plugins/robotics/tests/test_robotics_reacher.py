@@ -89,7 +89,7 @@ def test_a_policy_learns_to_reach_with_dagger(tmp_path):
     assert test["final_cm"] < 0.3 * np.nanmean(chance.final_cm) and test["success"] >= 0.15, test
     obs = reacher.rollouts(reacher.expert, [3], record=True).observations[0]
     [prediction] = run.predict([",".join(f"{v:.6f}" for v in obs)])
-    assert set(prediction) == {"shoulder_torque", "elbow_torque"}
+    assert set(prediction) == {"input", "shoulder_torque", "elbow_torque"}
     with pytest.raises(ZooError, match="10 finite numbers, got 3"):
         data.read_observation("1,2,3", {})
 
