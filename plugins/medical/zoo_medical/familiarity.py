@@ -150,3 +150,15 @@ def judge(run, items: list[torch.Tensor]) -> list[dict[str, Any]]:
         model(torch.stack(items).to(run.device))
     ratio = distances(tap.collected(), gaussian) / record["threshold"]
     return [{"familiar": bool(r <= 1), "unfamiliarity": round(float(r), 3)} for r in ratio]
+
+
+def card(record: dict[str, Any] | None, things: str = "films", unknown: bool = True) -> list[str]:
+    """The model card's account of the familiarity check (Markdown lines; none for a run without one)."""
+    if not record:
+        return []
+    shares = ", ".join(f"{k} {v:.3f}" for k, v in record["familiar_share"].items())
+    labelled = " and labels it `unknown`" if unknown else ""
+    fitted = f", fitted on {record['fitted_on']}" if record.get("fitted_on") else ""
+    return ["## Familiarity", "", f"`zoo predict` says `familiar=no`{labelled} when a {things[:-1]} is unlike the "
+            f"training {things}: {record['measure']} (layer `{record['layer']}`, threshold {record['threshold']}{fitted}). "
+            f"Share called familiar: {shares}.", ""]

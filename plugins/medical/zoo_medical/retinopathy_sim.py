@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from zoo.paths import cache_dir
+from zoo.paths import cache_dir, cached_arrays
 
 GENERATOR_VERSION = 1
 GRADES = ["no DR", "mild NPDR", "moderate NPDR", "severe NPDR", "proliferative DR"]
@@ -177,11 +177,4 @@ def _one(rng, size: int, grade: int) -> np.ndarray:
 def generated(count: int, size: int, seed: int) -> dict[str, np.ndarray]:
     """The first `count` simulated photos at `size` px for `seed`, rendered once and cached (npz, no pickle)."""
     path = cache_dir("medical", "fundus-dr") / f"v{GENERATOR_VERSION}-s{seed}-{size}px-{count}.npz"
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as saved:
-            return {k: saved[k] for k in saved.files}
-    arrays = simulate(0, count, size, seed)
-    partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, **arrays)
-    partial.replace(path)
-    return arrays
+    return cached_arrays(path, lambda: simulate(0, count, size, seed))

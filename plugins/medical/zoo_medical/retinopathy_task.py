@@ -136,12 +136,7 @@ class RetinopathyTask(Task):
                  "NPDR, 4 proliferative); referable = grade 2 or worse, its probability the softmax mass of grades "
                  "2-4, calibrated on the validation photos. `grading.json` holds the test kappa, AUROC and "
                  "sensitivity at 90% specificity. **Not a medical device**: a demonstration of the method.", ""]
-        record = self.info.get("familiarity")
-        if record:
-            shares = ", ".join(f"{k} {v:.3f}" for k, v in record["familiar_share"].items())
-            lines += ["## Familiarity", "", f"`zoo predict` labels a photo `unknown` (familiar=no) when it is unlike "
-                      f"the training photos: {record['measure']} (layer `{record['layer']}`, threshold "
-                      f"{record['threshold']}). Share called familiar: {shares}.", ""]
+        lines += familiarity.card(self.info.get("familiarity"), "photos")
         return "\n".join(lines)
 
 

@@ -201,12 +201,7 @@ def card(info: dict[str, Any]) -> str:
         lines += ["## Calibration", "", f"`anomaly_probability` is calibrated: {fitted['method']} "
                   f"(a={fitted['a']:.4g}, b={fitted['b']:.4g}); `zoo predict --json` keeps the raw score beside it. "
                   "The label uses the operating point in `operating_point.json`; reliability.png shows both.", ""]
-    record = info.get("familiarity")
-    if record:
-        shares = ", ".join(f"{k} {v:.3f}" for k, v in record["familiar_share"].items())
-        lines += ["## Familiarity", "", f"`zoo predict` says `familiar=no` and labels a film `unknown` when it is unlike "
-                  f"the training films: {record['measure']} (layer `{record['layer']}`, threshold "
-                  f"{record['threshold']}, fitted on {record['fitted_on']}). Share called familiar: {shares}.", ""]
+    lines += familiarity.card(info.get("familiarity"), "films")
     return "\n".join(lines)
 
 

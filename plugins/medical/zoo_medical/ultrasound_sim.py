@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from zoo.paths import cache_dir
+from zoo.paths import cache_dir, cached_arrays
 
 GENERATOR_VERSION = 1  # bump when `simulate` changes what it draws, so that old caches are not reused
 HC_RANGE_MM = (100.0, 340.0)  # 14 to 40 weeks of gestation, about
@@ -177,11 +177,4 @@ def _one(rng: np.random.Generator, size: int):
 def generated(count: int, size: int, seed: int) -> dict[str, np.ndarray]:
     """The first `count` simulated images at `size` px for `seed`, rendered once and cached (npz, no pickle)."""
     path = cache_dir("medical", "ultrasound-hc") / f"v{GENERATOR_VERSION}-s{seed}-{size}px-{count}.npz"
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as saved:
-            return {k: saved[k] for k in saved.files}
-    arrays = simulate(0, count, size, seed)
-    partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, **arrays)
-    partial.replace(path)
-    return arrays
+    return cached_arrays(path, lambda: simulate(0, count, size, seed))

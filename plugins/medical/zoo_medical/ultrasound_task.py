@@ -274,12 +274,7 @@ class HeadCircumferenceTask(Task):
                  "a DICOM ultrasound region calibration, an HC18-style CSV beside the image, or `--pixel-size MM`. "
                  "**This model is not a medical device**: it is a demonstration of the method, not a clinical "
                  "measurement.", ""]
-        record = self.info.get("familiarity")
-        if record:
-            shares = ", ".join(f"{k} {v:.3f}" for k, v in record["familiar_share"].items())
-            lines += ["## Familiarity", "", f"`zoo predict` says `familiar=no` for an image unlike the training "
-                      f"images: {record['measure']} (layer `{record['layer']}`, threshold {record['threshold']}). "
-                      f"Share called familiar: {shares}.", ""]
+        lines += familiarity.card(self.info.get("familiarity"), "images", unknown=False)
         return "\n".join(lines)
 
 
