@@ -38,7 +38,7 @@ def main() -> None:
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
 
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
     from zoo_vision.landcover import block_index
 
     reduced = os.environ.get("ZOO_BENCH_LANDCOVER", "").split()

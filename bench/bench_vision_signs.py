@@ -30,7 +30,7 @@ def log(message: str) -> None:
 def main() -> None:
     import numpy as np
 
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
     from zoo_vision.signs_baseline import dataset_arrays, fit_hog_svm, hog_features
 
     reduced = os.environ.get("ZOO_BENCH_SIGNS", "").split()

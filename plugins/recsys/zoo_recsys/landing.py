@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from torchmetrics import Metric
 from zoo import ZooError
 from zoo.data import DataBundle, split_indices
 from zoo.build import default_recipe
+from zoo.config import Range
 from zoo.tasks import Task
 
 from . import bandits
@@ -181,7 +182,8 @@ class PagePolicy(nn.Module):
         return {"reward": reward, "policy": policy}
 
 
-def page_policy(context_dim: int, n_actions: int, n_positions: int, hidden: int = 64, dim: int = 16,
+def page_policy(context_dim: int, n_actions: int, n_positions: int, hidden: int = 64,
+                dim: Annotated[int, Range(0)] = 16,  # 0: no user x item term
                 dropout: float = 0.1, objective: str = "dr", entropy: float = 1.0,
                 affinity: list[int] | None = None) -> PagePolicy:
     return PagePolicy(context_dim, n_actions, n_positions, hidden, dim, dropout, objective, entropy, affinity)

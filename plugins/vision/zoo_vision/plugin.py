@@ -172,8 +172,8 @@ def _landcover_specs():
         input="multi-band patches N x C x P x P (a scene N x C x H x W gives a map)",
         example="zoo_vision.landcover_task:patch_fcn_example")
     recipe = RecipeSpec(
-        name="vision/satellite-landcover", summary="land cover from a multi-band scene: patch CNN in spatially "
-        "blocked folds; predict writes a classified GeoTIFF and a coloured map",
+        name="vision/satellite-landcover", summary="land cover of a multi-band scene: patch CNN in spatially blocked "
+        "folds, a classified GeoTIFF out",
         dataset="vision/satellite-landcover", model="vision/patch-fcn", task="zoo_vision.landcover_task:LandcoverTask",
         defaults={"epochs": 12, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.05,
                   "model.width": 32, "model.drop_rate": 0.1, "threads": 1, "grad_stats_every": 0},
