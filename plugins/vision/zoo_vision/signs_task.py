@@ -39,14 +39,13 @@ class SignTask(ClassificationTask):
         if no_sign is None:
             raise ZooError("zoo predict --detect: this run has no 'no sign' class (trained with data.no_sign=false), "
                            "so it cannot tell windows without a sign")
-        trainer = run.predictor()
-        model = trainer.eval_model().eval()
+        model = run.model  # the run's zoo.predictor.Predictor: its network in eval mode
         for item, prediction in zip(items, predictions):
             source = getattr(item, "photo", None)
             if source is None:
                 raise ZooError("zoo predict --detect: give photo files (or PIL images), not tensors")
             photo = open_photo(source)
-            prediction["signs"] = detect(model, photo, self.info, trainer.device)
+            prediction["signs"] = detect(model, photo, self.info, run.device)
             self._photos[id(prediction)] = photo
 
     def write_output(self, output, prediction, stem: Path) -> list[Path]:
