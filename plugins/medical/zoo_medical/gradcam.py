@@ -41,8 +41,9 @@ def heatmaps(model: nn.Module, batch: torch.Tensor) -> np.ndarray:
     return maps[:, 0].detach().float().cpu().numpy()
 
 
-def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> None:
-    """The radiograph in grey with the heatmap in colour over it, side by side with the plain film."""
+def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str, caption: str = "input") -> None:
+    """The picture (a grey film H x W, or a colour photo H x W x 3, in [0, 1]) with the heatmap in colour over it,
+    side by side with the plain picture."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,10 +51,10 @@ def overlay(picture: np.ndarray, heat: np.ndarray, path: Path, title: str) -> No
 
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.7))
     for ax in axes:
-        ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
+        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
         ax.axis("off")
     axes[1].imshow(heat, cmap="jet", alpha=0.4, vmin=0, vmax=1)
-    axes[0].set_title("input", fontsize=9)
+    axes[0].set_title(caption, fontsize=9)
     axes[1].set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

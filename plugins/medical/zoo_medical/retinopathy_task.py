@@ -148,7 +148,7 @@ def evidence(p: np.ndarray) -> np.ndarray:
 def write_heatmaps(task, run, items, predictions, folder: Path) -> None:
     from monai.visualize import GradCAM
 
-    from .gradcam import last_conv_layer
+    from .gradcam import last_conv_layer, overlay
 
     folder.mkdir(parents=True, exist_ok=True)
     model = run.model  # the run's zoo.predictor.Predictor: its network in eval mode
@@ -165,27 +165,9 @@ def write_heatmaps(task, run, items, predictions, folder: Path) -> None:
         photo = (item.detach().cpu() * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()
         name = Path(getattr(item, "meta", {}).get("file", "input")).stem
         target = folder / f"{name}.heatmap.png"
-        overlay_colour(photo, heat, target, f"Grad-CAM of grade {prediction['grade']} ({prediction['label']}), "
-                                            f"referable {prediction['referable_probability']}")
+        overlay(photo, heat, target, f"Grad-CAM of grade {prediction['grade']} ({prediction['label']}), "
+                                     f"referable {prediction['referable_probability']}", "photo (as the model sees it)")
         prediction["heatmap"] = str(target)
-
-
-def overlay_colour(photo: np.ndarray, heat: np.ndarray, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(7, 3.7))
-    for ax in axes:
-        ax.imshow(photo)
-        ax.axis("off")
-    axes[1].imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-    axes[0].set_title("photo (as the model sees it)", fontsize=8)
-    axes[1].set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # -- the end-of-run report ------------------------------------------------------------------------------------
