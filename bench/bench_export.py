@@ -20,7 +20,7 @@ RECIPES = ["vision/digits-resnet", "medical/xray-anomaly", "medical/xray-densene
            "nlp/gloss-topic", "nlp/report-summarize", "recsys/ml100k-rating", "recsys/ml100k-ranking",
            "biology/tf-binding", "biology/protein-contacts", "generation/denoise", "generation/super-resolution",
            "games/tictactoe-alphazero", "games/chess-stockfish"]
-TINY = {"epochs": "1", "max_steps": "1", "eval_limit": "1", "grad_stats_every": "0", "tta": ""}
+TINY = {"epochs": "1", "max_steps": "1", "eval_limit": "1", "grad_stats_every": "0", "task.tta": ""}
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def main() -> None:
                                  "reported", wall))
             if "stockfish0_score" in test:
                 config = json.loads((ROOT / name.replace("/", "-") / "config.json").read_text())["config"]
-                games = int(config["eval_budget"])
+                games = int(config["task.eval_budget"])
                 rows.append((name, "score against Stockfish Skill Level 0 (draws half)",
                              wilson(test["stockfish0_score"], games), "reported", wall))
         else:

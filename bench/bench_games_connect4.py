@@ -5,7 +5,7 @@ as first player against depth-4 alpha-beta within 60 CPU minutes on this machine
 thread; the last round is also played on the test split, from the empty board and from random openings. The target
 is judged on that last network: from FINAL_GAMES random openings as first player, with FINAL_SIMULATIONS visits a
 move (a round's own 10 games from the empty board are nearly one game, the network being deterministic).
-Set CONNECT4_BENCH_SETS=epochs=1,steps_per_round=2,data.games=2,data.simulations=4,eval_budget=1 for a smoke test
+Set CONNECT4_BENCH_SETS=epochs=1,task.steps_per_round=2,data.games=2,data.simulations=4,task.eval_budget=1 for a smoke test
 (its figures mean nothing).
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main() -> None:
     out, seconds, summary = train_defaults("games/connect4-alphazero", "CONNECT4_BENCH_SETS", threads=1)
     saved = json.loads((out / "config.json").read_text())
     config = {**{f"data.{k}": v.default for k, v in inspect.signature(connect4).parameters.items()}, **saved["config"]}
-    games = int(config["eval_budget"])
+    games = int(config["task.eval_budget"])
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "cpu_minutes" in r]
     plies = int(saved["info"].get("eval_openings", 0))
@@ -51,7 +51,7 @@ def main() -> None:
              "both colours)") if plies else "from the empty board"
     print("## games: Connect Four by AlphaZero self-play (`games/connect4-alphazero`)\n")
     print(f"`games/connect4-alphazero` with its defaults: {len(rows)} rounds of {config['data.games']} self-play games "
-          f"({config['data.simulations']} MCTS visits a move) and {config['steps_per_round']} training steps, one torch "
+          f"({config['data.simulations']} MCTS visits a move) and {config['task.steps_per_round']} training steps, one torch "
           f"thread, {seconds / 60:.1f} min wall in all (evaluations included). After each round the network (MCTS, "
           f"{saved['info']['eval_simulations']} visits a move, no noise) plays {games} games as first and {games} as "
           "second player against each alpha-beta player (depth N, a fixed heuristic at the leaves, ties broken at "

@@ -2,7 +2,7 @@
 imitates and the random policy, over the same 10 whole test games (ALE/Pong-v5: sticky actions, so every game
 differs; a game ends at 21 points). Return: points won - points lost, from -21 to 21. Target (issue 16): a mean
 return at least 15 points above the random policy's.
-Set PONG_BENCH_SETS=epochs=1,steps_per_round=10,data.steps=100 and PONG_BENCH_GAMES=2 for a smoke test (its
+Set PONG_BENCH_SETS=epochs=1,task.steps_per_round=10,data.steps=100 and PONG_BENCH_GAMES=2 for a smoke test (its
 figures mean nothing).
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ it, with data.dagger=false (as many frames, all from the noisy scripted driver).
 same 10 random starts on 10 test tracks never seen in training, 300 control steps (30 s: 1.8-2.4 laps). When the
 car leaves the road the scripted driver takes over until it is back (an intervention). Target (issue 18): a full
 lap without leaving the road in 9 of 10 drives.
-Set RACECAR_BENCH_SETS=epochs=1,data.demos=2,eval_budget=1 for a smoke test (its figures mean nothing).
+Set RACECAR_BENCH_SETS=epochs=1,data.demos=2,task.eval_budget=1 for a smoke test (its figures mean nothing).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Both variants train with the recipe's defaults at an equal label budget (each ro
 states: driven by the learner with DAgger, by the expert without), three seeds each; every policy is rolled out
 on the same 100 test episodes (fixed starts and targets). Success: the fingertip within 1 cm of the target at
 the end of the episode. Target (issue 18): success at least 90% of the expert's, with and without DAgger.
-Set REACHER_BENCH_SETS=epochs=2,eval_budget=5 for a smoke test (its figures mean nothing).
+Set REACHER_BENCH_SETS=epochs=2,task.eval_budget=5 for a smoke test (its figures mean nothing).
 """
 from __future__ import annotations
 

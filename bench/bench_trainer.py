@@ -22,9 +22,9 @@ from zoo.training.trainer import Trainer
 
 EPOCHS, STEPS = 3, 600
 BASE = ["model.width=16", "data.image_size=8", "data.augment=none", "model.drop_rate=0", "batch_size=64",
-        "epochs=%d" % EPOCHS, "device=cpu", "eval_limit=1", "tta=", "threads=1"]
-OFF = ["grad_clip=0", "grad_stats_every=0", "label_smoothing=0", "schedule=constant", "weight_decay=0"]
-DEFAULTS = ["grad_clip=1.0", "grad_stats_every=50", "label_smoothing=0.1", "schedule=onecycle", "weight_decay=0.05"]
+        "epochs=%d" % EPOCHS, "device=cpu", "eval_limit=1", "task.tta=", "threads=1"]
+OFF = ["grad_clip=0", "grad_stats_every=0", "task.label_smoothing=0", "schedule=constant", "weight_decay=0"]
+DEFAULTS = ["grad_clip=1.0", "grad_stats_every=50", "task.label_smoothing=0.1", "schedule=onecycle", "weight_decay=0.05"]
 
 
 def built(extra, epochs=EPOCHS):

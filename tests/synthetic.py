@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo.config import TrainConfig
+from zoo.config import ClassifierSettings, TrainConfig
 from zoo.data import DataBundle, TensorPairs
 from zoo.tasks.classification import ClassificationTask
 
@@ -28,10 +28,15 @@ def mlp(dim: int = 16, classes: int = 4, hidden: int = 32) -> nn.Module:
 
 
 def trainer(tmp_path=None, model=None, data=None, **settings):
+    """A Trainer of `mlp` on `blobs`; `settings` are TrainConfig's and ClassifierSettings' (label_smoothing...)."""
+    from dataclasses import fields
+
     from zoo.training.trainer import Trainer
 
+    task_keys = {f.name for f in fields(ClassifierSettings)}
     config = TrainConfig(**{"epochs": 2, "batch_size": 32, "lr": 1e-2, "grad_stats_every": 0, "device": "cpu",
-                            **settings})
+                            **{k: v for k, v in settings.items() if k not in task_keys}})
     data = data or blobs()
-    return Trainer(model or mlp(), ClassificationTask(config, data.info), data, config, run_dir=tmp_path,
-                   callbacks=[])
+    task = ClassificationTask(config, data.info)
+    task.settings = ClassifierSettings(**{k: v for k, v in settings.items() if k in task_keys})
+    return Trainer(model or mlp(), task, data, config, run_dir=tmp_path, callbacks=[])

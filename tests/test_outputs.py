@@ -75,7 +75,7 @@ def test_unknown_view_and_views_on_inputs_they_cannot_take_are_errors(tmp_path):
     from synthetic import trainer
 
     with pytest.raises(ZooError, match="unknown view 'rot90'; this recipe's views are hflip, vflip, shift"):
-        train("toy/denoise", tmp_path / "run", "tta=rot90")
+        train("toy/denoise", tmp_path / "run", "task.tta=rot90")
     with pytest.raises(ZooError, match="view 'hflip' needs 4-D input batches, got a 2-D tensor"):
         trainer(tta="hflip").evaluate("valid", tta=True)  # feature vectors, not images: never silently skipped
 
@@ -141,7 +141,7 @@ def test_a_task_adds_a_view_of_its_own_and_it_is_undone_on_outputs_that_follow_t
     """A DNA view: the reverse complement of one-hot sequences (N x 4 x L, channels A, C, G, T)."""
     from torch import nn
 
-    from zoo.config import TrainConfig
+    from zoo.config import TaskSettings, TrainConfig
     from zoo.data import DataBundle, TensorPairs
     from zoo.tasks.regression import RegressionTask
     from zoo.training.trainer import Trainer
@@ -162,8 +162,10 @@ def test_a_task_adds_a_view_of_its_own_and_it_is_undone_on_outputs_that_follow_t
     x = torch.nn.functional.one_hot(torch.randint(4, (8, 20)), 4).permute(0, 2, 1).float()
     y = x[:, 2]
     data = DataBundle(train=TensorPairs(x, y), valid=TensorPairs(x, y), info={"target_dims": 20})
-    config = TrainConfig(tta="revcomp", device="cpu", grad_stats_every=0)
-    t = Trainer(GContent(), PerBase(config, data.info), data, config, callbacks=[])
+    config = TrainConfig(device="cpu", grad_stats_every=0)
+    task = PerBase(config, data.info)
+    task.settings = TaskSettings(tta="revcomp")
+    t = Trainer(GContent(), task, data, config, callbacks=[])
     plain, both = t.evaluate("valid")["loss"], t.evaluate("valid", tta=True)["loss"]
     # the reverse complement reads C where G was: averaged and turned back, half the signal is the C channel
     assert plain == 0 and both == pytest.approx(float(((x[:, 2] - (x[:, 2] + x[:, 1]) / 2) ** 2).mean()))

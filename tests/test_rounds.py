@@ -88,7 +88,7 @@ def test_sigkill_mid_round_then_resume_ends_bitwise_equal(tmp_path):
 def test_two_processes_receive_rank_zeros_rounds_and_match_one_process(tmp_path):
     """Under torchrun rank 0 generates each round and the others receive it; with the same global batch the
     weights match a single process's."""
-    common = ["--epochs", "2", "--set", "data.symmetries=false", "--set", "steps_per_round=10", "--set", "data.games=60"]
+    common = ["--epochs", "2", "--set", "data.symmetries=false", "--set", "task.steps_per_round=10", "--set", "data.games=60"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
@@ -120,8 +120,8 @@ def test_non_finite_targets_in_a_round_stop_training_before_bad_weights(tmp_path
 
 
 def test_bad_settings_of_a_generating_recipe_are_one_line_errors(tmp_path):
-    for setting, message in [("eval_budget=0", "eval_budget: must be at least 1"),
-                             ("steps_per_round=0", "steps_per_round: a recipe that generates its data"),
-                             ("tta=rot90", "unknown view 'rot90'")]:
+    for setting, message in [("task.eval_budget=0", "eval_budget: must be at least 1"),
+                             ("task.steps_per_round=0", "steps_per_round: a recipe that generates its data"),
+                             ("task.tta=rot90", "unknown view 'rot90'")]:
         with pytest.raises(ZooError, match=message):
             train(tmp_path / setting.split("=")[0], setting, "epochs=1")

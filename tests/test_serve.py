@@ -40,8 +40,8 @@ def runs(tmp_path_factory):
     digits (a real reader, which names a bad file in one line; the page test's model)."""
     folder = tmp_path_factory.mktemp("runs")
     denoise, _ = train_tiny(DENOISE, folder, epochs=1)
-    board, _ = train_tiny(BOARD, folder, "data.games=10", "steps_per_round=5", "eval_budget=4", epochs=1)
-    digits, _ = train_tiny(DIGITS, folder, "model.width=8", "data.image_size=8", "batch_size=64", "tta=",
+    board, _ = train_tiny(BOARD, folder, "data.games=10", "task.steps_per_round=5", "task.eval_budget=4", epochs=1)
+    digits, _ = train_tiny(DIGITS, folder, "model.width=8", "data.image_size=8", "batch_size=64", "task.tta=",
                            "max_steps=3", "eval_limit=1", "data.augment=none", "device=cpu")
     return {"denoise": denoise.dir, "board": board.dir, "digits": digits.dir}
 

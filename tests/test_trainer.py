@@ -59,29 +59,33 @@ def test_gradient_clipping_bounds_the_update():
 
 
 def test_label_smoothing_raises_the_floor_of_the_loss():
-    from zoo.config import TrainConfig
+    from zoo.config import ClassifierSettings, TrainConfig
     from zoo.tasks.classification import ClassificationTask
 
     logits = torch.tensor([[20.0, -20.0]])
     sharp = ClassificationTask(TrainConfig(), {"num_classes": 2}).loss(logits, torch.tensor([0]))
-    smooth = ClassificationTask(TrainConfig(label_smoothing=0.2), {"num_classes": 2}).loss(logits, torch.tensor([0]))
+    smooth = ClassificationTask(TrainConfig(), {"num_classes": 2})
+    smooth.settings = ClassifierSettings(label_smoothing=0.2)
+    smooth = smooth.loss(logits, torch.tensor([0]))
     assert sharp < 1e-6 and smooth > 1.0  # a confident right answer is penalized when smoothing
 
 
 def test_logit_adjustment_favours_rare_classes_in_predictions_not_in_the_loss():
     from zoo import ZooError
-    from zoo.config import TrainConfig
+    from zoo.config import ClassifierSettings, TrainConfig
     from zoo.tasks.classification import ClassificationTask
 
     info = {"num_classes": 3, "class_counts": [80, 15, 5]}
     logits = torch.tensor([[2.0, 1.0, 0.5]])  # the frequent class leads, but not by much
     plain = ClassificationTask(TrainConfig(), info)
-    adjusted = ClassificationTask(TrainConfig(logit_adjust=1.0), info)
+    adjusted = ClassificationTask(TrainConfig(), info)
+    adjusted.settings = ClassifierSettings(logit_adjust=1.0)
     assert plain.scores(logits).argmax() == 0 and adjusted.scores(logits).argmax() == 2
     assert torch.isclose(adjusted.scores(logits).sum(), torch.tensor(1.0))
     assert adjusted.loss(logits, torch.tensor([0])) == plain.loss(logits, torch.tensor([0]))
-    with pytest.raises(ZooError, match="logit_adjust"):
-        ClassificationTask(TrainConfig(logit_adjust=1.0), {"num_classes": 3}).scores(logits)
+    adjusted.info = {"num_classes": 3}
+    with pytest.raises(ZooError, match="task.logit_adjust"):
+        adjusted.scores(logits)
 
 
 def test_resume_continues_where_the_run_stopped(tmp_path):

@@ -18,7 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dataclasses import dataclass
+
 from zoo import DatasetSpec, ModelSpec, RecipeSpec, ZooError, hookimpl
+from zoo.config import EvaluatedSettings, RoundSettings
 from zoo.data import DataBundle, DataGenerator, ReplayBuffer, TensorPairs
 from zoo.tasks import Task
 from zoo.tasks.multi import MultiTask
@@ -382,16 +385,22 @@ def zoo_models():
             ModelSpec(name="toy/mlp", summary="MLP", factory="toy_plugin:mlp")]
 
 
+@dataclass
+class SelfPlaySettings(EvaluatedSettings, RoundSettings):
+    """Self-play rounds, judged by games."""
+
+
 @hookimpl
 def zoo_recipes():
     return [
         RecipeSpec(name="toy/tictactoe-selfplay", summary="self-play value learning", dataset="toy/tictactoe",
                    model="toy/value-mlp", task="toy_plugin:ValueTask", callbacks=("toy_plugin:Tournament",),
-                   defaults={**TINY, "epochs": 6, "steps_per_round": 40, "batch_size": 64, "lr": 3e-3,
-                             "eval_budget": 40, "warmup": 0.1}),
+                   task_settings="toy_plugin:SelfPlaySettings",
+                   defaults={**TINY, "epochs": 6, "task.steps_per_round": 40, "batch_size": 64, "lr": 3e-3,
+                             "task.eval_budget": 40, "warmup": 0.1}),
         RecipeSpec(name="toy/denoise", summary="denoise with flips", dataset="toy/smooth", model="toy/dncnn",
                    task="toy_plugin:DenoiseTask", defaults={**TINY, "epochs": 4, "batch_size": 32, "lr": 3e-3,
-                                                            "tta": "hflip,vflip", "weight_decay": 0.0}),
+                                                            "task.tta": "hflip,vflip", "weight_decay": 0.0}),
         RecipeSpec(name="toy/points", summary="a point from an image", dataset="toy/points", model="toy/pointnet",
                    task="regression", callbacks=("toy_plugin:QuadrantShare",),
                    defaults={**TINY, "epochs": 6, "batch_size": 32, "lr": 3e-3}),
@@ -401,6 +410,7 @@ def zoo_recipes():
                    task="binary", defaults={**TINY, "epochs": 3, "batch_size": 32, "lr": 1e-2, "data.classes": 2}),
         RecipeSpec(name="toy/points-multi", summary="a point and its quadrant", dataset="toy/points",
                    model="toy/pointnet", task="toy_plugin:PointAndQuadrant",
+                   task_settings="zoo.config:ClassifierSettings",
                    defaults={**TINY, "epochs": 6, "batch_size": 32, "lr": 3e-3, "data.multi": True}),
     ]
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import resolve, split
+from .config import BUILTIN_TASK_SETTINGS, TaskSettings, resolve, split, task_defaults, task_settings
 from .errors import PluginError, ZooError
 from .plugins import get_registry
 from .registry import RecipeSpec
+from .registry.entries import import_path
 
 
 @dataclass
@@ -37,8 +38,9 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
 
     recipe = recipe_spec(name)
     if config is None:
-        config = resolve(recipe.defaults, sets, recipe=name, extra=factory_settings(recipe), **explicit)
-    check_settings(recipe, config)
+        config = resolve(recipe.defaults, sets, recipe=name, extra=factory_settings(recipe),
+                         task_defaults=task_defaults(settings_class(recipe)), **explicit)
+    settings = check_settings(recipe, config)
     if data is not None and not Path(data).exists():
         raise ZooError(f"--data {data}: no such file or folder")
     seed_everything(config["seed"])  # model initialization and data generation depend on the seed only
@@ -51,6 +53,7 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
         if not isinstance(value, kind):
             source = {"a zoo DataBundle": recipe.dataset, "a torch nn.Module": recipe.model}.get(what, name)
             raise PluginError(f"{source}: its factory returned {type(value).__name__}, expected {what}")
+    attach_settings(task, settings, recipe, generates=bundle.generator is not None)
     bundle.check(recipe.dataset)
     sample = bundle.train if bundle.generator is None else bundle.valid  # generated data is checked per round
     if sample is not None:
@@ -59,14 +62,43 @@ def build(name: str, data: str | None = None, sets: dict[str, str] | None = None
     return Built(recipe, config, bundle, model, task)
 
 
-def check_settings(recipe: RecipeSpec, config: dict[str, Any]) -> None:
-    """Every model./data. value within its range, before anything is built or written."""
+def check_settings(recipe: RecipeSpec, config: dict[str, Any]) -> TaskSettings:
+    """Every model./data./task. value within its range, before anything is built or written; the task's settings."""
     from .config import check_factory_settings
 
     _, model_opts, data_opts = split(config)
     registry = get_registry()
     check_factory_settings(registry.get(recipe.model, kind="model").load(), "model", model_opts)
     check_factory_settings(registry.get(recipe.dataset, kind="dataset").load(), "data", data_opts)
+    return task_settings(config, settings_class(recipe), recipe.name)
+
+
+def settings_class(recipe: RecipeSpec) -> type[TaskSettings]:
+    """The dataclass of the recipe's task settings: the one it names, else the built-in task's, else the base."""
+    if not recipe.task_settings:
+        return BUILTIN_TASK_SETTINGS.get(recipe.task, TaskSettings)
+    kind = import_path(recipe.task_settings, recipe.name)
+    if not (isinstance(kind, type) and issubclass(kind, TaskSettings)):
+        raise PluginError(f"{recipe.name}: task_settings {recipe.task_settings!r} is not a zoo.config.TaskSettings "
+                          "dataclass")
+    return kind
+
+
+def attach_settings(task: Any, settings: TaskSettings, recipe: RecipeSpec, generates: bool = False) -> None:
+    """Give the task its settings, after checking they hold what the task and the trainer will read."""
+    from .config import EvaluatedSettings, RoundSettings
+
+    needs = list(task.settings_needed())
+    if task.evaluates_itself:
+        needs.append(EvaluatedSettings)  # the trainer passes eval_budget to its evaluation
+    if generates:
+        needs.append(RoundSettings)  # the trainer runs steps_per_round steps on each round's data
+    for kind in needs:
+        if not isinstance(settings, kind):
+            raise PluginError(f"{recipe.name}: its task {type(task).__name__} reads the settings of {kind.__name__}, "
+                              f"which its task settings {type(settings).__name__} lack: name a dataclass that "
+                              f"derives from it in the recipe's task_settings")
+    task.settings = settings
 
 
 def factory_settings(recipe: RecipeSpec) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def model_card(run_dir: Path, built, summary: dict[str, Any]) -> str:
         lines.append(f"| valid | {name} | {value:.4f} | {summary['valid']['best'][name]:.4f} |")
     for name, value in summary.get("test", {}).items():
         lines.append(f"| test | {name} | {summary['test_final'][name]:.4f} | {value:.4f} |")
-    views = built.config.get("tta")
+    views = built.config.get("task.tta")
     for name, value in summary.get("test_tta", {}).items():
         lines.append(f"| test, views {views} (`zoo eval --tta`) | {name} | | {value:.4f} |")
     extra = built.task.card()

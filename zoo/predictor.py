@@ -43,12 +43,12 @@ class Predictor:
         self.config, model_opts, _ = split(self.saved["config"])
         self.device = pick_device(device)
         self.precision = resolve_precision(self.device, self.config.precision, lambda message: None)
-        self.task = task_of(self.recipe, self.config, self.info)
+        self.task = task_of(self.recipe, self.config, self.info, self.saved["config"])
         self.model = network(self.recipe, self.saved["model_args"], model_opts)
         self.weights = weights_file(self.dir, which)
         load_weights(self.model, self.weights)
         self.model.to(self.device).eval()
-        self.views = parse(self.config.tta or "", self.task.views())
+        self.views = parse(self.task.settings.tta, self.task.views())
         self.out_dir: Path | None = None  # --out of the prediction under way
         self._reader = None
 
@@ -107,7 +107,7 @@ class Predictor:
         if batch_size < 1:
             raise ZooError(f"--batch-size {batch_size}: must be at least 1")
         if tta and not self.views:
-            raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
+            raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set task.tta=hflip,...)")
         if isinstance(inputs, (str, Path)) or not isinstance(inputs, Iterable):
             inputs = [inputs]
         arguments = expand(task.arguments(list(inputs)))
@@ -278,10 +278,15 @@ def recipe_spec(name: str):
     return spec(name, "recipe")
 
 
-def task_of(recipe, config, info: dict[str, Any]):
+def task_of(recipe, config, info: dict[str, Any], saved: dict[str, Any]):
+    """The recipe's task with the run's task settings."""
+    from .build import attach_settings, settings_class
+    from .config import task_settings
     from .tasks import get_task
 
-    return get_task(recipe.task)(config, info)
+    task = get_task(recipe.task)(config, info)
+    attach_settings(task, task_settings(saved, settings_class(recipe), recipe.name), recipe)
+    return task
 
 
 def network(recipe, model_args: dict[str, Any], model_opts: dict[str, Any]):

@@ -48,7 +48,7 @@ class OpenRun:
     def evaluate(self, tta: bool = False) -> dict[str, dict[str, float]]:
         trainer = self.trainer(with_data=True)
         if tta and not trainer.views:
-            raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set tta=hflip,...)")
+            raise ZooError(f"--tta: recipe {self.recipe.name} declares no test-time views (set task.tta=hflip,...)")
         out = {"valid": trainer.evaluate("valid", tta=tta)}
         if trainer.data.test is not None or trainer.task.evaluates_itself:
             out["test"] = trainer.evaluate("test", tta=tta)

@@ -7,8 +7,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from .version import __version__
+from .config import upgrade
 from .errors import ZooError
+from .version import __version__
 
 # field -> (type, what it holds): what a run's config.json must carry for eval, predict and resume
 FIELDS = {"recipe": (str, "the recipe's name"), "config": (dict, "the resolved settings"),
@@ -38,6 +39,7 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     written = str(saved["versions"].get("zoo", "0"))
     if _newer(written, __version__):
         raise ZooError(f"{path}: written by zoo {written}, newer than this zoo {__version__}; upgrade zoo to read it")
+    saved["config"] = upgrade(saved["config"])
     return saved
 
 

@@ -159,7 +159,7 @@ def finish(run_dir: Path, built: Built, trainer) -> None:
             trainer.load_weights(best)
             test = trainer.evaluate("test")
     summary = summarize(trainer.history, test, final, trainer.directions)
-    if test is not None and trainer.config.tta:  # the chosen weights again, averaged over the recipe's views
+    if test is not None and trainer.task.settings.tta:  # the chosen weights again, averaged over the recipe's views
         summary["test_tta"] = trainer.evaluate("test", tta=True)
     summary["monitor"] = trainer.monitor
     summary["best_epoch"] = chosen_epoch

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import click
-from ..config import help_of, trainer_defaults
+from ..config import factory_help, help_of, task_defaults, trainer_defaults
 from ..plugins import get_manager, get_registry
 from ..registry import KINDS, DatasetSpec, ModelSpec, RecipeSpec
 
@@ -47,7 +47,9 @@ def info(name: str, as_json: bool) -> None:
     entry = registry.get(name)
     data = entry.describe()
     if isinstance(entry, RecipeSpec):
-        data["settings"] = {**trainer_defaults(), **entry.defaults}
+        groups = setting_groups(entry)
+        data["settings"] = {key: value for rows in groups.values() for key, (value, _) in rows.items()}
+        data["setting_help"] = {key: meaning for rows in groups.values() for key, (_, meaning) in rows.items()}
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
@@ -73,13 +75,34 @@ def info(name: str, as_json: bool) -> None:
                 out.print(f"  source: {sub.source}\n  licence: {sub.licence}")
                 if sub.bring_your_own:
                     out.print(f"  your own data (--data): {sub.bring_your_own}")
-        table = _table("key", "value", "meaning", title="settings (change with --set key=value)")
-        for key, value in data["settings"].items():
-            mark = "*" if key in entry.defaults else ""
-            table.add_row(key + mark, repr(value), help_of(key) or "recipe setting")
-        out.print(table)
-        out.print("* set by this recipe; the rest are the trainer's defaults")
+        out.print("settings (change with --set key=value):")
+        for title, rows in groups.items():
+            table = _table("key", "value", "meaning", title=title, title_justify="left", title_style="bold")
+            for key, (value, meaning) in rows.items():
+                table.add_row(key + ("*" if key in entry.defaults else ""), repr(value), meaning)
+            out.print(table)
+        out.print("* set by this recipe; the rest are the defaults of the trainer, the task and the factories")
         out.print(f"train: zoo train {entry.name} [--data PATH] [--epochs N] [--set key=value]")
+
+
+def setting_groups(recipe: RecipeSpec) -> dict[str, dict[str, tuple[object, str]]]:
+    """The recipe's settings in four groups (trainer, task, model, data): key -> (value, help line)."""
+    from ..build import settings_class
+
+    registry = get_registry()
+    kind = settings_class(recipe)
+    trainer = {key: (value, help_of(key)) for key, value in trainer_defaults().items()}
+    task = {key: (value, help_of(key, kind)) for key, value in task_defaults(kind).items()}
+    groups = {"trainer": trainer, f"task ({recipe.task.rpartition(':')[2]}, {kind.__name__})": task}
+    for prefix, ref in (("model", recipe.model), ("data", recipe.dataset)):
+        declared = factory_help(registry.get(ref).factory)
+        rows = {f"{prefix}.{name}": found for name, found in declared.items()}
+        rows.update({key: (value, rows.get(key, (None, ""))[1]) for key, value in recipe.defaults.items()
+                     if key.startswith(prefix + ".")})
+        groups[f"{prefix} ({ref})"] = rows
+    for rows in groups.values():
+        rows.update({key: (value, rows[key][1]) for key, value in recipe.defaults.items() if key in rows})
+    return groups
 
 
 @click.command()

@@ -93,6 +93,9 @@ class RecipeSpec(Entry):
 
     dataset: str = ""
     model: str = ""
+    # "module:Class" of the task's settings (a zoo.config.TaskSettings dataclass, in a module that imports no torch);
+    # empty: a built-in task's own settings, else only the settings every task takes
+    task_settings: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
     factory: str = "zoo.build:default_recipe"
     callbacks: tuple[str, ...] = ()  # "module:callable" (resolved config) -> zoo Callback, hooked into the loop

@@ -285,7 +285,7 @@ def parse_options(served: Served, given: dict[str, Any]) -> dict[str, Any]:
         if name not in accepted:
             if name == "tta":
                 raise BadRequest(400, f"--tta: recipe {served.recipe_name} declares no test-time views "
-                                      "(set tta=hflip,...)", "bad_option")
+                                      "(set task.tta=hflip,...)", "bad_option")
             raise BadRequest(400, f"zoo predict: {flag} does not apply to {served.recipe_name}", "bad_option")
         out[name] = converted
     return out

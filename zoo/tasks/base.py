@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import TaskSettings, TrainConfig
 from ..errors import PluginError, ZooError
 from ..training.views import View, image_views
 
@@ -32,10 +32,18 @@ class Task:
     # files of the run directory that prediction reads besides the weights (medical: the familiarity statistics);
     # `zoo publish` ships them in the model folder
     run_files: tuple[str, ...] = ()
+    # the settings this task reads (`self.settings.NAME`, set with --set task.NAME=...); the recipe's
+    # `task_settings` names this dataclass or one derived from it
+    Settings: type[TaskSettings] = TaskSettings
 
     def __init__(self, config: TrainConfig, info: dict[str, Any]):
         self.config, self.info = config, info
+        self.settings = self.Settings()  # the recipe's own are given by zoo.build before training or predicting
         self.options: dict[str, Any] = {}  # the values of its `predict_options` for the prediction under way
+
+    def settings_needed(self) -> tuple[type[TaskSettings], ...]:
+        """The settings dataclasses the task's settings must derive from."""
+        return (self.Settings,)
 
     def forward(self, model: nn.Module, x: Any) -> Any:
         """Run the model on one batch of inputs."""

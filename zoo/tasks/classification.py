@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from ..config import LabelSettings, ClassifierSettings
 from ..errors import ZooError
 from .base import Task
 
@@ -16,6 +17,7 @@ class ClassificationTask(Task):
     name = "classification"
     monitor = "accuracy"
     mixable = True
+    Settings = ClassifierSettings
 
     @property
     def num_classes(self) -> int:
@@ -23,7 +25,7 @@ class ClassificationTask(Task):
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # Soft targets (mixup/CutMix) are smoothed by cross_entropy itself, so the two combine correctly.
-        return F.cross_entropy(output.float(), target, label_smoothing=self.config.label_smoothing)
+        return F.cross_entropy(output.float(), target, label_smoothing=self.settings.label_smoothing)
 
     def soft_targets(self, target: torch.Tensor) -> torch.Tensor:
         return F.one_hot(target, self.num_classes).float()
@@ -40,8 +42,8 @@ class ClassificationTask(Task):
 
     def scores(self, output: torch.Tensor) -> torch.Tensor:
         logits = output.float()
-        if self.config.logit_adjust:
-            logits = logits - self.config.logit_adjust * self.log_prior(logits.device)
+        if self.settings.logit_adjust:
+            logits = logits - self.settings.logit_adjust * self.log_prior(logits.device)
         return logits.softmax(-1)
 
     def log_prior(self, device) -> torch.Tensor:
@@ -52,7 +54,7 @@ class ClassificationTask(Task):
         """
         counts = self.info.get("class_counts")
         if not counts or len(counts) != self.num_classes:
-            raise ZooError("--set logit_adjust: this dataset gives no training class counts (info['class_counts'])")
+            raise ZooError("--set task.logit_adjust: this dataset gives no training class counts (info['class_counts'])")
         counts = torch.tensor(counts, dtype=torch.float32, device=device).clamp_min(1)
         return (counts / counts.sum()).log()
 
@@ -94,11 +96,12 @@ class BinaryTask(Task):
     monitor = "auroc"
     directions = {"specificity": "max"}  # torchmetrics' BinarySpecificity leaves higher_is_better unset
     mixable = True
+    Settings = LabelSettings
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = target.float()
-        if self.config.label_smoothing:
-            target = target * (1 - self.config.label_smoothing) + 0.5 * self.config.label_smoothing
+        if self.settings.label_smoothing:
+            target = target * (1 - self.settings.label_smoothing) + 0.5 * self.settings.label_smoothing
         weight = self.info.get("pos_weight")
         pos_weight = torch.tensor(float(weight), device=output.device) if weight else None
         return F.binary_cross_entropy_with_logits(output.float().reshape(-1), target.reshape(-1),

@@ -30,6 +30,19 @@ class MultiTask(Task):
                       for head, (task, _) in self.heads.items()}
         self.weights = {head: float(weight) for head, (_, weight) in self.heads.items()}
 
+    @property
+    def settings(self):
+        return self._settings
+
+    @settings.setter
+    def settings(self, value) -> None:  # one set of task settings, read by every head
+        self._settings = value
+        for task in getattr(self, "tasks", {}).values():
+            task.settings = value
+
+    def settings_needed(self):
+        return (self.Settings, *(kind for task in self.tasks.values() for kind in task.settings_needed()))
+
     def loss(self, output: dict[str, Any], target: dict[str, Any]) -> torch.Tensor:
         return sum(self.weights[h] * self.tasks[h].loss(output[h], target[h]) for h in self.tasks)
 

@@ -81,9 +81,9 @@ class Trainer:
 
         self.generator = data.generator
         if self.generator is not None:  # a round of generated data gets a fixed number of steps
-            if not config.steps_per_round:
-                raise ZooError("--set steps_per_round: a recipe that generates its data needs at least 1")
-            self.batches_per_epoch = config.steps_per_round * config.accumulate
+            if not task.settings.steps_per_round:
+                raise ZooError("--set task.steps_per_round: a recipe that generates its data needs at least 1")
+            self.batches_per_epoch = task.settings.steps_per_round * config.accumulate
         else:
             self.use_train_set(data.train)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate)
@@ -91,7 +91,7 @@ class Trainer:
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
         self.scales = parse_scales(config.progressive_resize)
-        self.views = views.parse(config.tta, task.views())  # refuses an unknown view now, not after training
+        self.views = views.parse(task.settings.tta, task.views())  # refuses an unknown view now, not after training
         self.monitor = config.monitor or task.monitor
         self.directions = {"loss": "min", "train_loss": "min"}  # by metric name, as evaluations report them
         for cb in self.callbacks:
@@ -114,7 +114,7 @@ class Trainer:
     def use_train_set(self, dataset) -> None:
         """Train on `dataset` from now on: the fixed training split, or a round's generated data."""
         cfg = self.config
-        length = cfg.steps_per_round * cfg.accumulate * cfg.batch_size if self.generator is not None else None
+        length = self.batches_per_epoch * cfg.batch_size if self.generator is not None else None
         if len(dataset) == 0:
             raise ZooError("the training data is empty" + (f" after round {self.epoch + 1}" if length else ""))
         if length is None and len(dataset) < self.world_size:
@@ -317,11 +317,11 @@ class Trainer:
         model = self.eval_model()
         model.eval()
         result = self._evaluate_batches(model, dataset, tta) if dataset is not None else {}
-        if self.main:  # playing games or rollouts once is enough: the other processes' rows are never logged
+        if self.main and self.task.evaluates_itself:  # games or rollouts once: other processes' rows are never logged
             saved = rng_state()  # evaluation draws from its own seeded stream and leaves training's untouched
             seed_everything(self.config.seed + {"valid": 1, "test": 2}.get(split, 3))
             try:
-                own = self.task.evaluate_model(model, dataset, split, self.config.eval_budget, self.device)
+                own = self.task.evaluate_model(model, dataset, split, self.task.settings.eval_budget, self.device)
             finally:
                 set_rng_state(saved)
             for name, value in own.items():

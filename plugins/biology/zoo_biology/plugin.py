@@ -114,22 +114,24 @@ def zoo_recipes():
     # Retro peptides (read backwards) as augmentation and test-time view: best valid accuracy (0.931) against
     # 30 epochs without them (0.923) and label smoothing 0.1 with dropout 0.3 (0.917); test 0.914-0.921 for all three.
     peptides = {**common, "epochs": 20, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "ema": 0.99,
-                "data.max_length": 100, "data.reverse": True, "tta": "reverse"}
+                "data.max_length": 100, "data.reverse": True, "task.tta": "reverse"}
     return [
         RecipeSpec(
             name="biology/amp-peptides", summary="antimicrobial peptide or not, 1-D residual CNN (accuracy, AUROC)",
             dataset="biology/amp-peptides", model="biology/peptide-resnet", task="zoo_biology.tasks:SequenceBinaryTask",
+            task_settings="zoo.config:LabelSettings",
             defaults={**peptides, "model.width": 64, "model.depth": 4, "model.dropout": 0.2}),
         RecipeSpec(
             name="biology/amp-peptides-transformer", summary="antimicrobial peptide or not, small transformer",
             dataset="biology/amp-peptides", model="biology/peptide-transformer",
-            task="zoo_biology.tasks:SequenceBinaryTask",
+            task="zoo_biology.tasks:SequenceBinaryTask", task_settings="zoo.config:LabelSettings",
             defaults={**peptides, "lr": 1e-3, "model.width": 64, "model.depth": 2, "model.heads": 4,
                       "model.dropout": 0.1}),
         RecipeSpec(
             name="biology/tf-binding", summary="Oct4 or Mafk bound DNA, DeepBind CNN with reverse-complement views",
             dataset="biology/tf-binding", model="biology/deepbind", task="zoo_biology.tasks:DnaBindingTask",
-            defaults={**common, "epochs": 20, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.01, "tta": "revcomp",
+            task_settings="zoo.config:LabelSettings",
+            defaults={**common, "epochs": 20, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.01, "task.tta": "revcomp",
                       "model.filters": 64, "model.kernel": 19, "model.hidden": 64, "model.dropout": 0.3},
             notes="The reverse complement trains as an augmentation (data.augment) and is a test-time view (tta). "
                   "At the end, filters.png draws every first-layer filter as a sequence logo and motifs.json names "
@@ -137,6 +139,7 @@ def zoo_recipes():
         RecipeSpec(
             name="biology/tissue-expression", summary="tissue of a sample from 500 genes' expression, MLP",
             dataset="biology/tissue-expression", model="biology/mlp", task="zoo_biology.tasks:TableClassificationTask",
+            task_settings="zoo.config:ClassifierSettings",
             # The validation split (38 samples) reaches accuracy 1.0 within a few epochs, so accuracy cannot pick the
             # checkpoint: the validation loss does (test accuracy 0.978 -> 1.000, mean of 5 splits)
             defaults={**common, "epochs": 60, "batch_size": 16, "lr": 1e-3, "weight_decay": 0.05, "monitor": "loss",
@@ -144,11 +147,13 @@ def zoo_recipes():
         RecipeSpec(
             name="biology/cells", summary="well or poorly segmented cell from its measured features, MLP",
             dataset="biology/cells", model="biology/mlp", task="zoo_biology.tasks:TableBinaryTask",
+            task_settings="zoo.config:LabelSettings",
             defaults={**common, "epochs": 40, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.05,
                       "model.hidden": 128, "model.depth": 2, "model.dropout": 0.3}),
         RecipeSpec(
             name="biology/protein-contacts", summary="contact map from sequence, 2-D residual network (top-L/5 precision)",
             dataset="biology/protein-contacts", model="biology/contact-resnet", task="zoo_biology.tasks:ContactTask",
+            task_settings="zoo.config:EvaluatedSettings",
             # 20 epochs of 3 windows per chain: about 8 minutes on one thread
             defaults={**common, "epochs": 20, "batch_size": 8, "eval_batch_size": 1, "lr": 2e-3, "weight_decay": 0.01,
                       "data.crop": 64, "data.repeats": 3, "model.width": 32, "model.depth": 8}),

@@ -81,7 +81,7 @@ class SequenceBinaryTask(NamedOutputs, BinaryTask):
     line per record (its file and id, label and score), and one line naming each record it could not score."""
 
     def views(self) -> dict[str, list[View]]:
-        """Peptides may be read backwards (`tta=reverse`: the retro peptide, whose label is taken to be the same)."""
+        """Peptides may be read backwards (`task.tta=reverse`: the retro peptide, whose label is taken to be the same)."""
         from .data import reverse_peptides
 
         return {"reverse": [View("reverse", reverse_peptides, lambda out: out, dims=2)]}
@@ -101,7 +101,7 @@ class SequenceBinaryTask(NamedOutputs, BinaryTask):
 
 
 class DnaBindingTask(SequenceBinaryTask):
-    """SequenceBinaryTask on one-hot DNA, with the reverse complement as a test-time view (`tta=revcomp`), and
+    """SequenceBinaryTask on one-hot DNA, with the reverse complement as a test-time view (`task.tta=revcomp`), and
     the first-layer filters drawn as sequence logos with their best match to Oct4's motif at the end."""
 
     def views(self) -> dict[str, list[View]]:

@@ -44,7 +44,7 @@ def test_a_network_learns_the_scripted_player_s_actions_from_pixels(tmp_path, mo
     from zoo.testing import train_tiny
 
     run, summary = train_tiny("games/atari-pong", tmp_path, "data.demos=2", "data.episodes=1", "data.steps=400",
-                              "steps_per_round=50", "eval_budget=1", "eval_limit=1", "device=cpu", epochs=2)
+                              "task.steps_per_round=50", "task.eval_budget=1", "eval_limit=1", "device=cpu", epochs=2)
     assert summary["test"]["f1_macro"] > 0.45, summary["test"]
     monkeypatch.setattr(atari, "MAX_STEPS", 40)
     [row] = run.predict(["3"], out=tmp_path / "games")

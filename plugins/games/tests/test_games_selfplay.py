@@ -32,7 +32,7 @@ def against_random(model, game, simulations: int, games: int = 60) -> float:
 @pytest.fixture(scope="module")
 def tictactoe_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ttt") / "run"
-    train("games/tictactoe-alphazero", sets=parse_sets(["epochs=5", "eval_budget=10"]), out=str(out), callbacks=[])
+    train("games/tictactoe-alphazero", sets=parse_sets(["epochs=5", "task.eval_budget=10"]), out=str(out), callbacks=[])
     return out
 
 
@@ -82,7 +82,7 @@ def test_tictactoe_learning_shows_against_an_untrained_network(tictactoe_run):
 def test_connect_four_policy_learns_to_beat_random_play(tmp_path):
     out = tmp_path / "c4"
     train("games/connect4-alphazero", sets=parse_sets([
-        "epochs=3", "steps_per_round=30", "batch_size=64", "eval_budget=2", "data.games=24", "data.simulations=24",
+        "epochs=3", "task.steps_per_round=30", "batch_size=64", "task.eval_budget=2", "data.games=24", "data.simulations=24",
         "data.eval_simulations=8", "data.opponents=ab1", "model.channels=16", "model.blocks=1", "lr=0.003"]),
         out=str(out), callbacks=[])
     torch.manual_seed(0)

@@ -84,6 +84,7 @@ def zoo_recipes():
             name="generation/denoise", summary="one residual U-Net for Gaussian noise of every level up to sigma 55 "
             "(blind); whole-photo PSNR at sigma 15/25/50", dataset="generation/noisy-photos",
             model="generation/unet-denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
+            task_settings="zoo.config:EvaluatedSettings",
             defaults={**one, "epochs": 80, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3},
             notes="`zoo predict RUN photo.png --out DIR` writes DIR/photo.denoised.png (any size, in tiles; a colour "
@@ -93,6 +94,7 @@ def zoo_recipes():
             name="generation/super-resolution", summary="x2 (data.scale=4 for x4) super-resolution by sub-pixel "
             "convolution; whole-photo PSNR and SSIM against bicubic", dataset="generation/downscaled-photos",
             model="generation/espcn", task="zoo_generation.tasks.super_resolution:SuperResolutionTask",
+            task_settings="zoo.config:EvaluatedSettings",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.scale": 2, "data.crop": 64, "model.width": 48, "model.blocks": 6},
             notes="`zoo predict RUN small.png --out DIR` writes DIR/small.upscaled.png; a colour image has its luma "
@@ -101,6 +103,7 @@ def zoo_recipes():
             name="generation/colorize", summary="colour from the L channel: U-Net over quantized ab bins with a "
             "class-rebalanced loss; PSNR and colourfulness, results.png", dataset="generation/lab-photos",
             model="generation/unet-colorizer", task="zoo_generation.tasks.colorize:ColorizeTask",
+            task_settings="zoo.config:EvaluatedSettings",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 64, "model.width": 32, "model.levels": 4},
             notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first."),
@@ -109,7 +112,7 @@ def zoo_recipes():
             "network that tells which training photo a crop comes from", dataset="generation/photo-patches",
             model="generation/patch-encoder", task="classification",
             defaults={**one, "epochs": 8, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.05,
-                      "label_smoothing": 0.1, "data.crop": 64, "model.width": 32}),
+                      "task.label_smoothing": 0.1, "data.crop": 64, "model.width": 32}),
         RecipeSpec(
             name="generation/style", summary="turn photos into the style of a painting or image set (data.style): "
             "feed-forward network, perceptual and Gram losses on zoo's own encoder", dataset="generation/style-photos",
@@ -123,9 +126,10 @@ def zoo_recipes():
             name="generation/diffusion-fashion", summary="class-conditional flow matching on Fashion-MNIST with "
             "classifier-free guidance; Frechet distance and class accuracy on zoo's own classifier",
             dataset="generation/fashion-mnist", model="generation/flow-unet",
-            task="zoo_generation.tasks.flow:FlowMatchingTask", callbacks=("zoo_generation.tasks.flow:sample_grids",),
+            task="zoo_generation.tasks.flow:FlowMatchingTask",
+            task_settings="zoo.config:EvaluatedSettings", callbacks=("zoo_generation.tasks.flow:sample_grids",),
             defaults={**one, "epochs": 5, "batch_size": 64, "eval_batch_size": 500, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.05, "ema": 0.995, "eval_budget": 300, "data.limit": 12000, "data.guidance": 2.0,
+                      "warmup": 0.05, "ema": 0.995, "task.eval_budget": 300, "data.limit": 12000, "data.guidance": 2.0,
                       "data.steps": 25, "data.grid_every": 1, "model.width": 48, "model.mults": "1,2,2",
                       "model.patch": 2},
             notes="--set data.classifier=RUN_DIR (a run of vision/fashion-mnist-resnet) turns on `fid` and "

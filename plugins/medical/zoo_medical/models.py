@@ -68,13 +68,12 @@ class AnomalyMapNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, channels: tuple[int, ...] = (16, 32, 64, 128), residual_units: int = 1):
         super().__init__()
-        from monai.networks.nets import UNet
+        from .residual_unet import UNet  # MONAI's, built without importing monai (see there)
 
         # the U-Net ends in features, a 1x1 convolution turns them into the logit map: MONAI's top block
         # instance-normalizes its output channels, and a single normalized channel could never be
         # negative everywhere (every film would have 'lesion' pixels)
-        self.unet = UNet(spatial_dims=2, in_channels=in_channels, out_channels=channels[0], channels=channels,
-                         strides=(2,) * (len(channels) - 1), num_res_units=residual_units)
+        self.unet = UNet(in_channels, channels[0], channels, (2,) * (len(channels) - 1), num_res_units=residual_units)
         self.head = nn.Sequential(nn.PReLU(), nn.Conv2d(channels[0], 1, kernel_size=1))
 
     def forward(self, x):

@@ -12,7 +12,7 @@ RADIOGRAPHS = "radiographs N x 1 x H x W, normalized; any size the stem's stride
 FILMS = {"batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
          "data.count": 3000, "data.image_size": 96, "data.augment": "affine,contrast,noise"}
 # the anomaly-map recipes (the flagship and its 192 px sibling): masks teach the map, one-pixel shifts at test
-MAP_FILMS = {**FILMS, "data.masks": True, "model.channels": "16,32,64,128", "model.residual_units": 1, "tta": "shift"}
+MAP_FILMS = {**FILMS, "data.masks": True, "model.channels": "16,32,64,128", "model.residual_units": 1, "task.tta": "shift"}
 # what every medical run measures at its end (tasks.write_report), said by `zoo info` and the model card
 CHECKS = ("Every run ends by calibrating anomaly_probability on the validation films (Platt scaling; the raw score "
           "stays in `zoo predict --json`, reliability.png and the test ECE in operating_point.json) and by fitting a "
@@ -79,6 +79,7 @@ def zoo_recipes():
                     "augmentations, class-weighted loss); "
                     "AUROC, sensitivity/specificity at an operating point, roc.png",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
+            task_settings="zoo.config:LabelSettings",
             # tta: one-pixel shifts for `zoo eval --tta` and summary.json's test_tta: test AUROC 0.918 -> 0.923
             # (96 px, 1 thread) and 0.922 -> 0.932 (128 px), one run each
             defaults={**MAP_FILMS, "epochs": 20},
@@ -92,6 +93,7 @@ def zoo_recipes():
             summary="medical/xray-anomaly at 192 px for small nodules: trained on 96 px windows of the "
                     "full-resolution films, applied to the whole film (the U-Net is fully convolutional)",
             dataset="medical/chest-drr", model="medical/anomaly-unet", task="zoo_medical.tasks:AnomalyTask",
+            task_settings="zoo.config:LabelSettings",
             defaults={**MAP_FILMS, "epochs": 60, "data.image_size": 192, "data.train_crop": 96},
             notes="A training step costs what the 96 px flagship's does (a 96 px window, its lesion mask cropped "
                   "alike); each epoch sees another window of every film, and validation, test and `zoo predict` "
@@ -105,6 +107,7 @@ def zoo_recipes():
             summary="normal vs abnormal chest radiograph with a MONAI DenseNet on labels alone (CheXNet-style); "
                     "AUROC, sensitivity/specificity, roc.png",
             dataset="medical/chest-drr", model="medical/densenet", task="zoo_medical.tasks:AnomalyTask",
+            task_settings="zoo.config:LabelSettings",
             defaults={**FILMS, "epochs": 12},
             notes="The classifier baseline of medical/xray-anomaly: no lesion masks, Grad-CAM heatmaps with "
                   "`zoo predict --heatmap`. --set model.growth=32 model.blocks=6,12,24,16 gives DenseNet-121 sizes. " + CHECKS),
@@ -203,6 +206,7 @@ NEW_RECIPES = [
         summary="diabetic retinopathy grade 0-4 and referable DR from a colour fundus photo (MONAI ResNet); "
                 "quadratic weighted kappa, AUROC of referable DR, sensitivity at 90% specificity",
         dataset="medical/fundus-dr", model="medical/grading-resnet", task="zoo_medical.retinopathy_task:RetinopathyTask",
+        task_settings="zoo.config:LabelSettings",
         defaults={"epochs": 12, "batch_size": 32, "eval_batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4},
         quick={"data.count": 40, "data.image_size": 64},
         notes="`zoo predict RUN fundus.jpg --heatmap --out DIR`: the grade, the referable probability (Platt-"

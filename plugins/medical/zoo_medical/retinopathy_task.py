@@ -19,6 +19,7 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from zoo import ZooError
+from zoo.config import LabelSettings
 from zoo.tasks import Task
 
 from . import calibration, familiarity
@@ -78,13 +79,14 @@ class RetinopathyTask(Task):
     """Five grades with cross-entropy; quadratic weighted kappa picks the checkpoint."""
 
     name = "retinopathy"
+    Settings = LabelSettings
     monitor = "kappa"
     directions = {"kappa": "max", "accuracy": "max", "auroc_referable": "max"}
     predict_options = ("heatmap", "heatmap_dir")
     run_files = (familiarity.FILE,)  # the familiarity statistics, read at prediction
 
     def loss(self, output, target) -> torch.Tensor:
-        return F.cross_entropy(output.float(), target.long(), label_smoothing=self.config.label_smoothing)
+        return F.cross_entropy(output.float(), target.long(), label_smoothing=self.settings.label_smoothing)
 
     def metrics(self):
         return GradingMetrics()

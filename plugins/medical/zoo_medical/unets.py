@@ -15,10 +15,9 @@ class SegmentationNet(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, channels: tuple[int, ...], residual_units: int):
         super().__init__()
-        from monai.networks.nets import UNet
+        from .residual_unet import UNet  # MONAI's, built without importing monai (see there)
 
-        self.unet = UNet(spatial_dims=2, in_channels=in_channels, out_channels=channels[0], channels=channels,
-                         strides=(2,) * (len(channels) - 1), num_res_units=residual_units)
+        self.unet = UNet(in_channels, channels[0], channels, (2,) * (len(channels) - 1), num_res_units=residual_units)
         self.head = nn.Sequential(nn.PReLU(), nn.Conv2d(channels[0], out_channels, kernel_size=1))
 
     def forward(self, x):

@@ -145,7 +145,7 @@ def zoo_models():
 
 @hookimpl
 def zoo_recipes():
-    classify = {"batch_size": 32, "lr": 1e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup": 0.1,
+    classify = {"batch_size": 32, "lr": 1e-3, "weight_decay": 0.05, "task.label_smoothing": 0.1, "warmup": 0.1,
                 "eval_batch_size": 128, "data.limit": 0, "model.dropout": 0.1}
     # fine-tuning a pretrained encoder: a small learning rate, its own vocabulary and context
     minilm = {**classify, "lr": 5e-5, "weight_decay": 0.01, "data.tokenizer": "minilm", "data.max_length": 256}
@@ -160,7 +160,8 @@ def zoo_recipes():
         RecipeSpec(
             name="nlp/report-mlm", summary="masked-LM pretraining of report-classify's encoder on the training reports",
             dataset="nlp/iu-xray-reports-mlm", model="nlp/transformer-mlm", task="zoo_nlp.tasks:MaskedLMTask",
-            defaults={**classify, "epochs": 20, "lr": 1e-3, "label_smoothing": 0.0, "eval_batch_size": 32,
+            task_settings="zoo.config:LabelSettings",
+            defaults={**classify, "epochs": 20, "lr": 1e-3, "task.label_smoothing": 0.0, "eval_batch_size": 32,
                       "data.max_length": 256, "data.vocab_size": 6000, "model.width": 128, "model.depth": 2,
                       "model.heads": 4},
             notes="Then: zoo train nlp/report-classify --set init_from=RUN_DIR (bench/RESULTS.md compares it with "
@@ -175,7 +176,8 @@ def zoo_recipes():
             # macro-F1 0.593; the previous 4 epochs of widths 2,3,4 with smoothing 0.1 lost to TF-IDF on both.
             # logit_adjust 0.25 (best valid macro-F1 among 0, 0.25 ... 1): rare categories 0.591 -> 0.606
             defaults={**classify, "epochs": 6, "batch_size": 128, "eval_batch_size": 512, "lr": 2e-3,
-                      "label_smoothing": 0.0, "logit_adjust": 0.25, "data.max_length": 64, "data.vocab_size": 16000, "model.width": 128,
+                      "task.label_smoothing": 0.0, "task.logit_adjust": 0.25, "data.max_length": 64,
+                      "data.vocab_size": 16000, "model.width": 128,
                       "model.channels": 256, "model.kernels": "1,2,3,4", "model.dropout": 0.3}),
         RecipeSpec(
             name="nlp/gloss-topic-transformer", summary="45-way WordNet category of a definition, small transformer",
@@ -195,9 +197,9 @@ def zoo_recipes():
         RecipeSpec(
             name="nlp/report-qa", summary="answer questions about a chest X-ray report with a small T5 (generated "
             "answers); SQuAD exact match and F1", dataset="nlp/iu-xray-questions", model="nlp/t5",
-            task="zoo_nlp.tasks:QuestionAnsweringTask",
+            task="zoo_nlp.tasks:QuestionAnsweringTask", task_settings="zoo.config:LabelSettings",
             defaults={"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01,
-                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 1, "data.limit": 0,
+                      "task.label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 1, "data.limit": 0,
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 16,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1},
             notes="Baselines (keyword rules with negation cues; the most common answer per question type): "
@@ -210,7 +212,7 @@ def zoo_recipes():
             # (model.kernel=15, ff 288, channels 32) against 2.98 for plain transformer layers (model.kernel=0,
             # ff 576, channels 64), which took 4 epochs to get there; 6 epochs (46 min) fit the CPU bench
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
-                      "warmup": 0.1, "label_smoothing": 0.0, "data.limit": 0, "data.glosses": 2000,
+                      "warmup": 0.1, "data.limit": 0, "data.glosses": 2000,
                       "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "model.width": 144,
                       "model.depth": 4, "model.heads": 4, "model.ff": 288, "model.channels": 32, "model.kernel": 15,
                       "model.dropout": 0.1},
@@ -219,12 +221,13 @@ def zoo_recipes():
         RecipeSpec(
             name="nlp/report-summarize", summary="chest X-ray findings -> impression with a small T5, ROUGE-1/2/L",
             dataset="nlp/iu-xray-summaries", model="nlp/t5", task="zoo_nlp.tasks:Seq2SeqTask",
+            task_settings="zoo.config:LabelSettings",
             # 15 epochs without label smoothing: 8 epochs stayed below the retrieval baseline (ROUGE-L 0.60 vs 0.66).
             # Retrieve-and-edit: with the nearest training impression in its source, valid ROUGE-L rose from about
             # 0.58 to 0.614 (retrieval alone: 0.616); among the 3 nearest, the best scores 0.691 on valid.
             # MBR over the 4 beams and the 3 retrieved impressions: valid ROUGE-L 0.6285 -> 0.6360 (same weights)
             defaults={"epochs": 15, "batch_size": 32, "eval_batch_size": 384, "lr": 2e-3, "weight_decay": 0.01,
-                      "label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.retrieve": 3,
+                      "task.label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 4, "data.retrieve": 3,
                       "data.mbr": True, "data.limit": 0,
                       "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 64,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1}),

@@ -13,6 +13,7 @@ from torchmetrics import Metric
 from torchmetrics.text import ROUGEScore
 
 from zoo import ZooError
+from zoo.config import LabelSettings
 from zoo.data import to_device
 from zoo.tasks import Task
 
@@ -38,11 +39,13 @@ class MaskedLMTask(Task):
     `accuracy`: the share of masked tokens predicted exactly."""
 
     name = "masked-lm"
+    Settings = LabelSettings
     monitor = "accuracy"
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logits = output.float()
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE,
+                               label_smoothing=self.settings.label_smoothing)
 
     def metrics(self):
         from torchmetrics import MetricCollection
@@ -73,6 +76,7 @@ class Seq2SeqTask(Task):
     """
 
     name = "seq2seq"
+    Settings = LabelSettings
     monitor = "rougeL"
 
     def __init__(self, config, info: dict[str, Any]):
@@ -134,7 +138,7 @@ class Seq2SeqTask(Task):
     def loss(self, output: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
         logits = output["logits"].float()
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE,
-                               label_smoothing=self.config.label_smoothing)
+                               label_smoothing=self.settings.label_smoothing)
 
     def metrics(self):
         return RougeF()

@@ -293,8 +293,9 @@ def docsearch_recipes():
             name="recsys/doc-search",
             summary="search the Linux manual pages by a typed query: dual encoder with in-batch negatives, BM25 and "
                     "their hybrid; MRR@10 and Recall@10 on section 2 held out",
-            dataset="recsys/manpages", model="recsys/dual-encoder", task=DOCSEARCH, factory=BUILD,
+            dataset="recsys/manpages", model="recsys/dual-encoder", task=DOCSEARCH,
+            task_settings="zoo.config:EvaluatedSettings", factory=BUILD,
             defaults={"epochs": 4, "batch_size": 64, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
-                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "eval_budget": 100000,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.ict": 2, "data.hybrid_weight": 0.5, "model.dim": 128}),
     ]

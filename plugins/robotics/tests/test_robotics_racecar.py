@@ -48,7 +48,7 @@ def test_a_camera_network_learns_to_steer_like_the_driver(tmp_path):
     """Three short rounds (behaviour cloning, then DAgger): the steering error on a held-out track falls well
     below that of always steering the mean."""
     run, summary = train_tiny("robotics/racecar-lane", tmp_path, "data.demos=4", "data.episodes=2", "data.steps=80",
-                              "steps_per_round=60", "eval_budget=1", "data.valid_drives=1", "data.eval_steps=40",
+                              "task.steps_per_round=60", "task.eval_budget=1", "data.valid_drives=1", "data.eval_steps=40",
                               epochs=3)
     _, labels = racecar.LabelledFrames("test", 1, 80, 0.1).drive(0)
     assert summary["test"]["rmse"] < 0.5 * float(labels.std()), (summary["test"], float(labels.std()))

@@ -63,7 +63,7 @@ def test_user_demonstrations_of_the_wrong_shape_are_named(tmp_path):
     obs = reacher.rollouts(reacher.expert, [5], record=True).observations
     np.savez(good, observations=obs, actions=reacher.expert(obs))
     assert reacher.read_demonstrations(good)[0].shape == (50, 10)
-    _, summary = train_tiny("robotics/reacher-bc", tmp_path, "steps_per_round=5", "eval_budget=2", "data.episodes=0",
+    _, summary = train_tiny("robotics/reacher-bc", tmp_path, "task.steps_per_round=5", "task.eval_budget=2", "data.episodes=0",
                             "data.valid_episodes=2", data=str(good))
     assert summary["epochs"] == 1  # the user's file is round 0's demonstrations
     cases = {"wide": ({"observations": np.zeros((5, 11)), "actions": np.zeros((5, 2))}, r"'observations' is \(5, 11\)"),
@@ -82,7 +82,7 @@ def test_user_demonstrations_of_the_wrong_shape_are_named(tmp_path):
 def test_a_policy_learns_to_reach_with_dagger(tmp_path):
     """A few DAgger rounds: the network's rollouts end far nearer the target than a random policy's, some within
     1 cm; and `zoo predict` gives torques for one observation."""
-    run, summary = train_tiny("robotics/reacher-bc", tmp_path, "steps_per_round=100", "eval_budget=30",
+    run, summary = train_tiny("robotics/reacher-bc", tmp_path, "task.steps_per_round=100", "task.eval_budget=30",
                               "data.demos=20", "data.episodes=10", epochs=6)
     chance = reacher.rollouts(reacher.random_policy(1), reacher.episode_seeds("test", 30))
     test = summary["test"]

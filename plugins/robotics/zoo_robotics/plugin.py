@@ -1,9 +1,18 @@
 """What zoo-robotics contributes. Only specs here: torch, timm and pybullet are imported when an entry is built."""
+from dataclasses import dataclass
+
 from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+from zoo.config import EvaluatedSettings, RoundSettings
 
 PYBULLET = "PyPI pybullet 3.2.7 (zlib licence): its CPU renderer (TinyRenderer), the tray and 1,000 random objects"
 RACECAR = "pybullet's racecar (pybullet_data, MIT racecar URDF) on tracks drawn from boxes; drives made while training"
 REACHER = "gymnasium's Reacher-v5 (MuJoCo, PyPI mujoco; Apache-2.0 / MIT): episodes of a scripted expert made while training"
+
+
+
+@dataclass
+class RolloutSettings(EvaluatedSettings, RoundSettings):
+    """A policy cloned from an expert's episodes, round by round (DAgger), judged by rolling it out."""
 
 
 @hookimpl
@@ -99,8 +108,9 @@ def zoo_recipes():
             name="robotics/reacher-bc", summary="imitate a scripted MuJoCo Reacher controller: behaviour cloning, "
             "then DAgger rounds; success rate and return over rollouts", dataset="robotics/reacher-demos",
             model="robotics/mlp-policy", task="zoo_robotics.tasks:ImitationTask",
-            defaults={"threads": 1, "grad_stats_every": 0, "epochs": 25, "steps_per_round": 150, "batch_size": 256,
-                      "eval_batch_size": 1024, "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "eval_budget": 100,
+            task_settings="zoo_robotics.plugin:RolloutSettings",
+            defaults={"threads": 1, "grad_stats_every": 0, "epochs": 25, "task.steps_per_round": 150, "batch_size": 256,
+                      "eval_batch_size": 1024, "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "task.eval_budget": 100,
                       "data.demos": 20, "data.episodes": 10, "data.dagger": True, "data.noise": 0.3, "model.width": 256,
                       "model.depth": 3},
             notes="data.dagger=false trains on as many expert-driven episodes instead (plain behaviour cloning)."),
@@ -108,8 +118,9 @@ def zoo_recipes():
             name="robotics/racecar-lane", summary="drive pybullet's racecar around unseen tracks from its camera, "
             "cloned from a scripted driver (then DAgger); laps, distance from the centre, interventions",
             dataset="robotics/racecar-drives", model="robotics/camera-resnet", task="zoo_robotics.tasks:DrivingTask",
-            defaults={"threads": 1, "grad_stats_every": 0, "epochs": 8, "steps_per_round": 150, "batch_size": 64,
-                      "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01, "warmup": 0.05, "eval_budget": 10,
+            task_settings="zoo_robotics.plugin:RolloutSettings",
+            defaults={"threads": 1, "grad_stats_every": 0, "epochs": 8, "task.steps_per_round": 150, "batch_size": 64,
+                      "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01, "warmup": 0.05, "task.eval_budget": 10,
                       "data.demos": 12, "data.episodes": 8, "data.dagger": True, "data.noise": 0.1, "data.steps": 150,
                       "model.width": 16},
             quick={"data.demos": 1, "data.steps": 20},

@@ -16,7 +16,7 @@ from zoo.testing import require
 torch.set_num_threads(1)
 rasterio = pytest.importorskip("rasterio")
 TINY = {"epochs": 6, "batch_size": 64, "lr": 0.01, "grad_stats_every": 0, "device": "cpu", "threads": 1,
-        "model.width": 16, "label_smoothing": 0.0, "data.fold": 3}
+        "model.width": 16, "task.label_smoothing": 0.0, "data.fold": 3}
 CRS = "EPSG:32617"
 
 

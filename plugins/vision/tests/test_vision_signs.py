@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 CLASSES = "stop,give_way,turn_restrictions/only_left_turn,turn_restrictions/only_right_turn"
 TINY = {"epochs": 10, "batch_size": 32, "lr": 0.005, "grad_stats_every": 0, "device": "cpu", "threads": 1,
         "data.classes": CLASSES, "data.per_class": 96, "data.valid_per_class": 6, "data.test_per_class": 16,
-        "data.image_size": 24, "model.width": "12,24,48,48", "model.stem_stride": 1, "label_smoothing": 0.0}
+        "data.image_size": 24, "model.width": "12,24,48,48", "model.stem_stride": 1, "task.label_smoothing": 0.0}
 
 
 def signs_available() -> bool:

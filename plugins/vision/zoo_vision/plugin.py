@@ -54,23 +54,23 @@ def zoo_recipes():
         RecipeSpec(
             name="vision/digits-resnet", summary="compact ResNet on 8x8 digits: >99% test accuracy in minutes on a CPU",
             dataset="vision/digits", model="vision/resnet-tiny", task="classification",
-            defaults={"epochs": 40, "batch_size": 64, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+            defaults={"epochs": 40, "batch_size": 64, "lr": 4e-3, "weight_decay": 0.05, "task.label_smoothing": 0.1,
                       "data.augment": "affine", "data.image_size": 16, "model.width": 32, "model.drop_rate": 0.1,
-                      "tta": "shift"}),
+                      "task.tta": "shift"}),
         RecipeSpec(
             name="vision/fashion-mnist-resnet", summary="compact ResNet on Fashion-MNIST from scratch, sized for 30 minutes of CPU training",
             dataset="vision/fashion-mnist", model="vision/resnet-tiny", task="classification",
-            defaults={"epochs": 25, "batch_size": 128, "lr": 4e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+            defaults={"epochs": 25, "batch_size": 128, "lr": 4e-3, "weight_decay": 0.05, "task.label_smoothing": 0.1,
                       "data.augment": "crop,flip", "model.width": "32,64,128,128", "model.depth": "2,1,1,1",
-                      "model.stem_stride": 2, "model.stem_convs": 2, "model.drop_rate": 0.1, "tta": "hflip",
+                      "model.stem_stride": 2, "model.stem_convs": 2, "model.drop_rate": 0.1, "task.tta": "hflip",
                       "channels_last": True}),
         RecipeSpec(
             name="vision/image-folder", summary="classify your own class-per-folder images with a ResNet sized to them",
             dataset="vision/image-folder", model="vision/timm", task="classification",
             # model.arch=auto and image size and channels read off the images: a few thousand small images train
             # in minutes on a CPU; --set model.arch=resnet18 (any timm name) for a big backbone
-            defaults={"epochs": 20, "batch_size": 64, "lr": 3e-3, "label_smoothing": 0.1, "weight_decay": 0.05,
-                      "data.augment": "crop,flip", "model.arch": "auto", "tta": "hflip"},
+            defaults={"epochs": 20, "batch_size": 64, "lr": 3e-3, "task.label_smoothing": 0.1, "weight_decay": 0.05,
+                      "data.augment": "crop,flip", "model.arch": "auto", "task.tta": "hflip"},
             notes="The network is sized to the data (model.arch=auto: a compact ResNet, 16/32/64 channels up for "
                   "under 5,000/50,000/more training images), at the images' own median size (16-64 px, grey or "
                   "colour as they are). --set model.arch=resnet18 (or any timm architecture) and "
@@ -110,8 +110,8 @@ def _signs_specs():
     recipe = RecipeSpec(
         name="vision/traffic-signs", summary="read road signs: compact ResNet on rendered josm signs (or GTSRB), "
         "`zoo predict --detect` draws boxes", dataset="vision/traffic-signs", model="vision/resnet-tiny",
-        task="zoo_vision.signs_task:SignTask",
-        defaults={"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+        task="zoo_vision.signs_task:SignTask", task_settings="zoo.config:ClassifierSettings",
+        defaults={"epochs": 15, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "task.label_smoothing": 0.1,
                   "data.augment": "crop", "data.per_class": 200, "model.width": "32,64,128,128", "model.depth": 1,
                   "model.stem_stride": 2, "model.drop_rate": 0.1, "grad_stats_every": 0, "threads": 1},
         quick={"data.classes": "stop,give_way", "data.per_class": 4, "data.valid_per_class": 2,
@@ -175,7 +175,8 @@ def _landcover_specs():
         name="vision/satellite-landcover", summary="land cover of a multi-band scene: patch CNN in spatially blocked "
         "folds, a classified GeoTIFF out",
         dataset="vision/satellite-landcover", model="vision/patch-fcn", task="zoo_vision.landcover_task:LandcoverTask",
-        defaults={"epochs": 12, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "label_smoothing": 0.05,
+        task_settings="zoo.config:ClassifierSettings",
+        defaults={"epochs": 12, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.05, "task.label_smoothing": 0.05,
                   "model.width": 32, "model.drop_rate": 0.1, "threads": 1, "grad_stats_every": 0},
         notes="`zoo predict RUN scene.tif --out DIR` writes DIR/scene.classes.tif (the input's CRS and transform), "
               "DIR/scene.classes.png (colour map with a legend) and each class's share. bench/bench_vision_landcover.py "
