@@ -24,7 +24,8 @@ import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import toy_plugin  # noqa: E402
-from zoo.serve.app import Settings, checked_text, create_app, upload_suffix  # noqa: E402
+from zoo.serve.app import Settings, create_app  # noqa: E402
+from zoo.serve.requests import checked_text, upload_suffix  # noqa: E402
 from zoo.serve.batching import Batcher, Job  # noqa: E402
 from zoo import ZooError  # noqa: E402
 from zoo.testing import require, train_tiny  # noqa: E402
@@ -240,7 +241,7 @@ def test_bad_requests(client, kwargs, status, words):
 
 
 def test_plugin_option_the_recipe_does_not_read_is_refused_as_the_cli_refuses_it(client):
-    from zoo.serve.app import plugin_options
+    from zoo.serve.models import plugin_options
 
     flags = [n for n, o in plugin_options().items() if o.is_flag and n != "tta"]
     if not flags:
@@ -384,7 +385,7 @@ class MapWriter:
 
 
 def test_files_named_in_a_value_go_to_their_own_request(tmp_path):
-    from zoo.serve.app import FileStore, present
+    from zoo.serve.requests import FileStore, present
 
     batcher = Batcher(MapWriter(), max_batch=8, max_wait_ms=200, scratch=tmp_path)
     try:

@@ -45,7 +45,7 @@ def serve(run_dirs, names, host, port, workers, threads, token, max_batch, max_w
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ZooError(f"zoo serve needs the serve extra ({exc.name} is missing): pip install 'zoo[serve]'") from None
-    from ..serve.app import resolve_runs
+    from ..serve.models import resolve_runs
 
     served = resolve_runs(list(run_dirs), list(names))  # bad RUN_DIRs and names: one line, before binding
     if threads is None and workers > 1:
