@@ -111,12 +111,9 @@ def test_a_run_saved_with_the_old_keys_still_opens(tmp_path):
 
 
 def test_every_recipes_four_groups_are_read_without_importing_torch():
-    code = ("import sys\nfrom zoo.plugins import get_registry\nfrom zoo.cli.catalog import setting_groups\n"
-            "groups = [setting_groups(r) for r in get_registry().find(kind='recipe')]\n"
-            "assert all(len(g) == 4 for g in groups)\n"
-            "print(sorted(m for m in ('torch', 'timm', 'monai', 'transformers') if m in sys.modules))")
-    import subprocess
-    import sys
+    from zoo.testing import imported_after
 
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert found.strip() == "[]"
+    code = ("from zoo.plugins import get_registry\nfrom zoo.cli.catalog import setting_groups\n"
+            "groups = [setting_groups(r) for r in get_registry().find(kind='recipe')]\n"
+            "assert all(len(g) == 4 for g in groups)")
+    assert imported_after(code, ("torch", "timm", "monai", "transformers")) == []

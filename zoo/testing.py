@@ -32,6 +32,18 @@ def run_zoo(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def imported_after(code: str, among: tuple[str, ...]) -> list[str]:
+    """Which of the packages `among` a fresh interpreter has imported after running `code` (to show that a path
+    stays light: prediction without plotting code, `zoo info` without torch)."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(among)!r})))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise AssertionError(f"the code failed:\n{done.stderr}")
+    import json
+
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def train_tiny(recipe: str, tmp_path, *sets: str, data: str | None = None, epochs: int = 1):
     """Train `recipe` in-process with tiny settings and return the OpenRun and its summary."""
     import json
