@@ -6,7 +6,7 @@ init_from (its recipe's defaults). Baselines: keyword rules with negation cues (
 and the most common answer per question type in training. Exact match and token F1 per question; the
 difference's 95% interval over 2,000 resamples of the test reports decides win, tie or loss; then exact match by
 question type, beside the generative T5 this recipe used before (figures quoted from its last bench run).
-QA_BENCH_THREADS (default 2) torch threads. On a loaded machine, smaller settings: QA_BENCH_MLM_EPOCHS=3 and
+QA_BENCH_THREADS (default 1) torch threads. On a loaded machine, smaller settings: QA_BENCH_MLM_EPOCHS=3 and
 QA_BENCH_SETS=epochs=3,... (said in the section). QA_BENCH_SETS=max_steps=2,... is a smoke test.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_answers(run_dir: Path) -> tuple[list[str], dict]:
 
 
 def main() -> None:
-    threads = int(os.environ.get("QA_BENCH_THREADS", "2"))
+    threads = int(os.environ.get("QA_BENCH_THREADS", "1"))
     mlm_epochs = os.environ.get("QA_BENCH_MLM_EPOCHS", "6")
     mlm, mlm_seconds, mlm_summary = train_defaults("nlp/report-mlm", "QA_BENCH_MLM_SETS", threads,
                                                    sets={"epochs": mlm_epochs})
