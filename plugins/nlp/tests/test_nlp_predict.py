@@ -31,8 +31,8 @@ def squad(path, n=40):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    qa, _ = train_tiny("nlp/report-qa", root, *STEPS, "data.vocab_size=100", "data.max_source_length=32",
-                       "data.max_target_length=4", "model.width=16", "model.ff=32", "model.depth=1", "model.heads=2",
+    qa, _ = train_tiny("nlp/report-qa", root, *STEPS, "data.vocab_size=100", "data.max_length=32",
+                       "model.width=16", "model.depth=1", "model.heads=2",
                        data=str(squad(root / "qa.jsonl")))
     rows = [(f"the {w} ran across the field number {i}", "animal") for i, w in zip(range(12), ["dog", "cat"] * 6)] + \
            [(f"use the {w} to fix shelf number {i}", "tool") for i, w in zip(range(12), ["hammer", "saw"] * 6)]

@@ -295,57 +295,6 @@ def question_splits(limit: int = 0) -> list[list[tuple[str, str, str, str]]]:
              for q in questions.report_questions(reports[i].id, reports[i].tags)] for idx in parts]
 
 
-def qa_source(question: str, context: str) -> str:
-    """The question first, so that truncating a long source cuts the context, not the question."""
-    return f"{question} {SEP} {context}"
-
-
-def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_source_length: int = 256,
-                 max_target_length: int = 16, num_beams: int = 1, limit: int = 0) -> DataBundle:
-    """Questions about the IU reports answered from their MeSH tags, or a user's SQuAD-like file (--data):
-    source = question [SEP] context, target = the answer's text, generated (yes/no and extractive alike)."""
-    if data is not None:
-        triples, skipped = corpora.read_questions(Path(data))
-        for message in skipped[:5]:
-            warnings.warn(message, stacklevel=2)
-        if len(skipped) > 5:
-            warnings.warn(f"{data}: {len(skipped)} records left out in all (answers not in their context)", stacklevel=2)
-        contexts = list(dict.fromkeys(c for c, _, _ in triples))
-        if len(contexts) < 3:
-            raise ZooError(f"{data}: {len(contexts)} distinct context(s); at least 3 are needed for three splits "
-                           "(questions are split by their context)")
-        where = {}
-        for split, idx in enumerate(split_indices(len(contexts), list(SUMMARY_FRACTIONS), seed=0)):
-            where.update((contexts[i], split) for i in idx)
-        splits: list[list[tuple[str, str, str, str]]] = [[], [], []]
-        for c, q, a in triples:
-            splits[where[c]].append((c, q, a, "question"))
-    else:
-        splits = question_splits(limit)
-    train = splits[0]
-    tokenizer = train_wordpiece([qa_source(q, c) for c, q, _, _ in train] + [a for _, _, a, _ in train], vocab_size)
-
-    def split(items):
-        src = encode(tokenizer, [qa_source(q, c) for c, q, _, _ in items], max_source_length,
-                     what="question + context sources", setting="data.max_source_length")
-        tgt = encode(tokenizer, [a for _, _, a, _ in items], max_target_length, add_eos=True, what="answers",
-                     setting="data.max_target_length")
-        return TokenSequences(src, tgt)
-
-    pad, eos = tokenizer.token_to_id(PAD), tokenizer.token_to_id(SEP)
-    info = {"dataset": "nlp/iu-xray-questions" if data is None else str(data), "tokenizer": tokenizer.to_str(),
-            "pad_id": pad, "eos_id": eos, "max_length": max_source_length, "max_target_length": max_target_length,
-            "num_beams": num_beams, "target_name": "answer", "limit": limit}
-    return DataBundle(train=split(splits[0]), valid=split(splits[1]), test=split(splits[2]),
-                      collate=collate_seq2seq, model_args={"vocab_size": tokenizer.get_vocab_size(), "pad_id": pad,
-                                                           "eos_id": eos}, info=info)
-
-
-def question_input(context: str, question: str, info: dict[str, Any]) -> torch.Tensor:
-    """One `zoo predict` input of a question-answering run, padded to the run's max_length."""
-    return _padded_ids(qa_source(question, context), info)
-
-
 # -- `zoo predict` ---------------------------------------------------------------------------
 def input_text(text: str) -> str:
     """A `zoo predict` argument as text: the contents of the UTF-8 text file it names (a file that is not text

@@ -47,7 +47,7 @@ def zoo_datasets():
         DatasetSpec(
             name="nlp/iu-xray-questions",
             summary="questions about the IU chest X-ray reports answered by their MeSH tags (yes/no, where, which "
-                    "side, how much)", factory="zoo_nlp.data:iu_questions", reader="zoo_nlp.data:read_text",
+                    "side, how much)", factory="zoo_nlp.answering:iu_questions", reader="zoo_nlp.data:read_text",
             task="zoo_nlp.tasks:QuestionAnsweringTask", source=IU_SOURCE, licence=IU_LICENCE,
             bring_your_own="--data FILE.jsonl, .json or .csv with SQuAD's fields: context, question, answers "
                            "({'text': [...], 'answer_start': [...]}, a list of strings, or a string); split "
@@ -57,8 +57,13 @@ def zoo_datasets():
                   "findings, yes for each the tags hold and no for as many others (chosen at random, fixed per "
                   "report); 'Where is the opacity / the atelectasis?', 'Which side is the pleural effusion on?', "
                   "'How enlarged is the heart?' when the tags say. Reports are split as nlp/iu-xray-reports (the "
-                  "same test reports). A user's extractive answer that is not in its context is left out with a "
-                  "warning naming the record; an empty answer list is SQuAD 2.0's 'no answer'. "
+                  "same test reports) and tokenized by its tokenizer (same data.vocab_size and data.limit), so "
+                  "nlp/report-mlm's encoder fits. Each item is [CLS] question [SEP] report [SEP] with the report "
+                  "tokens' character offsets; its answer is a class (yes, no, '' for no answer, and the answers "
+                  "that are not a span of their report in training at least data.min_answer_count times) or "
+                  "every occurrence of its text in the report (a span). A user's extractive answer that is not "
+                  "in its context is left out with a warning naming the record; an empty answer list is SQuAD "
+                  "2.0's 'no answer'. "
                   "`zoo predict RUN_DIR report.txt --question \"Is the heart enlarged?\"`."),
         DatasetSpec(
             name="nlp/spoken-reports",
@@ -136,6 +141,13 @@ def zoo_models():
                         "model.kernel (the depthwise convolution of each conformer block; 0: plain transformer "
                         "layers), model.spec_augment (SpecAugment masks while training). Outputs 20 ms frames of "
                         "log probabilities over blank + a-z, space and apostrophe."),
+        ModelSpec(name="nlp/qa-encoder", summary="nlp/transformer's encoder reading [CLS] question [SEP] text, "
+                  "with an answer-class head on [CLS] and a start/end span head",
+                  factory="zoo_nlp.models:qa_encoder", task="zoo_nlp.tasks:QuestionAnsweringTask",
+                  input="x = {'input_ids', 'token_type_ids'} N x L (question type 1, text type 0); outputs "
+                        "answer_logits N x answers, start_logits and end_logits N x L",
+                  notes="Its encoder's tensors carry nlp/transformer-mlm's names: start it from nlp/report-mlm "
+                        "with --set init_from=RUN_DIR. model.width, model.depth, model.heads, model.dropout."),
         ModelSpec(name="nlp/t5", summary="small T5 encoder-decoder from scratch (transformers), beam-search generation",
                   factory="zoo_nlp.models:t5_small", task="zoo_nlp.tasks:Seq2SeqTask",
                   input="source ids N x L and target ids N x T (teacher forcing); generates while evaluating",
@@ -195,15 +207,18 @@ def zoo_recipes():
             dataset="nlp/text-folder", model="nlp/minilm", task="classification",
             defaults={**minilm, "epochs": 4, "data.text_column": "text", "data.label_column": "label"}),
         RecipeSpec(
-            name="nlp/report-qa", summary="answer questions about a chest X-ray report with a small T5 (generated "
-            "answers); SQuAD exact match and F1", dataset="nlp/iu-xray-questions", model="nlp/t5",
-            task="zoo_nlp.tasks:QuestionAnsweringTask", task_settings="zoo.config:LabelSettings",
-            defaults={"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "lr": 2e-3, "weight_decay": 0.01,
-                      "task.label_smoothing": 0.0, "warmup": 0.1, "data.num_beams": 1, "data.limit": 0,
-                      "data.vocab_size": 6000, "data.max_source_length": 256, "data.max_target_length": 16,
-                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.ff": 512, "model.dropout": 0.1},
-            notes="Baselines (keyword rules with negation cues; the most common answer per question type): "
-                  "zoo_nlp.questions and bench/bench_nlp_qa.py."),
+            name="nlp/report-qa", summary="answer questions about a chest X-ray report: an encoder reads question "
+            "and report, answers yes/no/a class or a span of the report; SQuAD exact match and F1",
+            dataset="nlp/iu-xray-questions", model="nlp/qa-encoder", task="zoo_nlp.tasks:QuestionAnsweringTask",
+            task_settings="zoo.config:LabelSettings",
+            defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 128, "lr": 1e-3, "weight_decay": 0.01,
+                      "task.label_smoothing": 0.0, "warmup": 0.1, "data.limit": 0, "data.vocab_size": 6000,
+                      "data.max_length": 256, "data.max_answer_length": 16, "data.min_answer_count": 2,
+                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.dropout": 0.1},
+            notes="Start from the masked-LM encoder: zoo train nlp/report-mlm, then zoo train nlp/report-qa --set "
+                  "init_from=MLM_RUN_DIR (same data.vocab_size and data.limit: the same tokenizer). Baselines "
+                  "(keyword rules with negation cues; the most common answer per question type): zoo_nlp.questions "
+                  "and bench/bench_nlp_qa.py."),
         RecipeSpec(
             name="nlp/speech-reports", summary="speech recognition of spoken report sentences (synthetic voices), "
             "CTC transformer; word and character error rates", dataset="nlp/spoken-reports",

@@ -1,5 +1,5 @@
-"""Sequence-to-sequence tasks (summarization, question answering): teacher-forced loss, beam-search generation,
-ROUGE-1/2/L or SQuAD's exact match and F1."""
+"""Sequence-to-sequence summarization (teacher-forced loss, beam-search generation, ROUGE-1/2/L), question
+answering by reading (answer class or span; SQuAD's exact match and F1), masked-LM pretraining, speech (CTC)."""
 from __future__ import annotations
 
 import json
@@ -177,7 +177,7 @@ class Seq2SeqTask(Task):
 
 
 class AnswerScores(Metric):
-    """SQuAD's exact match and token F1 of generated answers, averaged over the examples."""
+    """SQuAD's exact match and token F1 of the answers, averaged over the examples."""
 
     higher_is_better = True
     full_state_update = False
@@ -198,29 +198,82 @@ class AnswerScores(Metric):
         return {"exact_match": (self.exact / n).float(), "f1": (self.f1 / n).float()}
 
 
-class QuestionAnsweringTask(Seq2SeqTask):
-    """x = question [SEP] context; the answer is generated (greedy by default), so yes/no, a location or a span
-    of the context are all answers. `zoo predict RUN report.txt --question "..."` answers each question."""
+class QuestionAnsweringTask(Task):
+    """x = [CLS] question [SEP] report [SEP] (zoo_nlp.answering); the answer is a class of the closed answer set
+    (yes, no, ...) or, where that class is 'span', the report's text between the best start and end tokens.
+    Loss: cross-entropy of the class plus, for span answers, minus the log-likelihood of all the answer's
+    occurrences in the report. `zoo predict RUN report.txt --question "..."` answers each question."""
 
     name = "question-answering"
     monitor = "f1"
+    Settings = LabelSettings
+    predict_options = ("questions",)
+
+    def forward(self, model: nn.Module, x: Any) -> dict[str, Any]:
+        out = dict(model(input_ids=x["input_ids"], token_type_ids=x.get("token_type_ids")))
+        out["offsets"], out["context"] = x["offsets"], x["context"]  # to read span answers out of the report
+        return out
+
+    @staticmethod
+    def span_loss(logits: torch.Tensor, allowed: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        """-log of the probability (over the report's tokens) of the gold positions, summed over them."""
+        logits = logits.float().masked_fill(~allowed, -1e4)
+        return torch.logsumexp(logits, -1) - torch.logsumexp(logits.masked_fill(~gold, -1e4), -1)
+
+    def loss(self, output: dict[str, Any], target: dict[str, Any]) -> torch.Tensor:
+        labels = target["answer_class"]
+        loss = F.cross_entropy(output["answer_logits"].float(), labels, ignore_index=IGNORE,
+                               label_smoothing=self.settings.label_smoothing) if (labels != IGNORE).any() \
+            else output["answer_logits"].sum() * 0.0
+        spans = (labels == 0) & target["starts"].any(-1)
+        if spans.any():
+            allowed = output["offsets"][..., 0] >= 0
+            starts = self.span_loss(output["start_logits"][spans], allowed[spans], target["starts"][spans])
+            ends = self.span_loss(output["end_logits"][spans], allowed[spans], target["ends"][spans])
+            loss = loss + (starts + ends).mean() / 2
+        else:
+            loss = loss + 0.0 * (output["start_logits"].sum() + output["end_logits"].sum())
+        return loss
+
+    def answers(self, output: dict[str, Any]) -> list[str]:
+        from .answering import answers_of
+
+        return answers_of(output, self.info["answers"], int(self.info.get("max_answer_length", 16)))
 
     def metrics(self):
         return AnswerScores()
 
-    predict_options = ("questions",)
+    def update_metrics(self, metrics, output, target) -> None:
+        metrics.update(self.answers(output), list(target["answer"]))
+
+    def merge_views(self, outputs: list[Any]) -> Any:
+        return outputs[0]  # text has no test-time views
+
+    def predict(self, output: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"answer": answer} for answer in self.answers(output)]
+
+    def check_batch(self, x: Any, y: Any, dataset: str) -> None:
+        if not (isinstance(x, dict) and {"input_ids", "offsets", "context"} <= set(x) and isinstance(y, dict)
+                and {"answer_class", "starts", "ends", "answer"} <= set(y)):
+            raise ZooError(f"{dataset}: a question-answering dataset must yield zoo_nlp.answering batches "
+                           "(question + report ids with offsets; answer class, span masks and text)")
 
     def records(self, item, read) -> list[tuple[str, Any]]:
         """One record per --question about the argument's text (a text file, or the text itself)."""
-        from .data import input_text, question_input
+        from .answering import question_input
+        from .data import input_text
 
         asked = self.options.get("questions") or ()
         if not asked:
             raise ZooError("a question-answering run needs at least one --question \"...\" about the text")
         context = input_text(str(item))
         name = str(item)
-        return [(name, {"input_ids": question_input(context, question, self.info), "question": question})
-                for question in asked]
+        return [(name, question_input(context, question, self.info)) for question in asked]
+
+    def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        from .answering import collate_inputs
+
+        return {**collate_inputs(items), "question": [it["question"] for it in items]}
 
     def annotate(self, run, items: list[Any], predictions: list[dict[str, Any]]) -> None:
         for item, prediction in zip(items, predictions):
