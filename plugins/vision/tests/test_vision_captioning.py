@@ -171,7 +171,7 @@ def test_coco_reader_and_splits(tmp_path):
     assert len(records) == 36 and records[0] == ("0000.png", ["a red circle on white", "a red circle drawn on white paper"])
     bundle = captioning(str(tmp_path / "captions.json"), image_size=16)
     counts = bundle.info["counts"]
-    assert sum(counts.values()) == 36 and min(counts.values()) >= 3
+    assert sum(counts.values()) == 36 and min(counts.values()) >= 3 and bundle.info["beam"] == 3
     assert len(bundle.train) == 2 * counts["train"]  # one item per (image, caption)
     x, y = bundle.collate([bundle.valid[0], bundle.valid[1]])
     assert x["image"].shape == (2, 3, 16, 16) and y.shape[:2] == (2, 2)

@@ -112,14 +112,17 @@ def beam_search(step, memory: torch.Tensor, bos: int, eos: int, beam: int = 3, m
     scores[:, 0] = 0.0
     done = torch.zeros(b * beam, dtype=torch.bool, device=memory.device)
     lengths = torch.zeros(b * beam, device=memory.device)
+    vocab = None
     for _ in range(max_len):
-        logp = step(memory, seqs)[:, -1].float().log_softmax(-1)
-        vocab = logp.shape[-1]
+        active = (~done).nonzero().flatten()  # only unfinished hypotheses are run through the decoder
+        out = step(memory[active], seqs[active])[:, -1].float().log_softmax(-1)
+        vocab = out.shape[-1]
         if banned:
-            logp[:, list(banned)] = float("-inf")
+            out[:, list(banned)] = float("-inf")
         # a finished hypothesis can only repeat eos, at no cost
-        logp[done] = float("-inf")
+        logp = torch.full((len(seqs), vocab), float("-inf"), device=memory.device)
         logp[done, eos] = 0.0
+        logp[active] = out
         total = (scores.view(-1, 1) + logp).view(b, beam * vocab)
         scores, flat = total.topk(beam, dim=-1)
         source = (flat // vocab + torch.arange(b, device=memory.device).view(-1, 1) * beam).view(-1)

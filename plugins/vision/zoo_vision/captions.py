@@ -302,7 +302,7 @@ def captioning(data: str | None = None, images: str = "", seed: int = 0,
     info = {"dataset": "vision/captioning", "rendered": data is None, "image_size": image_size, "channels": 3,
             "mean": train_px.mean(1).tolist(), "std": train_px.std(1).clamp_min(1e-3).tolist(),
             "vocab": vocab, "vocab_size": vocab_size, "pad_id": PAD, "bos_id": BOS, "eos_id": EOS, "unk_id": UNK,
-            "max_len": min(max_words, max(lengths)) + 1,  # words + eos "beam": beam, "length_penalty": length_penalty,
+            "max_len": min(max_words, max(lengths)) + 1, "beam": beam, "length_penalty": length_penalty,
             "counts": {k: len(v) for k, v in splits.items()},
             "test_captions_seen": round(sum(r in train_captions for r in test_refs) / max(1, len(test_refs)), 4)}
 
