@@ -43,7 +43,7 @@ def main() -> None:
     log("training: " + " ".join(command))
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "zoo", *command[1:3], "--out", str(work / "run"), *sets],
-                          stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     ours_s = time.perf_counter() - started

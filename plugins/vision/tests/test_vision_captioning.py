@@ -244,8 +244,8 @@ def test_openmoji_test_split_holds_unseen_captions():
         emoji_data.package_dir(install_missing=False)
     except DataMissing as exc:
         require(False, str(exc))
-    images, captions, splits, hexcodes = emoji_captions(64, 0.1, 0.1, 0)
-    assert len(captions) > 4000 and images.shape[1:] == (3, 64, 64)
+    images, captions, splits, hexcodes = emoji_captions(48, 0.1, 0.1, 0)  # the size `make data` renders
+    assert len(captions) > 4000 and images.shape[1:] == (3, 48, 48)
     train = {captions[i][0].lower() for i in splits["train"]}
     assert not [captions[i][0] for i in splits["test"] if captions[i][0].lower() in train]
     keys = {s: {emoji_data.family_key(hexcodes[i]) for i in idx} for s, idx in splits.items()}
