@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220)}
 SHAPES = ("circle", "square", "triangle")
 TINY = {"epochs": 15, "batch_size": 16, "lr": 0.004, "warmup": 0.1, "grad_stats_every": 0, "device": "cpu",
-        "threads": 1, "label_smoothing": 0.0, "weight_decay": 0.0, "data.image_size": 16, "data.beam": 1,
+        "threads": 1, "task.label_smoothing": 0.0, "weight_decay": 0.0, "data.image_size": 16, "data.beam": 1,
         "data.augment": "none", "model.width": 48, "model.layers": 1, "model.heads": 2, "model.channels": 8,
         "model.stages": 2, "model.dropout": 0.0}
 

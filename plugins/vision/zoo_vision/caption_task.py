@@ -20,6 +20,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from zoo import ZooError
+from zoo.config import LabelSettings
 from zoo.data import to_device
 from zoo.tasks import Task
 
@@ -70,6 +71,7 @@ class CaptionTask(Task):
     """x = {'image', 'tokens'} (teacher forcing) or images alone (predict); y = references B x R x L."""
 
     name = "captioning"
+    Settings = LabelSettings
     monitor = "cider"
     directions = {"cider": "max", "bleu4": "max"}
 
@@ -100,7 +102,7 @@ class CaptionTask(Task):
         first = target[:, 0, :logits.shape[1]]
         first = first.masked_fill(first >= logits.shape[-1], UNK)  # a reference word outside the model's words
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), first.reshape(-1), ignore_index=IGNORE,
-                               label_smoothing=self.config.label_smoothing)
+                               label_smoothing=self.settings.label_smoothing)
 
     def metrics(self):
         return CaptionScores()

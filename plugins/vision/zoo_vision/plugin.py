@@ -216,9 +216,9 @@ def _caption_specs():
     recipe = RecipeSpec(
         name="vision/captioning", summary="caption images: CNN + transformer decoder on OpenMoji (or COCO captions), "
         "BLEU-4 and CIDEr", dataset="vision/captioning", model="vision/caption-net",
-        task="zoo_vision.caption_task:CaptionTask",
+        task="zoo_vision.caption_task:CaptionTask", task_settings="zoo.config:LabelSettings",
         # about 0.8 s a step on one busy CPU thread (two threads were slower on the shared 2-core machine)
-        defaults={"epochs": 12, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "label_smoothing": 0.1,
+        defaults={"epochs": 12, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "task.label_smoothing": 0.1,
                   "warmup": 0.05, "model.width": 128, "model.layers": 2, "model.heads": 4, "model.dropout": 0.1,
                   "threads": 1, "grad_stats_every": 0},
         quick={"data.limit": 24, "model.width": 32, "model.layers": 1},
