@@ -1,0 +1,120 @@
+"""Connect Four from random openings: the openings are legal and distinct, the solver that judges them is right on
+positions whose value is known, the evaluation forgives only the losses of openings lost with perfect play, and a
+tiny training from random openings beats the untrained network there."""
+import numpy as np
+import pytest
+import torch
+
+from zoo.config import parse_sets
+from zoo.reopen import open_run
+from zoo.runs import train
+from zoo_games.connect4_solver import book_value, huffman, opening_values, solve
+from zoo_games.games import ConnectFour
+from zoo_games.models import policy_value_net
+from zoo_games.players import MCTSPlayer, RandomPlayer, play_games
+from zoo_games.selfplay import SelfPlay
+from zoo_games.tasks.board import BoardGameTask
+
+C4 = ConnectFour()
+
+
+def task_with(**info) -> BoardGameTask:
+    task = BoardGameTask.__new__(BoardGameTask)  # only `info` (and config.eval_limit) are read
+    task.info = {"game": "connect4", **info}
+    return task
+
+
+def test_four_ply_openings_are_legal_distinct_and_unfinished():
+    openings = task_with(eval_openings=4).openings(40, np.random.default_rng(7))
+    keys = [C4.key(s) for s in openings]
+    assert len(set(keys)) == 40
+    for s in openings:
+        assert s[2] == 4 and bin(s[1]).count("1") == 4 and C4.result(s) is None
+        cells = C4.cells(s)  # no stone floats: every stone stands on the floor or on another stone
+        assert all(cells[r, c] == 0 or r == 0 or cells[r - 1, c] != 0 for r in range(6) for c in range(7))
+        assert (cells == 1).sum() == 2 and (cells == -1).sum() == 2  # the first player is to move again
+
+
+def test_self_play_starts_from_random_openings_of_up_to_its_plies():
+    play = SelfPlay(C4, games=1, simulations=1, capacity=10, seed=0, opening_plies=4)
+    depths = [play.opening()[2] for _ in range(200)]
+    assert set(depths) == {0, 1, 2, 3, 4}
+    assert {SelfPlay(C4, 1, 1, 10, seed=0).opening()[2] for _ in range(5)} == {0}
+
+
+def test_solver_agrees_with_the_known_values_of_the_first_move():
+    """Connect Four is a first player's win in the centre column, a draw in the two next to it and a loss in the
+    four others (Allis 1988; Allen 1988): the second player's value after each first move."""
+    second = [solve(C4.next(C4.initial(), c)) for c in range(7)]
+    assert second == [1, 1, 0, -1, 0, 1, 1]
+
+
+def test_solver_on_hand_made_positions():
+    # three in the bottom row with both ends open for the first player, the second player to move: lost for it
+    assert solve(C4.parse("4455")) == 1  # the first player to move wins at once: 3 then 6 next
+    assert solve(C4.parse("44553")) == -1  # now the second player to move faces an open three
+    # a four already on the board: lost for the player to move
+    assert solve(C4.parse("1212121")) == -1
+    with pytest.raises(ValueError):
+        solve(C4.parse("444444333"))  # 9 plies: past the database
+
+
+def test_huffman_code_of_the_databases_documented_positions():
+    """bitbully-databases' README: P1 wins this 8-ply board (not listed), and this other is a draw (listed)."""
+    def from_rows(rows):  # top row first, 1 the first player, 2 the second
+        first = mask = 0
+        for r, row in enumerate(reversed(rows)):
+            for c, v in enumerate(row):
+                if v:
+                    bit = 1 << (c * 7 + r)
+                    mask |= bit
+                    first |= bit if v == 1 else 0
+        return (first, mask, 8, False)
+
+    win = from_rows([[0] * 7, [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 2, 0, 0, 0], [0, 2, 0, 1, 0, 0, 0],
+                     [0, 1, 0, 2, 0, 0, 0], [0, 2, 0, 1, 0, 0, 0]])
+    draw = from_rows([[0] * 7, [0, 0, 0, 2, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 2, 0, 0, 0],
+                      [0, 0, 0, 1, 0, 2, 0], [0, 0, 1, 2, 0, 1, 0]])
+    assert book_value(win) == 1 and book_value(draw) == 0
+    assert huffman(win[0], win[1]).bit_length() <= 24 and huffman(win[0], win[1]) % 4 == 0
+
+
+def test_losses_are_forgiven_only_in_openings_lost_for_the_networks_side():
+    won = C4.parse("4455")  # won for the first player (to move)
+    lost = next(s for s in task_with(eval_openings=4).openings(50, np.random.default_rng(0)) if solve(s) == -1)
+    assert opening_values([won, lost, won]) == [1, -1, 1]
+    task = task_with(eval_openings=4)
+    labels = ["ab4_first", "ab4_first", "ab4_second", "ab4_second"]
+    # the network loses every game: as first, the won opening is a failure and the lost one is forgiven; as
+    # second, the opening won for the first player is forgiven and the other a failure
+    out = task.judged_by_solver([won, lost], [0.0, 0.0, 1.0, 1.0], labels)
+    assert out["ab4_first_solved"] == 0.5 and out["ab4_second_solved"] == 0.5
+    # and every win counts, in any opening
+    out = task.judged_by_solver([won, lost], [1.0, 1.0, 0.0, 0.0], labels)
+    assert out["ab4_first_solved"] == 1.0 and out["solved_win_rate"] == 1.0
+    assert out["openings_won_first"] == 0.5 and out["openings_drawn"] == 0.0
+    # a draw is no win: it fails wherever the opening is not lost for the network's side
+    out = task.judged_by_solver([won, lost], [0.5, 0.5, 0.5, 0.5], labels)
+    assert out["ab4_first_solved"] == 0.5 and out["ab4_second_solved"] == 0.5
+    assert task_with(eval_openings=0).judged_by_solver([C4.initial()], [1.0], ["ab4_first"]) == {}
+
+
+def test_training_from_openings_beats_the_untrained_network_from_openings(tmp_path):
+    out = tmp_path / "c4"
+    train("games/connect4-alphazero", sets=parse_sets([
+        "epochs=3", "steps_per_round=30", "batch_size=64", "eval_budget=2", "data.games=24", "data.simulations=24",
+        "data.eval_simulations=0", "data.opponents=ab1", "model.channels=16", "model.blocks=1", "lr=0.003"]),
+        out=str(out), callbacks=[])
+    torch.manual_seed(0)
+    untrained = policy_value_net(3, 6, 7, 7, channels=16, blocks=1).eval()
+    trained = open_run(out, device="cpu").module
+    openings = task_with(eval_openings=4).openings(20, np.random.default_rng(5))
+
+    def from_openings(model) -> float:
+        net, rand = MCTSPlayer(model, C4, 0), RandomPlayer(C4)
+        rng = np.random.default_rng(9)
+        results = play_games(C4, [(net, rand)] * 20 + [(rand, net)] * 20, rng, openings * 2)
+        return float(np.mean([r == 1.0 for r in results[:20]] + [r == 0.0 for r in results[20:]]))
+
+    before, after = from_openings(untrained), from_openings(trained)
+    assert after >= before + 0.2, (before, after)
