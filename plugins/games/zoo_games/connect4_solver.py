@@ -108,3 +108,15 @@ def opening_values(states: list) -> list[int]:
         if C4.key(s) not in found:
             found[C4.key(s)] = solve(s)
     return [found[C4.key(s)] for s in states]
+
+
+def move_values(state) -> dict[int, int]:
+    """The solved value of each legal move of a position of at most 7 plies, for the player making it."""
+    return {c: -solve(C4.next(state, c)) for c in range(COLS) if C4.can_play(state, c)}
+
+
+def best_moves(state) -> list[int]:
+    """The moves that keep the position's solved value (every move of a lost position)."""
+    values = move_values(state)
+    best = max(values.values())
+    return [c for c, v in values.items() if v == best]
