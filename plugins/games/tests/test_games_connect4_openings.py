@@ -85,18 +85,19 @@ def test_losses_are_forgiven_only_in_openings_lost_for_the_networks_side():
     lost = next(s for s in task_with(eval_openings=4).openings(50, np.random.default_rng(0)) if solve(s) == -1)
     assert opening_values([won, lost, won]) == [1, -1, 1]
     task = task_with(eval_openings=4)
-    labels = ["ab4_first", "ab4_first", "ab4_second", "ab4_second"]
-    # the network loses every game: as first, the won opening is a failure and the lost one is forgiven; as
-    # second, the opening won for the first player is forgiven and the other a failure
-    out = task.judged_by_solver([won, lost], [0.0, 0.0, 1.0, 1.0], labels)
-    assert out["ab4_first_solved"] == 0.5 and out["ab4_second_solved"] == 0.5
+    openings = [won, lost, lost]
+    labels = ["ab4_first"] * 3 + ["ab4_second"] * 3
+    # the network loses every game: as first, the won opening is a failure and the two lost ones are forgiven; as
+    # second, the opening won for the first player is forgiven and the two others are failures
+    out = task.judged_by_solver(openings, [0.0] * 3 + [1.0] * 3, labels)
+    assert out["ab4_first_solved"] == pytest.approx(2 / 3) and out["ab4_second_solved"] == pytest.approx(1 / 3)
     # and every win counts, in any opening
-    out = task.judged_by_solver([won, lost], [1.0, 1.0, 0.0, 0.0], labels)
+    out = task.judged_by_solver(openings, [1.0] * 3 + [0.0] * 3, labels)
     assert out["ab4_first_solved"] == 1.0 and out["solved_win_rate"] == 1.0
-    assert out["openings_won_first"] == 0.5 and out["openings_drawn"] == 0.0
+    assert out["openings_won_first"] == pytest.approx(1 / 3) and out["openings_drawn"] == 0.0
     # a draw is no win: it fails wherever the opening is not lost for the network's side
-    out = task.judged_by_solver([won, lost], [0.5, 0.5, 0.5, 0.5], labels)
-    assert out["ab4_first_solved"] == 0.5 and out["ab4_second_solved"] == 0.5
+    out = task.judged_by_solver(openings, [0.5] * 6, labels)
+    assert out["ab4_first_solved"] == pytest.approx(2 / 3) and out["ab4_second_solved"] == pytest.approx(1 / 3)
     assert task_with(eval_openings=0).judged_by_solver([C4.initial()], [1.0], ["ab4_first"]) == {}
 
 
