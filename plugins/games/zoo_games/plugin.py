@@ -72,7 +72,11 @@ def zoo_datasets():
             licence="generated data: no restrictions",
             bring_your_own="not applicable: the data is the network's own games",
             notes="As games/tictactoe, on the 7x6 board; positions mirrored left-right at random when training. "
-                  "Evaluated against alpha-beta players of depth data.opponents (ab1,ab2,ab4,ab6)."),
+                  "Each self-play game starts from a random opening of 0 to data.opening_plies plies (not trained "
+                  "on). Evaluated against alpha-beta players of depth data.opponents (ab1,ab2,ab4,ab6) from random "
+                  "openings of data.eval_openings plies, each played with both colours and judged against its solved "
+                  "value (exact search to the 8th ply and John Tromp's 8-ply database, from bitbully-databases, "
+                  "MIT)."),
         DatasetSpec(
             name="games/pong-games",
             summary="Atari Pong frames (4 stacked, grey, 40 x 40) labelled with a scripted player's action (NOOP, UP, "
@@ -142,14 +146,18 @@ def zoo_recipes():
                   "number of games against GNU Go at each level of data.gnugo_levels."),
         RecipeSpec(
             name="games/connect4-alphazero",
-            summary="AlphaZero self-play Connect Four; win rates against alpha-beta of depth 1, 2, 4, 6 each round",
+            summary="AlphaZero self-play Connect Four from random openings; win rates against alpha-beta of depth 1, "
+                    "2, 4, 6 each round from 4-ply openings, also judged against the openings' solved values",
             dataset="games/connect4", model="games/resnet-pv", task="zoo_games.tasks.board:BoardGameTask",
             task_settings="zoo_games.plugin:SelfPlaySettings",
             callbacks=("zoo_games.tasks.board:cpu_clock",),
             defaults={**ONE_THREAD, "epochs": 100, "task.steps_per_round": 100, "batch_size": 128, "lr": 2e-3,
                       "weight_decay": 1e-4, "warmup": 0.1, "task.eval_budget": 10, "data.simulations": 200,
                       "model.channels": 48, "model.blocks": 3},
-            quick={"data.games": 4, "data.simulations": 8}),
+            quick={"data.games": 4, "data.simulations": 8},
+            notes="Target (issue 42): at least 90% of the games from random 4-ply openings against depth-4 alpha-beta, "
+                  "both sides, won or begun from an opening lost for the network's side with perfect play "
+                  "(`ab4_first_solved`, `ab4_second_solved`); data.eval_openings=0 plays from the empty board."),
         RecipeSpec(
             name="games/atari-pong",
             summary="Atari Pong from pixels: cloned from a scripted player that reads the RAM, then DAgger rounds; "

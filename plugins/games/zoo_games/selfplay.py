@@ -32,13 +32,15 @@ def set_rng_state(rng: np.random.Generator, saved: dict[str, Any]) -> None:
 class SelfPlay(DataGenerator):
     """`games` games a round, `simulations` MCTS visits per move; the first `temperature_moves` plies are sampled
     in proportion to visit counts, the rest are the most visited move. The value target is the outcome z, or
-    (1 - q_weight) z + q_weight q with q the root's search value."""
+    (1 - q_weight) z + q_weight q with q the root's search value. With `opening_plies`, each game starts from a
+    random opening of 0 to `opening_plies` uniformly random moves (drawn per game, not trained on), so that the
+    network learns positions its own play from the empty board never reaches."""
 
     def __init__(self, game: Game, games: int, simulations: int, capacity: int, seed: int,
                  temperature_moves: int = 4, c_puct: float = 1.5, dirichlet_alpha: float = 0.3, noise: float = 0.25,
-                 q_weight: float = 0.0, fpu: float = 0.2, random_plies: int = 0):
+                 q_weight: float = 0.0, fpu: float = 0.2, random_plies: int = 0, opening_plies: int = 0):
         self.game, self.games, self.simulations = game, games, simulations
-        self.random_plies = random_plies
+        self.random_plies, self.opening_plies = random_plies, opening_plies
         self.temperature_moves, self.q_weight = temperature_moves, q_weight
         self.search_args = {"c_puct": c_puct, "dirichlet_alpha": dirichlet_alpha, "noise": noise, "fpu": fpu}
         self.buffer = ReplayBuffer(capacity)
@@ -51,7 +53,7 @@ class SelfPlay(DataGenerator):
         game = self.game
         evaluator = NetEvaluator(model, game, device)
         mcts = MCTS(game, evaluator, **self.search_args)
-        roots = [mcts.root(game.initial()) for _ in range(self.games)]
+        roots = [mcts.root(self.opening()) for _ in range(self.games)]
         records: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]] = [[] for _ in roots]
         outcomes: list[float | None] = [None] * self.games
         ply = 0
@@ -92,6 +94,20 @@ class SelfPlay(DataGenerator):
         self.played += self.games
         self.positions += evaluator.positions
         self.last = {"first_player_score": float(np.mean(firsts)), "plies": float(np.mean([len(r) for r in records]))}
+
+    def opening(self):
+        """The empty board, or with `opening_plies` a position after 0 to `opening_plies` random moves (a game
+        that would end within them is drawn again)."""
+        game = self.game
+        for _ in range(100):
+            state = game.initial()
+            for _ in range(int(self.rng.integers(0, self.opening_plies + 1)) if self.opening_plies else 0):
+                state = game.next(state, int(self.rng.choice(np.flatnonzero(game.legal(state)))))
+                if game.result(state) is not None:
+                    break
+            if game.result(state) is None:
+                return state
+        return game.initial()
 
     def dataset(self):
         return self.buffer

@@ -25,7 +25,9 @@ class BoardGameTask(PolicyValueTask):
     noise, proving wins and losses it reaches) plays `eval_budget` games as first and as second player against each opponent of `info['opponents']`:
     `random`, `perfect` (tic-tac-toe), `abN` (alpha-beta to depth N, Connect Four), each game from one of
     `eval_budget` openings of `info['eval_openings']` random plies (the split's own). Figures: `<opponent>_first`
-    and `<opponent>_second` (win rates), `win_rate` (their mean), and for tic-tac-toe `perfect_losses`, the
+    and `<opponent>_second` (win rates), `win_rate` (their mean); for Connect Four from openings, the same judged
+    against each opening's solved value (`<opponent>_<side>_solved`, `solved_win_rate`: see `judged_by_solver`);
+    for tic-tac-toe `perfect_losses`, the
     lines lost against a perfect player trying every optimal reply, and on the test split `any_losses`, against
     every reply (both exhaustive, as X and as O)."""
 
@@ -98,6 +100,7 @@ class BoardGameTask(PolicyValueTask):
             scores = [r if lab.endswith("first") else 1 - r for r, lab in zip(results, labels) if lab == label]
             out[label] = float(np.mean([s == 1.0 for s in scores]))
         out["win_rate"] = float(np.mean(list(out.values()))) if out else 0.0
+        out.update(self.judged_by_solver(openings, results, labels))
         if game.name == "tictactoe":  # solved: count the lines lost against perfect play, and against any play
             from ..players import lines_against, ttt_optimal
             legal = lambda s: [int(a) for a in np.flatnonzero(game.legal(s))]  # noqa: E731
@@ -107,7 +110,34 @@ class BoardGameTask(PolicyValueTask):
         out["eval_cpu_seconds"] = cpu_seconds() - started
         return out
 
+    def judged_by_solver(self, openings: list, results: list[float], labels: list[str]) -> dict[str, float]:
+        """Connect Four from openings of 1 to 8 plies, judged against each opening's solved value
+        (zoo_games.connect4_solver: exact search to the 8th ply and the 8-ply database): `<opponent>_<side>_solved`
+        is the share of games the network won or that began from an opening lost for its side with perfect play
+        (a loss there is no failure); `solved_win_rate` their mean; `openings_won_first` and `openings_drawn` the
+        shares of the openings won for the player to move at the start, and drawn."""
+        plies = int(self.info.get("eval_openings", 0))
+        if self.game.name != "connect4" or not 0 < plies <= 8:
+            return {}
+        from ..connect4_solver import opening_values
+
+        values = opening_values(openings)  # for the player to move at the start: the game's `first`
+        count = len(openings)
+        out: dict[str, float] = {}
+        for label in dict.fromkeys(labels):
+            first = label.endswith("first")
+            games = [r for r, lab in zip(results, labels) if lab == label]
+            ok = [(r == 1.0 if first else r == 0.0) or values[k % count] == (-1 if first else 1)
+                  for k, r in enumerate(games)]
+            out[f"{label}_solved"] = float(np.mean(ok))
+        out["solved_win_rate"] = float(np.mean(list(out.values())))
+        out["openings_won_first"] = float(np.mean([v == 1 for v in values]))
+        out["openings_drawn"] = float(np.mean([v == 0 for v in values]))
+        return out
+
     def direction(self, metric: str, source: Any = None) -> str:
+        if metric in ("openings_won_first", "openings_drawn"):
+            return "max"  # a property of the openings drawn, not of the network
         if metric == "eval_cpu_seconds":
             return "min"
         return super().direction(metric, source)
