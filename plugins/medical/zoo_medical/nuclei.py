@@ -1,5 +1,6 @@
-"""Nuclei data: the simulated default, users' labelled images (StarDist/DSB2018 image + mask pairs, DSB2018 sample
-folders, MoNuSeg XML polygons) and the `zoo predict` reader (an image, or a whole slide read tile by tile).
+"""Nuclei data: the simulated default and users' labelled images (StarDist/DSB2018 image + mask pairs, DSB2018 sample
+folders, MoNuSeg XML polygons); the `zoo predict` reader (a picture, or a whole slide read tile by tile) is
+nuclei_slide.read_input.
 
 The network sees one channel, the nuclear stain: the haematoxylin of a colour (H&E) image by colour deconvolution
 (skimage.color.rgb2hed), the intensity of a grey (fluorescence) image as it is, then each tile scaled by its 1st and
@@ -45,6 +46,8 @@ def read_picture(path: Path) -> np.ndarray:
     except Exception as exc:  # tifffile and PIL raise many types on a broken file
         raise ZooError(f"{path}: not a readable image ({type(exc).__name__}: {str(exc)[:120]})") from None
     array = np.squeeze(array)
+    if array.size == 0:
+        raise ZooError(f"{path}: not a readable image (no pixels in it)")
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
         array = np.moveaxis(array, 0, -1)  # channels first (some TIFFs)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)) or min(array.shape[:2]) < 8:
@@ -252,15 +255,3 @@ def monuseg_labels(xml: Path, shape: tuple[int, int]) -> np.ndarray:
         rr, cc = polygon(points[:, 1], points[:, 0], shape=shape)
         labels[rr, cc] = k
     return labels
-
-
-# -- `zoo predict` -------------------------------------------------------------------------------------------------
-def read_input(text: str, info: dict[str, Any]):
-    """`zoo predict` input: a picture (PNG, JPEG, TIFF) or a whole-slide image (.svs, pyramidal .tif, .ndpi...),
-    opened, its tissue found and its tiles laid out; the pixels are read tile by tile when the model runs."""
-    from .nuclei_slide import open_source
-
-    path = Path(text)
-    if not path.is_file():
-        raise ZooError(f"{path}: no such file")
-    return open_source(path, info)

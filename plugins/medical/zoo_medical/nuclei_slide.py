@@ -131,9 +131,10 @@ def tissue_mask(thumbnail: np.ndarray, fluorescence: bool) -> np.ndarray:
     grey = thumbnail[..., :3].astype(np.float32).mean(-1)
     step = max(1, -(-max(grey.shape) // THUMBNAIL))  # a big picture's tissue is found on every step-th pixel
     grey = grey[::step, ::step]
+    glass = 0.86 * (255.0 if thumbnail.dtype == np.uint8 else float(grey.max()))  # nothing this bright is tissue
     if grey.max() - grey.min() < 1:
-        return np.ones(grey.shape, bool)
-    mask = grey < threshold_otsu(grey)
+        return grey < glass
+    mask = grey < min(threshold_otsu(grey), glass)
     mask = ndimage.binary_closing(mask, iterations=2)
     mask = ndimage.binary_fill_holes(mask)
     return remove_small_objects(mask, max_size=max(4, mask.size // 5000))
@@ -147,6 +148,15 @@ def layout(length: int, tile: int, overlap: int) -> list[int]:
     if starts[-1] + tile < length:
         starts.append(length - tile)
     return starts
+
+
+def read_input(text: str, info: dict[str, Any]) -> Source:
+    """`zoo predict` input: a picture (PNG, JPEG, TIFF) or a whole-slide image (.svs, pyramidal .tif, .ndpi...),
+    opened, its tissue found and its tiles laid out; the pixels are read tile by tile when the model runs."""
+    path = Path(text)
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    return open_source(path, info)
 
 
 def open_source(path: Path, info: dict[str, Any], tile: int | None = None, overlap: int = 48) -> Source:

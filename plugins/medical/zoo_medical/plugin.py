@@ -177,7 +177,7 @@ NEW_DATASETS = [
 NEW_DATASETS.append(DatasetSpec(
     name="medical/nuclei-tiles",
     summary="microscopy tiles of cell nuclei (H&E and fluorescence) with instance masks",
-    factory="zoo_medical.nuclei:nuclei_tiles", reader="zoo_medical.nuclei:read_input",
+    factory="zoo_medical.nuclei:nuclei_tiles", reader="zoo_medical.nuclei_slide:read_input",
     task="zoo_medical.nuclei_task:NucleiTask",
     source="SIMULATED, all of it: tiles drawn by zoo_medical/nuclei_sim.py (nuclei of varied size, shape, "
            "chromatin texture and stain strength, scattered or clustered, touching and overlapping; rendered as "
