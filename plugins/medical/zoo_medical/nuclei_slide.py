@@ -17,7 +17,7 @@ import numpy as np
 
 from zoo import ZooError
 
-from .nuclei import is_grey, normalize, nuclear_channel, percentiles, read_picture
+from .nuclei import is_grey, normalize, nuclear_channel, otsu_area, percentiles, read_picture
 
 SLIDES = {".svs", ".ndpi", ".scn", ".bif", ".svslide", ".vms", ".vmu"}
 MAX_PICTURE = 8192 * 8192  # pixels of a picture read whole; bigger ones should come as a pyramidal slide
@@ -36,6 +36,8 @@ class Source:
     height: int
     scale: int = 1
     mpp: float | None = None
+    full_width: int  # in the file's pixels (level 0)
+    full_height: int
     thumbnail: np.ndarray
     tissue: np.ndarray
     tiles: list[tuple[int, int, int, int, float]]  # x, y, w, h in working pixels, tissue share
@@ -44,7 +46,7 @@ class Source:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "width_px": self.width * self.scale, "height_px": self.height * self.scale,
+        return {"kind": self.kind, "width_px": self.full_width, "height_px": self.full_height,
                 "read_downsampled": self.scale, "microns_per_pixel": self.mpp, "tiles": len(self.tiles)}
 
 
@@ -58,12 +60,28 @@ def _padded(channel: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
     return window
 
 
+def nucleus_scale(channel: np.ndarray, trained: float | None) -> int:
+    """How many times larger across a picture's nuclei are than the training nuclei, rounded; 1 when less than 1.5
+    times or unknown. Both sizes are `otsu_area` (label-free); a run trained before it was recorded reads at 1."""
+    area = otsu_area(channel) if trained else None
+    if area is None:
+        return 1
+    ratio = area / trained
+    return max(1, min(4, round(ratio ** 0.5))) if ratio >= 2.25 else 1
+
+
 class PictureSource(Source):
-    def __init__(self, path: Path, array: np.ndarray):
+    def __init__(self, path: Path, array: np.ndarray, trained_area: float | None = None):
+        from skimage.transform import downscale_local_mean
+
         self.path = path
-        self.height, self.width = array.shape[:2]
+        self.full_height, self.full_width = array.shape[:2]
         self.fluorescence = is_grey(array)
         raw = nuclear_channel(array)
+        self.scale = nucleus_scale(raw, trained_area)
+        if self.scale > 1:  # nuclei far bigger than the training ones: read at a coarser pixel
+            raw = downscale_local_mean(raw, (self.scale, self.scale)).astype(np.float32)
+        self.height, self.width = raw.shape
         self.norm = percentiles(raw)
         self.channel = normalize(raw, self.norm)
         rgb = array if array.ndim == 3 else np.repeat(array[..., None], 3, -1)
@@ -92,6 +110,7 @@ class SlideSource(Source):
         if self.mpp:
             self.mpp *= self.scale
         self.width, self.height = width // self.scale, height // self.scale
+        self.full_width, self.full_height = width, height
         self.thumbnail = thumb
         self.fluorescence = is_grey(thumb)
         self.norm = (0.0, 1.0)
@@ -169,7 +188,7 @@ def open_source(path: Path, info: dict[str, Any], tile: int | None = None, overl
         if array.shape[0] * array.shape[1] > MAX_PICTURE:
             raise ZooError(f"{path}: {array.shape[1]}x{array.shape[0]} px is too big to read whole; save it as a "
                            "pyramidal TIFF (or .svs) to read it tile by tile")
-        source = PictureSource(path, array)
+        source = PictureSource(path, array, info.get("otsu_area_px"))
     source.tissue = tissue_mask(source.thumbnail, source.fluorescence)
     tile = tile or 2 * int(info.get("image_size", 128))
     tile_w, tile_h = min(tile, source.width), min(tile, source.height)
@@ -245,7 +264,7 @@ def draw_overlay(source: Source, nuclei: list[dict[str, Any]], path: Path) -> Pa
     longest = max(picture.size)
     if longest > 2048:
         picture = picture.resize((round(picture.width * 2048 / longest), round(picture.height * 2048 / longest)))
-    f = picture.width / (source.width * source.scale)  # overlay pixels per level-0 pixel
+    f = picture.width / source.full_width  # overlay pixels per level-0 pixel
     tissue = Image.fromarray(source.tissue.astype(np.uint8) * 255).resize(picture.size)
     picture = Image.composite(picture, Image.blend(picture, Image.new("RGB", picture.size, "black"), 0.5), tissue)
     draw = ImageDraw.Draw(picture)

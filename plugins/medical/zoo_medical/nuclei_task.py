@@ -171,6 +171,8 @@ def segment(model, source: Source, device, batch_size: int = 8) -> dict[str, Any
         for r in rows:
             area = r["width"] * r["height"] * r["tissue_share"] / source.scale ** 2 * (source.mpp / 1000) ** 2
             r["nuclei_per_mm2"] = round(r["nuclei"] / max(area, 1e-9), 1)
+    if keep_labels and source.scale > 1:  # back to the file's pixels
+        labels_out = labels_out.repeat(source.scale, 0).repeat(source.scale, 1)[:source.full_height, :source.full_width]
     return {"summary": summary, "nuclei": nuclei, "tiles": rows, "labels": labels_out, "source": source}
 
 
