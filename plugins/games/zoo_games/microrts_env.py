@@ -180,6 +180,7 @@ class Game:
     def observe(self, player: int) -> np.ndarray:
         """27 x H x W uint8 one-hot planes from `player`'s side (turned for player 1)."""
         raw = np.array(self.gs.getMatrixObservation(player))  # 5 x H x W
+        raw[2][raw[3] == 1] = 0  # resources belong to no one (microRTS's encoding gives them to player 1)
         planes = np.zeros((NUM_PLANES, self.height, self.width), np.uint8)
         start = 0
         for k, size in enumerate(PLANES):

@@ -172,7 +172,7 @@ def zoo_recipes():
             summary="microRTS real-time strategy: a Gridnet policy cloned from CoacAI's games, then DAgger rounds; "
                     "win rates against RandomBiasedAI, WorkerRush, LightRush and CoacAI from both sides",
             dataset="games/microrts", model="games/gridnet", task="zoo_games.tasks.microrts:MicroRTSTask",
-            defaults={**ONE_THREAD, "epochs": 10, "steps_per_round": 300, "batch_size": 64, "eval_batch_size": 256,
+            defaults={**ONE_THREAD, "epochs": 6, "steps_per_round": 250, "batch_size": 64, "eval_batch_size": 256,
                       "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "eval_budget": 4, "model.channels": 48,
                       "model.blocks": 4},
             quick={"data.demos": 2, "data.episodes": 1, "data.max_steps": 60, "data.valid_games": 1},
