@@ -34,7 +34,7 @@ def wilson(wins: int, n: int) -> tuple[float, float]:
         return 0.0, 1.0
     p, z = wins / n, 1.96
     centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+    return max((centre - half) / (1 + z * z / n), 0.0), min((centre + half) / (1 + z * z / n), 1.0)
 
 
 def table(player, map_name: str, max_steps: int) -> tuple[list[str], dict[str, float], float]:
@@ -88,12 +88,14 @@ def main() -> None:
         print(f"\n{map_name}, {GAMES} games per side per opponent, cut at {steps} cycles (a draw). "
               "W/D/L as player 0 (top left) and as player 1:\n")
         print("| player | opponent | W/D/L as 0 | W/D/L as 1 | win rate [95%] | cycles a game |\n|---|---|---|---|---|---|")
+        took = []
         for name, player in players.items():
             rows, rates, minutes = table(player, map_name, steps)
             results[(name, map_name)] = rates
+            took.append(f"{name} {minutes:.1f} min")
             for r in rows:
                 print(f"| {name} | {r} |")
-            print(f"\n({name}: {minutes:.1f} min for these games.)\n" if name.startswith("zoo") else "", end="")
+        print(f"\n(Wall time of these games: {', '.join(took)}.)")
     ours = results[("zoo Gridnet (cloned)", "basesWorkers8x8")]
     met = ours["randombiased"] >= 0.9 and ours["workerrush"] >= 0.9
     print(f"\nTarget (>= 90% wins against RandomBiasedAI and WorkerRush on 8x8 within 60 CPU minutes): "
