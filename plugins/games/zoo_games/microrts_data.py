@@ -68,21 +68,29 @@ def network_player(model, device, greedy_moves: bool = True, seed: int = 0) -> e
 class MicroRTSGames(Imitation):
     """Games on one map for behaviour cloning and DAgger, each cut at `max_steps` cycles."""
 
-    def __init__(self, *args, map: str, expert: str, opponents: tuple[str, ...], max_steps: int, **kwargs):
+    def __init__(self, *args, map: str, expert: str, opponents: tuple[str, ...], max_steps: int,
+                 drive: str = "sample", **kwargs):
         super().__init__(*args, **kwargs)
         self.map, self.expert, self.opponents, self.max_steps = map, expert, opponents, max_steps
+        self.drive = drive
 
     def record(self, model, device, seeds):
         opponents, sides = matchups(seeds, self.opponents)
-        agent = self.expert if model is None else network_player(model, device, greedy_moves=False, seed=seeds[0])
+        dagger_round = (self.played - self.demos) // max(self.episodes, 1)  # 0 for the first DAgger round
+        greedy_moves = self.drive == "greedy" or (self.drive == "both" and dagger_round % 2 == 1)
+        agent = self.expert if model is None else \
+            network_player(model, device, greedy_moves=greedy_moves, seed=seeds[0])
         return tensors(env.play(agent, opponents, sides, self.map, self.max_steps, expert=self.expert))
 
 
 def microrts(data=None, seed: int = 0, map: str = "basesWorkers8x8", expert: str = "coacai",
              opponents: str = "workerrush,lightrush,randombiased,coacai", demos: int = 16, episodes: int = 8,
-             dagger: bool = True, max_steps: int = 2000, capacity: int = 20_000, valid_games: int = 4) -> DataBundle:
+             dagger: bool = True, max_steps: int = 2000, capacity: int = 20_000, valid_games: int = 4,
+             drive: str = "sample") -> DataBundle:
     """microRTS states labelled by a bot's actions, made while training (see MicroRTSGames); valid and test are
-    the bot's own games on fixed matchups. `opponents`: the bots the training games are played against."""
+    the bot's own games on fixed matchups. `opponents`: the bots the training games are played against;
+    `drive`: how the network plays its DAgger games (sample: moves drawn from its softmax; greedy: its most
+    likely moves, the states evaluation meets; both: the two in alternate rounds)."""
     if data is not None:
         raise ZooError(f"--data {data}: games/microrts plays its own games; choose a map with --set data.map "
                        "(a name such as basesWorkers16x16, or a map .xml file)")
@@ -90,6 +98,8 @@ def microrts(data=None, seed: int = 0, map: str = "basesWorkers8x8", expert: str
                               ("capacity", capacity, 1), ("valid_games", valid_games, 1)):
         if value < least:
             raise ZooError(f"--set data.{key}: must be at least {least}, got {value}")
+    if drive not in ("sample", "greedy", "both"):
+        raise ZooError(f"--set data.drive={drive}: one of sample, greedy, both")
     foes = tuple(o.strip() for o in opponents.split(",") if o.strip())
     if not foes:
         raise ZooError("--set data.opponents: name at least one bot")
@@ -98,7 +108,7 @@ def microrts(data=None, seed: int = 0, map: str = "basesWorkers8x8", expert: str
             raise ZooError(f"--set data: {name} is not a microRTS bot (one of {', '.join(env.OPPONENTS)})")
     env.resolve_map(map)  # a bad map is one line now, not after the first round
     generator = MicroRTSGames(demos, episodes, bool(dagger), capacity, seed, map=map, expert=expert,
-                              opponents=foes, max_steps=max_steps)
+                              opponents=foes, max_steps=max_steps, drive=drive)
 
     def labelled(split: str) -> ReplayBuffer:
         opps, sides = matchups(episode_seeds(split, valid_games), foes)
