@@ -73,6 +73,8 @@ def test_the_jvm_starts_once_and_bad_names_are_one_line():
         env.resolve_map("basesWorkers9x9")
     with pytest.raises(ZooError, match="not a microRTS bot"):
         env.make_bot("stockfish")
+    with pytest.raises(ZooError, match="data.drive=fast"):
+        microrts_data.microrts(drive="fast")
 
 
 def test_a_missing_java_is_one_line_naming_the_debian_package(monkeypatch):

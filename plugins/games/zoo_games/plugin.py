@@ -86,8 +86,9 @@ def zoo_datasets():
                            "basesWorkers16x16) or --set data.map=my_map.xml (microRTS's map XML); zoo predict "
                            "takes map names or files too",
             notes="Round 0: data.demos games of data.expert against data.opponents, both sides in turn; each "
-                  "later round data.episodes games played by the network (moves sampled from its masked "
-                  "softmax, data.dagger=true) or by the expert again, every state where the player had an idle "
+                  "later round data.episodes games played by the network (data.dagger=true; its moves sampled "
+                  "from its masked softmax, data.drive=sample, or its most likely ones, greedy, or the two in "
+                  "alternate rounds, both) or by the expert again, every state where the player had an idle "
                   "unit labelled by the expert. Games are cut at data.max_steps cycles (a draw). The built-in "
                   "RandomBiasedAI draws from an unseeded generator, so games against it differ run to run."),
     ]
