@@ -26,7 +26,7 @@ from zoo.paths import cache_dir
 from . import augment as augmentations
 from .data import IMAGE_SUFFIXES
 
-RENDER_VERSION = 1  # bump when the rendering changes: cached sets are keyed by it
+RENDER_VERSION = 2  # bump when the rendering changes: cached sets are keyed by it
 MAX_PAIRS = 5_000_000  # impostor pairs scored at most (sampled beyond)
 FAR = 1e-3
 
@@ -99,7 +99,7 @@ def rendered(seed: int, size: int, identities: int, per_identity: int, valid_ide
     from . import faces_render, signs_render
 
     key = hashlib.sha1(repr((RENDER_VERSION, size, seed, identities, per_identity, valid_identities,
-                             test_identities, test_per_identity, faces_render.FACESJS,
+                             test_identities, test_per_identity, faces_render.FACESJS, faces_render.SHOTS,
                              faces_render.SCRIPT.read_bytes())).encode()).hexdigest()[:16]
     path = cache_dir("vision", "faces") / f"{key}.npz"
     plan = {"train": (seed, 0, identities, per_identity),
@@ -194,7 +194,7 @@ def load_identities(people: dict[str, list[Path]], size: int, detect: bool, miss
         for file in files:
             array, found = load_face(file, size, detect)
             images.append(array), labels.append(label)
-            if not found:
+            if detect and not found:
                 missing.append(str(file))
     return np.stack(images), np.asarray(labels, np.int64), list(people)
 
@@ -253,7 +253,7 @@ def read_lfw_pairs(path: Path, size: int, detect: bool):
     for file in files:
         array, found = load_face(file, size, detect)
         images.append(array), labels.append(names.index(file.parent.name))
-        if not found:
+        if detect and not found:
             missing.append(str(file))
     return (np.stack(images), np.asarray(labels, np.int64), names,
             {"pairs": np.asarray(rows, np.int64), "folds": np.asarray(folds, np.int64), "missing": missing})

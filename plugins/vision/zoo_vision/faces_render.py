@@ -140,15 +140,23 @@ def photograph(face: Image.Image, photos: list[np.ndarray], rng: np.random.Gener
     return np.asarray(picture, np.uint8)
 
 
+SHOTS = 2  # pictures taken of each drawing (pose, light, background and blur differ)
+
+
 def render_set(seed: int, first: int, identities: int, per_identity: int, size: int,
                photos: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Pictures N x 3 x size x size uint8 and their identity (first..first+identities-1) for one split."""
+    """Pictures N x 3 x size x size uint8 and their identity (first..first+identities-1) for one split: each
+    identity drawn ceil(per_identity / SHOTS) times by facesjs, each drawing photographed up to SHOTS times."""
     rng = np.random.default_rng([seed, first, identities, per_identity, size])
-    px = 3 * size  # rasterized at 3x the final size, then shrunk with the camera's effects
-    images, labels = [], []
-    for identity, svg in draw_svgs(seed, identities, per_identity, first):
-        images.append(photograph(rasterize(svg, px), photos, rng, size).transpose(2, 0, 1))
-        labels.append(identity)
+    px = 2 * size  # rasterized at twice the final size, then shrunk with the camera's effects
+    drawings = -(-per_identity // SHOTS)
+    images, labels, taken = [], [], {}
+    for identity, svg in draw_svgs(seed, identities, drawings, first):
+        face = rasterize(svg, px)
+        for _ in range(min(SHOTS, per_identity - taken.get(identity, 0))):
+            images.append(photograph(face, photos, rng, size).transpose(2, 0, 1))
+            labels.append(identity)
+            taken[identity] = taken.get(identity, 0) + 1
     return np.stack(images), np.asarray(labels, np.int64)
 
 
