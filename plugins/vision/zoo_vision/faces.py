@@ -418,13 +418,17 @@ def verification(embeddings: np.ndarray, labels: np.ndarray, threshold: float | 
                  pairs: tuple[np.ndarray, np.ndarray] | None = None, folds: np.ndarray | None = None) -> dict:
     """TAR at FAR 1e-3 over all pairs of a split, verification accuracy on its LFW-like pair list (at
     `threshold`, else at the best one for these pairs), and the threshold of highest accuracy."""
+    from sklearn.metrics import roc_auc_score
+
     every, same = all_pairs(labels)
-    tar, far_threshold = tar_at_far(cosine(embeddings, every), same)
+    every_scores = cosine(embeddings, every)
+    tar, far_threshold = tar_at_far(every_scores, same)
     listed, listed_same = pairs if pairs is not None else balanced_pairs(labels)
     scores = cosine(embeddings, listed)
     best, best_accuracy = best_threshold(scores, listed_same)
     out = {"tar_far_1e-3": tar, "verify_accuracy": accuracy(scores, listed_same, threshold)
-           if threshold is not None else best_accuracy, "threshold": best, "far_threshold": far_threshold}
+           if threshold is not None else best_accuracy, "roc_auc": float(roc_auc_score(same, every_scores)),
+           "threshold": best, "far_threshold": far_threshold}
     if folds is not None and len(np.unique(folds)) > 1:
         out["accuracy_10fold"], out["accuracy_10fold_std"] = tenfold_accuracy(scores, listed_same, folds)
     return out
