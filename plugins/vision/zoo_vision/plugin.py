@@ -124,15 +124,15 @@ def _signs_specs():
 
 def issue39_datasets() -> list:
     """The datasets of this block, added to zoo_datasets' list."""
-    return [_signs_specs()[0], _landcover_specs()[0], _caption_specs()[0]]
+    return [_signs_specs()[0], _landcover_specs()[0], _caption_specs()[0], _faces_specs()[0]]
 
 
 def issue39_models() -> list:
-    return [_landcover_specs()[1], _caption_specs()[1]]
+    return [_landcover_specs()[1], _caption_specs()[1], _faces_specs()[1]]
 
 
 def issue39_recipes() -> list:
-    return [_signs_specs()[1], _landcover_specs()[2], _caption_specs()[2]]
+    return [_signs_specs()[1], _landcover_specs()[2], _caption_specs()[2], _faces_specs()[2]]
 
 
 @hookimpl
@@ -141,7 +141,10 @@ def zoo_predict_options():
 
     return [click.Option(["--detect"], is_flag=True, default=False,
                          help="Traffic-sign runs: slide the classifier over a larger photo and draw boxes round the "
-                              "signs into --out.")]
+                              "signs into --out."),
+            click.Option(["--gallery"], default=None, metavar="DIR",
+                         help="Face runs: enrol DIR/<identity>/<photo> and name each probe's closest identity, or "
+                              "'unknown' below the run's threshold.")]
 
 
 # -- issue 39: satellite land cover (zoo_vision.landcover, landcover_task) -----------------------------------
@@ -226,4 +229,50 @@ def _caption_specs():
               "with its caption under it). Validation and test captions are decoded by beam search and scored with "
               "BLEU-4 and CIDEr-D (pycocoevalcap's scorers); CIDEr picks the checkpoint. bench/bench_captioning.py "
               "compares it with the nearest-neighbour caption in the same encoder's feature space.")
+    return dataset, model, recipe
+
+
+# -- issue 39: face recognition (zoo_vision.faces, faces_render, faces_task, faces_baseline) ------------------
+def _faces_specs():
+    dataset = DatasetSpec(
+        name="vision/faces",
+        summary="face identities RENDERED by npm facesjs (cartoons: one identity = one parameter draw), or your photos",
+        factory="zoo_vision.faces:faces", reader="zoo_vision.faces:read_face", task="zoo_vision.faces_task:FaceTask",
+        source="npm facesjs 5.0.3 (`python -m zoo_vision.faces_render` installs it under $ZOO_CACHE with npm; the "
+               "factory does it on first use), drawn by a node script of this plugin, rasterized by cairosvg, on crops "
+               "of the photos that ship in the scikit-image, scikit-learn and matplotlib wheels",
+        licence="facesjs: Apache-2.0 (the renderings are made here); background photos: CC0 or public domain "
+                "(scikit-image, matplotlib), CC BY 2.0 (scikit-learn's china.jpg, flower.jpg)",
+        bring_your_own="--data DIR of class-per-identity photo folders (DIR/<name>/*.jpg, or DIR/train|valid|test/"
+                       "<name>/*; whole identities are held out), faces found and aligned by OpenCV's Haar cascades "
+                       "(data.detect=false for crops); with LFW's pairs.txt (DIR/pairs.txt or data.pairs=FILE, images "
+                       "at <name>/<name>_NNNN.jpg beside it) the test split is those pairs and their people never train",
+        notes="The default is SIMULATED: cartoon faces, not photographs. Identities are disjoint across splits: train "
+              "data.identities (400) x data.per_identity (12) pictures, valid data.valid_identities (50) and test "
+              "data.test_identities (150) x data.test_per_identity (8), 48 px (data.image_size). A picture varies "
+              "expression, haircut (25%), glasses (25%), hat or headband (20%), beard (15%), clothes, yaw (squeeze "
+              "to 0.78), roll (12 deg), scale and shift, mirror, light and colour cast, background (a photo crop; "
+              "train, valid and test on different photos; or a plain colour), blur, noise and JPEG. Cached under "
+              "$ZOO_CACHE. A photo where the cascade finds no face gets a NoFaceFound warning and its centre square.")
+    model = ModelSpec(
+        name="vision/face-embedder", summary="compact timm ResNet to a 128-d embedding, with ArcFace class centres",
+        factory="zoo_vision.faces_task:face_embedder", task="zoo_vision.faces_task:FaceTask",
+        input="face images N x 3 x S x S; returns embeddings N x model.dim out of training",
+        example="zoo_vision.faces_task:face_embedder_example",
+        notes="model.margin (0.4 rad) and model.scale (32) are the additive angular margin loss's m and s.")
+    recipe = RecipeSpec(
+        name="vision/faces", summary="face verification and search: ArcFace-style embedding on rendered identities "
+        "(or your photos), `zoo predict --gallery DIR`",
+        dataset="vision/faces", model="vision/face-embedder", task="zoo_vision.faces_task:FaceTask",
+        task_settings="zoo.config:EvaluatedSettings",
+        defaults={"epochs": 20, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "data.augment": "crop,flip",
+                  "threads": 1, "grad_stats_every": 0, "task.tta": "hflip"},
+        quick={"data.identities": 6, "data.per_identity": 3, "data.valid_identities": 3, "data.test_identities": 3,
+               "data.test_per_identity": 2, "data.image_size": 24},
+        notes="Verification by cosine similarity at the threshold chosen on the validation pairs; figures on held-out "
+              "identities: TAR at FAR 1e-3 over all pairs, verification accuracy on 3,000 + 3,000 pairs (LFW's "
+              "10-fold accuracy too with pairs.txt). `zoo predict RUN probe.jpg` gives the embedding; "
+              "`--gallery DIR` names the closest enrolled identity (DIR/<identity>/*) or 'unknown' below the "
+              "validation threshold at FAR 1e-3. bench/bench_faces.py compares it with PCA eigenfaces + cosine. "
+              "Anchor (real photos): ArcFace 99.83% on LFW.")
     return dataset, model, recipe
