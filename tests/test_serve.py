@@ -231,7 +231,7 @@ def test_a_reader_that_crashes_costs_only_its_own_request(client, png):
     ({"json": {"inputs": [str(TESTS)]}}, 400, "may not name a file"),
     ({"json": {"inputs": ["*.py"]}}, 400, "glob"),
     ({"json": {"inputs": ["x........"], "options": {"heatmap_dir": "/tmp"}}}, 400, "unknown option"),
-    ({"json": {"inputs": ["x........"], "options": {"gallery": "x"}}}, 400, "unknown option"),
+    ({"json": {"inputs": ["x........"], "options": {"no_such_option": "x"}}}, 400, "unknown option"),
     ({"content": b"x........", "headers": {"content-type": "text/plain"}}, 400, "multipart/form-data or JSON"),
     ({"json": {"inputs": ["x........"]}, "params": {"files": "zip"}}, 400, "files='zip'"),
 ])

@@ -169,8 +169,7 @@ def _landcover_specs():
               "(2,436 of the 2,872: band 7 covers less ground), which leaves out agriculture (65 pixels, none "
               "with band 7): 6 classes. Classes: developed, herbaceous, shrubland, forest, water, sediment.")
     model = ModelSpec(
-        name="vision/patch-fcn", summary="patch CNN that is fully convolutional: unpadded 3x3 convs see a "
-        "data.patch-pixel patch, one pass classifies every pixel of a scene",
+        name="vision/patch-fcn", summary="fully convolutional patch CNN: one pass classifies every pixel of a scene",
         factory="zoo_vision.landcover_task:patch_fcn", task="zoo_vision.landcover_task:LandcoverTask",
         input="multi-band patches N x C x P x P (a scene N x C x H x W gives a map)",
         example="zoo_vision.landcover_task:patch_fcn_example")
@@ -191,7 +190,7 @@ def _landcover_specs():
 def _caption_specs():
     dataset = DatasetSpec(
         name="vision/captioning",
-        summary="OpenMoji: about 4,500 emoji DRAWINGS rendered to PNG, each captioned by its CLDR name; or your COCO captions",
+        summary="OpenMoji: about 4,500 emoji DRAWINGS captioned by their CLDR names; or your COCO captions",
         factory="zoo_vision.captions:captioning", reader="zoo_vision.captions:read_image",
         task="zoo_vision.caption_task:CaptionTask",
         source="npm package openmoji 17 (`python -m zoo_vision.emoji_data` runs npm install under $ZOO_CACHE; the "
@@ -211,8 +210,7 @@ def _caption_specs():
               "words (data.min_count). Captions are decoded by beam search (data.beam=3, data.length_penalty=0); "
               "data.augment=shift moves images by up to 1/16 of their size (no flips: arrows have a direction).")
     model = ModelSpec(
-        name="vision/caption-net", summary="small CNN encoder (8x8 feature grid) + transformer decoder "
-        "(torch.nn.TransformerDecoder), from scratch; beam search",
+        name="vision/caption-net", summary="small CNN encoder + transformer decoder from scratch; beam search",
         factory="zoo_vision.caption_model:caption_net", task="zoo_vision.caption_task:CaptionTask",
         input="{'image': N x 3 x S x S, 'tokens': N x L word ids}; images alone when decoding",
         example="zoo_vision.caption_model:caption_net_example")
@@ -261,8 +259,7 @@ def _faces_specs():
         example="zoo_vision.faces_task:face_embedder_example",
         notes="model.margin (0.4 rad) and model.scale (32) are the additive angular margin loss's m and s.")
     recipe = RecipeSpec(
-        name="vision/faces", summary="face verification and search: ArcFace-style embedding on rendered identities "
-        "(or your photos), `zoo predict --gallery DIR`",
+        name="vision/faces", summary="face verification and search (--gallery): ArcFace-style embedding",
         dataset="vision/faces", model="vision/face-embedder", task="zoo_vision.faces_task:FaceTask",
         task_settings="zoo.config:EvaluatedSettings",
         defaults={"epochs": 20, "batch_size": 128, "lr": 3e-3, "weight_decay": 0.05, "data.augment": "crop,flip",
