@@ -144,7 +144,9 @@ def task_defaults(kind: type[TaskSettings]) -> dict[str, Any]:
 def upgrade(config: dict[str, Any]) -> dict[str, Any]:
     """A config saved before the task owned its settings, with those keys under `task.`; a key at the trainer's
     old default says nothing and is dropped (the task may not take it, and its own default is the same)."""
-    old_defaults = {"tta": "", "label_smoothing": 0.0, "logit_adjust": 0.0, "eval_budget": 100, "steps_per_round": 0}
+    # the trainer's old defaults are the settings classes' defaults: one source for both
+    old_defaults = {f.name: f.default for kind in (ClassifierSettings, EvaluatedSettings, RoundSettings)
+                    for f in fields(kind)}
     return {MOVED.get(key, key): value for key, value in config.items()
             if not (key in MOVED and value == old_defaults[key])}
 
