@@ -145,21 +145,33 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: in
     return [sorted(p) for p in parts]
 
 
-def grouped_split(groups: Sequence[Any], fractions: Sequence[float], seed: int) -> list[list[int]]:
+def grouped_split(groups: Sequence[Any], fractions: Sequence[float], seed: int,
+                  sizes: Sequence[float] | None = None) -> list[list[int]]:
     """Like split_indices, but every sample of a group (a patient, a game, a protein) lands in the same part.
 
-    Groups are shuffled with a fixed seed and each goes to the part furthest below its share of samples.
+    Groups are shuffled with a fixed seed and each goes to the part furthest below its share of the total size
+    (`sizes`: one per sample, e.g. a protein's residues; 1 each by default). Once only as many groups are left as
+    parts are empty, they go to the empty parts, so no part is left empty that could have had a group.
     """
     members: dict[Any, list[int]] = {}
     for i, g in enumerate(groups):
         members.setdefault(g, []).append(i)
+    weight = [1.0] * len(groups) if sizes is None else [float(s) for s in sizes]
+    if len(weight) != len(groups):
+        raise ValueError(f"grouped_split: {len(weight)} sizes for {len(groups)} samples")
     keys = list(members)
     order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(seed)).tolist()
-    targets = [f * len(groups) for f in fractions]
+    targets = [f * sum(weight) for f in fractions]
+    filled = [0.0] * len(fractions)
     parts: list[list[int]] = [[] for _ in fractions]
-    for k in order:
-        gap = [t - len(p) for t, p in zip(targets, parts)]
-        parts[gap.index(max(gap))].extend(members[keys[k]])
+    for done, k in enumerate(order):
+        left = len(order) - done
+        gap = [t - f for t, f in zip(targets, filled)]
+        empty = [j for j, p in enumerate(parts) if not p]
+        choices = empty if 0 < len(empty) >= left else range(len(parts))
+        part = max(choices, key=lambda j: (gap[j], -j))
+        parts[part].extend(members[keys[k]])
+        filled[part] += sum(weight[i] for i in members[keys[k]])
     return [sorted(p) for p in parts]
 
 

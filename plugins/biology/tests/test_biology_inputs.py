@@ -164,10 +164,10 @@ def test_structures_without_ca_atoms_or_with_one_chain_are_left_out_with_a_line(
 
 
 def test_homologous_structures_stay_in_one_split():
-    from zoo_biology.structures import group_split
+    from zoo.data import grouped_split
 
     groups = [0, 0, 1, 2, 2, 3, 4, 5, 6, 7]
-    parts = group_split(groups, [100] * len(groups), (0.7, 0.1, 0.2), seed=0)
+    parts = grouped_split(groups, (0.7, 0.1, 0.2), seed=0, sizes=[100] * len(groups))
     assert sorted(sum(parts, [])) == list(range(len(groups))) and all(parts)
     where = {i: k for k, part in enumerate(parts) for i in part}
     assert where[0] == where[1] and where[3] == where[4]

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
-from zoo.data import DataBundle, TensorPairs, class_counts, stratified_split
+from zoo.data import DataBundle, TensorPairs, class_counts, grouped_split, stratified_split
 from zoo.paths import package_dir
 
 from .sequences import Record, one_hot_dna, protein_ids, read_fasta, read_labels_csv, revcomp
@@ -466,14 +466,14 @@ def protein_contacts(data: str | None = None, seed: int = 0, crop: int = 64, rep
                      min_length: int = 30, max_length: int = 400, split_seed: int = 0) -> DataBundle:
     """Contact maps of the real structures in mdanalysistests (or a user's folder of PDB/mmCIF files), predicted
     from sequence; whole structures (and their homologs) go to one split."""
-    from .structures import collect, group_split
+    from .structures import collect
 
     proteins = collect(Path(data) if data else None, min_length, max_length, interfaces=False, quiet=data is None)
     if len(set(p.group for p in proteins)) < 3:
         raise ZooError(f"{data or 'biology/protein-contacts'}: {len(proteins)} chain(s) in fewer than 3 unrelated "
                        "groups; train, valid and test each need one")
-    train, valid, test = group_split([p.group for p in proteins], [len(p.seq) for p in proteins], (0.7, 0.1, 0.2),
-                                     split_seed)
+    train, valid, test = grouped_split([p.group for p in proteins], (0.7, 0.1, 0.2), split_seed,
+                                       sizes=[len(p.seq) for p in proteins])
     pick = lambda idx: [proteins[i] for i in idx]  # noqa: E731
     info = {"kind": "protein", "max_length": max_length, "crop": "start", "min_separation": 6,
             "splits": {k: [proteins[i].name for i in idx] for k, idx in zip(("train", "valid", "test"), (train, valid, test))}}
@@ -506,14 +506,14 @@ def protein_interface(data: str | None = None, seed: int = 0, min_length: int = 
                       split_seed: int = 0) -> DataBundle:
     """Which residues of a chain touch another chain (heavy atoms within 5 A), for the mdanalysistests
     structures with two or more protein chains, or a user's folder; features come from each chain alone."""
-    from .structures import FEATURES, collect, group_split
+    from .structures import FEATURES, collect
 
     proteins = collect(Path(data) if data else None, min_length, max_length, interfaces=True, quiet=data is None)
     if len(set(p.group for p in proteins)) < 3:
         raise ZooError(f"{data or 'biology/protein-interface'}: complexes of fewer than 3 unrelated groups; train, "
                        "valid and test each need one")
-    train, valid, test = group_split([p.group for p in proteins], [len(p.seq) for p in proteins], (0.6, 0.15, 0.25),
-                                     split_seed)
+    train, valid, test = grouped_split([p.group for p in proteins], (0.6, 0.15, 0.25), split_seed,
+                                       sizes=[len(p.seq) for p in proteins])
     pick = lambda idx: Interfaces([proteins[i] for i in idx])  # noqa: E731
     positives = sum(float(proteins[i].interface.sum()) for i in train)
     residues = sum(len(proteins[i].seq) for i in train)

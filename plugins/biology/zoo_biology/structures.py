@@ -246,31 +246,6 @@ def homology_groups(seqs_per_item: list[list[str]], threshold: float = 0.3) -> l
     return [roots.setdefault(find(i), len(roots)) for i in range(len(seqs_per_item))]
 
 
-def group_split(groups: list[int], sizes: list[int], fractions: tuple[float, float, float], seed: int) -> list[list[int]]:
-    """Item indices for train, valid and test, by whole groups: in a seeded order, each group goes to test, else
-    valid, while that split is short of its share of the total size (residues) and the group does not overfill
-    it by half; the rest is train."""
-    import torch
-
-    count = max(groups) + 1
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed)).tolist()
-    size = [0] * count
-    for g, s in zip(groups, sizes):
-        size[g] += s
-    total = sum(sizes)
-    fill, goes = {2: 0, 1: 0}, {}
-    for g in order:
-        for split in (2, 1):
-            room = fractions[split] * total
-            if fill[split] < room and (fill[split] + size[g] <= 1.5 * room or fill[split] == 0 and size[g] <= 2 * room):
-                goes[g], fill[split] = split, fill[split] + size[g]
-                break
-    parts: list[list[int]] = [[], [], []]
-    for i, g in enumerate(groups):
-        parts[goes.get(g, 0)].append(i)
-    return parts
-
-
 def cache_key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:16]
 
