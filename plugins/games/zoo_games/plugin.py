@@ -233,9 +233,9 @@ def zoo_recipes():
                     "win rates against RandomBiasedAI, WorkerRush, LightRush and CoacAI from both sides",
             dataset="games/microrts", model="games/gridnet", task="zoo_games.tasks.microrts:MicroRTSTask",
             task_settings="zoo_games.plugin:ImitationSettings",
-            defaults={**ONE_THREAD, "epochs": 6, "task.steps_per_round": 250, "batch_size": 64, "eval_batch_size": 256,
+            defaults={**ONE_THREAD, "epochs": 10, "task.steps_per_round": 250, "batch_size": 64, "eval_batch_size": 256,
                       "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05, "task.eval_budget": 4, "model.channels": 48,
-                      "model.blocks": 4},
+                      "model.blocks": 4, "data.drive": "both"},
             quick={"data.demos": 2, "data.episodes": 1, "data.max_steps": 60, "data.valid_games": 1},
             notes="`zoo predict RUN --opponent coacai --map basesWorkers8x8 --games 20 --out DIR`: wins, draws "
                   "and losses against each bot (sides alternating), the first game as DIR/MAP.gif and a strip of "
