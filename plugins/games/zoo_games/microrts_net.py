@@ -1,7 +1,9 @@
 """The grid-shaped microRTS policy (after Huang et al.'s Gridnet): a fully convolutional residual network that
 gives every map cell its own logits over the 78 choices of a unit's action (type, four directions, unit type,
 attack cell), invalid choices masked. A map-wide summary (the mean of the features, through a linear layer) is
-added back to every cell, so that a unit knows what happens beyond its neighbourhood on any map size."""
+added back to every cell, so that a unit knows what happens beyond its neighbourhood on any map size. With
+`value`, a value head on the map-wide mean of the last features estimates the return (for PPO, see
+zoo_games.tasks.microrts_ppo); it is asked for with forward(..., value=True), so the policy's callers never see it."""
 from __future__ import annotations
 
 import torch
@@ -14,7 +16,7 @@ MASKED = -1e4  # a large finite penalty: cross-entropy stays finite where a labe
 
 
 class GridNet(nn.Module):
-    def __init__(self, in_planes: int = NUM_PLANES, channels: int = 64, blocks: int = 4):
+    def __init__(self, in_planes: int = NUM_PLANES, channels: int = 64, blocks: int = 4, value: bool = False):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_planes, channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(channels), nn.ReLU())
@@ -23,16 +25,23 @@ class GridNet(nn.Module):
         self.summary = nn.Sequential(nn.Linear(channels, channels), nn.ReLU())
         self.second = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks - half)])
         self.head = nn.Conv2d(channels, NUM_CHOICES, 1)
+        self.value = nn.Sequential(nn.Linear(channels, channels), nn.ReLU(), nn.Linear(channels, 1)) if value else None
 
     def forward(self, obs: torch.Tensor, ready: torch.Tensor | None = None,
-                masks: torch.Tensor | None = None) -> torch.Tensor:
-        """obs N x 27 x H x W (uint8 one-hot planes) -> logits N x H x W x 78, invalid choices masked."""
+                masks: torch.Tensor | None = None, value: bool = False):
+        """obs N x 27 x H x W (uint8 one-hot planes) -> logits N x H x W x 78, invalid choices masked; with
+        `value`, (logits, the value head's estimate N)."""
         h = self.first(self.stem(obs.float()))
         h = h + self.summary(h.mean((2, 3)))[:, :, None, None]
-        logits = self.head(self.second(h)).permute(0, 2, 3, 1)
+        h = self.second(h)
+        logits = self.head(h).permute(0, 2, 3, 1)
         if masks is not None:
             logits = logits.masked_fill(~masks.bool(), MASKED)
-        return logits
+        if not value:
+            return logits
+        if self.value is None:
+            raise ValueError("this GridNet has no value head (build it with value=True)")
+        return logits, self.value(h.mean((2, 3)))[:, 0]
 
 
 def split_logits(logits: torch.Tensor) -> list[torch.Tensor]:
@@ -55,12 +64,35 @@ def sample(logits: torch.Tensor, generator: torch.Generator | None = None) -> to
     return torch.stack(picks, -1)
 
 
-def gridnet(channels: int = 64, blocks: int = 4) -> nn.Module:
+def log_prob(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The log-probability of a whole grid of actions, N: the sum over cells and components of the chosen
+    choice's masked log-softmax, where `actions` (N x H x W x 7) is >= 0 (the components that apply at the cells
+    that act; -1 elsewhere, as microrts_data.targets writes them)."""
+    total = logits.new_zeros(logits.shape[0], dtype=torch.float32)
+    for k, part in enumerate(split_logits(logits.float())):
+        a = actions[..., k]
+        picked = torch.log_softmax(part, -1).gather(-1, a.clamp(min=0)[..., None])[..., 0]
+        total = total + picked.masked_fill(a < 0, 0.0).flatten(1).sum(1)
+    return total
+
+
+def entropy(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The entropy, N, of the components that apply (`actions` >= 0, as in log_prob), summed over cells."""
+    total = logits.new_zeros(logits.shape[0], dtype=torch.float32)
+    for k, part in enumerate(split_logits(logits.float())):
+        logp = torch.log_softmax(part, -1)
+        h = -(logp.exp() * logp).sum(-1)
+        total = total + h.masked_fill(actions[..., k] < 0, 0.0).flatten(1).sum(1)
+    return total
+
+
+def gridnet(channels: int = 64, blocks: int = 4, value: bool = False) -> nn.Module:
+    """`value`: add the value head PPO trains (games/microrts-ppo); a cloned policy needs none."""
     from zoo import ZooError
 
     if channels < 4 or blocks < 1:
         raise ZooError(f"--set model.channels and model.blocks: at least 4 and 1, got {channels} and {blocks}")
-    return GridNet(NUM_PLANES, channels, blocks)
+    return GridNet(NUM_PLANES, channels, blocks, bool(value))
 
 
 def gridnet_example():
