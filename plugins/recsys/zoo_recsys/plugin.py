@@ -352,6 +352,8 @@ def rerank_recipes():
             defaults={"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.01,
                       "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.first_stage": "", "data.first_stage_epochs": 4, "data.candidates": 24,
-                      "data.doc_words": 128, "data.leads": True, "model.dim": 64, "model.hidden": 32},
-            quick={"data.first_stage_epochs": 1, "data.first_stage_steps": 1, "data.doc_words": 32}),
+                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "model.dim": 64,
+                      "model.hidden": 32},
+            quick={"data.first_stage_epochs": 1, "data.first_stage_steps": 1, "data.doc_words": 32,
+                   "data.leads": False, "task.eval_budget": 8}),
     ]

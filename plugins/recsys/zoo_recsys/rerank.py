@@ -1,27 +1,28 @@
 """Reranking document search (recsys/doc-search-rerank): the hybrid's top-k pages rescored by a trained reranker.
 
 First stage: a recsys/doc-search run (the dual encoder, BM25 and their hybrid), given as data.first_stage=RUN or,
-without it, trained by this recipe's data factory through the shared Trainer at data.first_stage_epochs. Its
-weights are copied into the reranker as a frozen submodule, so the reranker's run directory alone answers
-`zoo predict RUN "query"`.
+without it, trained by this recipe's data factory through the shared Trainer at data.first_stage_epochs. Its weights
+are copied into the reranker as a frozen submodule, so the reranker's run directory alone answers `zoo predict RUN
+"query"`.
 
 Second stage, for the first stage's top data.candidates pages of a query: a late-interaction scorer in the manner of
-K-NRM (Xiong et al. 2017) with ColBERT's MaxSim (Khattab & Zaharia 2020). Every word of the query and of the page
-is read as the first stage's (frozen) word + trigram vector, projected and put in context by a width-3 convolution
+K-NRM (Xiong et al. 2017) with ColBERT's MaxSim (Khattab & Zaharia 2020). Every word of the query and of the page is
+read as the first stage's (frozen) word + trigram vector, projected and put in context by a width-3 convolution
 (trained); the cosine of every query word with every page word gives, per query word, soft match counts in 10
-Gaussian kernels, the count of exact matches of its word and its best cosine (MaxSim), over the whole page and
-again over its first 32 words (where the page says what it is: SYNOPSIS, the start of DESCRIPTION); the query words' features
-are pooled with learned weights (from the word's vector and its inverse document frequency) and an MLP gives the
-interaction score. The page's score is that, plus a trained weight times the first stage's z-scored BM25 score,
-plus model.dense_weight times its z-scored dense score. That last weight is not trained: the first stage trained on
-the training queries, so its dense scores are better on them than on new queries (MRR@10 0.63 against 0.44 on the
-valid split); the valid evaluation picks it from a grid instead, and the checkpoint keeps it. Untrained, the
-reranker orders the candidates as the hybrid does.
+Gaussian kernels, the count of exact matches of its word and its best cosine (MaxSim), over the whole page and again
+over its first 32 words (where the page says what it is: SYNOPSIS, the start of DESCRIPTION); the query words'
+features are pooled with learned weights (from the word's vector and its inverse document frequency) and an MLP
+gives the interaction score. The page's score is that, plus a trained weight times the first stage's z-scored BM25
+score, plus a dense weight times its z-scored dense score. That last weight is not trained: the first stage
+trained on the training queries, so its dense scores are better on them than on new queries (MRR@10 0.63 against
+0.44 on the valid split); the valid evaluation picks it from a grid instead, and the checkpoint keeps it. Untrained,
+the reranker orders the candidates as the hybrid does.
 
 Training is listwise: a softmax over one query's candidates (cross-entropy on its relevant pages), the negatives
-being the first stage's own hard negatives. A relevant page the first stage missed replaces the last candidate.
-Training queries: the training split's, plus (data.leads) the first sentence after DESCRIPTION of every page, as
-the dual encoder's pseudo-queries are; the held-out NAME lines are never read.
+being the first stage's own hard negatives. A relevant page the first stage missed replaces the last candidate
+(data.insert_missed; without it such a list teaches nothing). Training queries: the training split's, plus
+(data.leads) the first sentence after DESCRIPTION of every page, as the dual encoder's pseudo-queries are; the held-
+out NAME lines are never read.
 """
 from __future__ import annotations
 
@@ -94,8 +95,8 @@ def first_stage_run(path: str, data: str | None, epochs: int, steps: int, settin
     with tempfile.TemporaryDirectory() as tmp:
         if not path:
             sets = {"epochs": str(epochs), "grad_stats_every": "0", **settings}
-            if steps:
-                sets["max_steps"] = str(steps)
+            if steps:  # a quick first stage (the registry's one-step test): evaluated on a few queries only
+                sets.update({"max_steps": str(steps), "eval_limit": "1", "task.eval_budget": "4"})
             path = str(train(FIRST, data=data, sets=sets, out=f"{tmp}/first-stage", callbacks=[]))
         saved = read_config(path)
         if saved.get("recipe") != FIRST:
@@ -138,7 +139,8 @@ def make_lists(first: DualEncoder, encoded: list[tuple[torch.Tensor, torch.Tenso
 def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
                first_stage_epochs: Annotated[int, Range(1)] = 4, first_stage_steps: Annotated[int, Range(0)] = 0,
                candidates: Annotated[int, Range(TOP)] = 24, doc_words: Annotated[int, Range(8)] = 128,
-               leads: bool = True, test_sections: str = "2", valid_sections: str = "7") -> DataBundle:
+               leads: bool = True, insert_missed: bool = True, test_sections: str = "2",
+               valid_sections: str = "7") -> DataBundle:
     """The manual pages (or your folder) as ranked candidate lists of a recsys/doc-search first stage."""
     corpus = load_folder(Path(data)) if data else load_manpages(test_sections, valid_sections)
     vocab = Vocabulary.build(corpus.texts)
@@ -158,7 +160,8 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
             extra = lead_queries(corpus.texts)
             encoded += [encode(text) for text, _ in extra]
             relevant += [[d] for _, d in extra]
-        splits[split] = Lists(make_lists(first, encoded, relevant, weight, candidates, split == "train"),
+        splits[split] = Lists(make_lists(first, encoded, relevant, weight, candidates,
+                                         split == "train" and insert_missed),
                               queries, judged)
     if not splits["train"].items or not splits["valid"].queries:
         raise ZooError(f"{corpus.source}: no training or validation queries")
