@@ -15,7 +15,8 @@ FIRST_TINY = {"epochs": "3", "batch_size": "8", "eval_batch_size": "16", "lr": "
               "warmup": "0", "weight_decay": "0"}
 TINY = {"epochs": "15", "batch_size": "8", "eval_batch_size": "8", "lr": "1e-2", "grad_stats_every": "0",
         "threads": "1", "device": "cpu", "warmup": "0", "weight_decay": "0", "model.dim": "16",
-        "data.doc_words": "64", "data.candidates": "10", "data.leads": "false"}
+        "data.doc_words": "64", "data.candidates": "10", "data.leads": "false",
+        "data.name_field": "false"}  # the pages are named page0, page1...: nothing to read there
 
 
 def write_positions(root, n=40, seed=0):
@@ -81,7 +82,8 @@ def test_reranker_learns_where_the_words_stand_and_predict_prints_it(tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["train_loss"] < 0.5 * rows[0]["train_loss"]
     net = zoo.load(str(out), device="cpu").module
-    bundle = doc_rerank(str(data), first_stage=str(first), doc_words=64, candidates=10, leads=False)
+    bundle = doc_rerank(str(data), first_stage=str(first), doc_words=64, candidates=10, leads=False,
+                        name_field=False)
     everyone = Lists([], sum((d.queries for d in (bundle.train, bundle.valid, bundle.test)), []),
                      sum((d.relevant for d in (bundle.train, bundle.valid, bundle.test)), []))
     per = rank_lists(net, everyone, "cpu")

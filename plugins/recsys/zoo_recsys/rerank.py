@@ -42,12 +42,13 @@ from zoo.data import DataBundle
 from zoo.tasks import Task
 
 from .dense import QUERY_WORDS, TOP, DualEncoder, pad_texts, zscore
-from .docsearch import Vocabulary, describe, load_folder, load_manpages, words
+from .docsearch import NGRAMS, Vocabulary, describe, load_folder, load_manpages, words
 
 FIRST = "recsys/doc-search"
 KERNELS = (0.9, 0.7, 0.5, 0.3, 0.1, -0.1, -0.3, -0.5, -0.7, -0.9)  # soft-match kernel centres (cosine)
 SIGMA = 0.1
 HEAD = 32  # the page's opening words (SYNOPSIS, the start of DESCRIPTION) get features of their own
+NAME_WORDS = 4  # words of a page's name (its id: "open(2)" -> open, 2), a field of its own
 
 
 # -- data ------------------------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def make_lists(first: DualEncoder, encoded: list[tuple[torch.Tensor, torch.Tenso
 def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
                first_stage_epochs: Annotated[int, Range(1)] = 4, first_stage_steps: Annotated[int, Range(0)] = 0,
                candidates: Annotated[int, Range(TOP)] = 24, doc_words: Annotated[int, Range(8)] = 128,
-               leads: bool = True, insert_missed: bool = True, test_sections: str = "2",
+               leads: bool = True, insert_missed: bool = True, name_field: bool = True, test_sections: str = "2",
                valid_sections: str = "7") -> DataBundle:
     """The manual pages (or your folder) as ranked candidate lists of a recsys/doc-search first stage."""
     corpus = load_folder(Path(data)) if data else load_manpages(test_sections, valid_sections)
@@ -187,8 +188,14 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
               "first_stage": first_stage or f"trained by this run ({first_stage_epochs} epochs)",
               "first_stage_recall": first_hits, "documents": n, "hybrid_weight": weight,
               "doc_ids": corpus.doc_ids, "titles": corpus.titles, "vocab": vocab.words})
+    names = torch.zeros(n, NAME_WORDS, dtype=torch.long)
+    name_grams = torch.zeros(n, NAME_WORDS, NGRAMS, dtype=torch.long)
+    if name_field:
+        for d, doc_id in enumerate(corpus.doc_ids):
+            ids, grams = vocab.encode(doc_id, NAME_WORDS)
+            names[d, :len(ids)], name_grams[d, :len(ids)] = ids, grams
     bundle.attachments = {"first_state": first.state_dict(), "doc_tokens": doc_tokens,  # type: ignore[attr-defined]
-                          "idf": idf}
+                          "idf": idf, "names": names, "name_grams": name_grams}
     return bundle
 
 
@@ -196,16 +203,17 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
 class Reranker(nn.Module):
     def __init__(self, vocab_size: int, num_docs: int, doc_words: int = 256, first_dim: int = 128,
                  first_doc_words: int = 256, hybrid_weight: float = 0.5, candidates: Annotated[int, Range(1)] = 24,
-                 dim: Annotated[int, Range(4)] = 64, hidden: Annotated[int, Range(1)] = 32,
+                 dim: Annotated[int, Range(0)] = 64, hidden: Annotated[int, Range(1)] = 32,
                  dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1):
         super().__init__()
         self.weight, self.candidates = hybrid_weight, candidates
         self.first = DualEncoder(vocab_size, num_docs, first_doc_words, first_dim)
         self.first.requires_grad_(False)
-        self.project = nn.Linear(first_dim, dim)
-        self.context = nn.Conv1d(dim, dim, 3, padding=1)
-        self.gate = nn.Linear(dim + 1, 1)
-        self.head = nn.Sequential(nn.Linear(2 * (len(KERNELS) + 2), hidden), nn.GELU(), nn.Dropout(dropout),
+        # dim 0: the first stage's word vectors as they are (only the pooling and the head are trained)
+        self.project = nn.Linear(first_dim, dim) if dim else nn.Identity()
+        self.context = nn.Conv1d(dim, dim, 3, padding=1) if dim else None
+        self.gate = nn.Linear((dim or first_dim) + 1, 1)
+        self.head = nn.Sequential(nn.Linear(2 * (len(KERNELS) + 2) + 2, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
@@ -216,6 +224,8 @@ class Reranker(nn.Module):
         self.register_buffer("mu", torch.tensor(KERNELS))
         self.register_buffer("doc_tokens", torch.zeros(num_docs, doc_words, dtype=torch.int32))
         self.register_buffer("idf", torch.zeros(vocab_size))
+        self.register_buffer("names", torch.zeros(num_docs, NAME_WORDS, dtype=torch.long))
+        self.register_buffer("name_grams", torch.zeros(num_docs, NAME_WORDS, NGRAMS, dtype=torch.long))
         self._table: torch.Tensor | None = None  # the frozen word vectors of the vocabulary, made on first use
         self.register_load_state_dict_pre_hook(lambda *args: setattr(self, "_table", None))
 
@@ -242,7 +252,8 @@ class Reranker(nn.Module):
     def tokens(self, vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(N, L, first_dim) frozen vectors -> (N, L, dim) unit vectors in context (padding zero)."""
         x = self.project(vectors)
-        x = x + self.context(x.transpose(1, 2)).transpose(1, 2)
+        if self.context is not None:
+            x = x + self.context(x.transpose(1, 2)).transpose(1, 2)
         return F.normalize(x, dim=-1) * mask.unsqueeze(-1)
 
     def score(self, words: torch.Tensor, ngrams: torch.Tensor, candidates: torch.Tensor,
@@ -265,10 +276,22 @@ class Reranker(nn.Module):
                               best.amax(-1, keepdim=True),  # MaxSim
                               torch.log1p(soft[:, :, :, :HEAD].sum(3)),  # the same in the page's opening words
                               torch.log1p(exact[..., :HEAD].sum(-1, keepdim=True)),
-                              best[..., :HEAD].amax(-1, keepdim=True)], -1)
+                              best[..., :HEAD].amax(-1, keepdim=True), *self.name_match(words, q, candidates)], -1)
         gate = self.gate(torch.cat([q, self.idf[words].unsqueeze(-1)], -1)).squeeze(-1).masked_fill(~qmask, -1e4)
         pooled = (torch.softmax(gate, -1)[:, None, :, None] * per_word).sum(2)  # (B, K, features)
         return self.head(pooled).squeeze(-1) + self.bm25 * features[..., 1].float()
+
+    def name_match(self, words: torch.Tensor, q: torch.Tensor, candidates: torch.Tensor) -> list[torch.Tensor]:
+        """Per query word, whether a word of the page's name is the same word, and its best cosine with them:
+        (B, K, Lq, 1) each."""
+        b, k = candidates.shape
+        ids, grams = self.names[candidates], self.name_grams[candidates]  # (B, K, N), (B, K, N, G)
+        mask = (ids > 0) | (grams[..., 0] > 0)
+        vectors = self.first.words(ids) + self.first.grams(grams.reshape(-1, grams.shape[-1])).view(*ids.shape, -1)
+        n = F.normalize(self.project(vectors), dim=-1) * mask.unsqueeze(-1)
+        sim = torch.einsum("bqe,bkne->bkqn", q, n).masked_fill(~mask[:, :, None, :], -1)
+        same = ((words[:, None, :, None] == ids[:, :, None, :]) & (words[:, None, :, None] > 1)).any(-1)
+        return [same.float().unsqueeze(-1), sim.amax(-1, keepdim=True) * mask.any(-1)[:, :, None, None]]
 
     def forward(self, words: torch.Tensor, ngrams: torch.Tensor, candidates: torch.Tensor | None = None,
                 features: torch.Tensor | None = None):
@@ -282,8 +305,10 @@ class Reranker(nn.Module):
         return {"candidates": top, "scores": scores, "hybrid": hybrid}
 
 
-def reranker(vocab_size: int, num_docs: int, **kwargs: Any) -> Reranker:
-    return Reranker(vocab_size, num_docs, **kwargs)
+def reranker(vocab_size: int, num_docs: int, dim: Annotated[int, Range(0)] = 64, hidden: Annotated[int, Range(1)] = 32,
+             dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1, **kwargs: Any) -> Reranker:
+    """model.dim 0 reads the first stage's word vectors as they are (no projection, no convolution)."""
+    return Reranker(vocab_size, num_docs, dim=dim, hidden=hidden, dropout=dropout, **kwargs)
 
 
 def example():
