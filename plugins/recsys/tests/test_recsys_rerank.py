@@ -14,7 +14,7 @@ FIRST_TINY = {"epochs": "3", "batch_size": "8", "eval_batch_size": "16", "lr": "
               "threads": "1", "device": "cpu", "model.dim": "16", "data.doc_words": "64", "data.ict": "1",
               "warmup": "0", "weight_decay": "0"}
 TINY = {"epochs": "15", "batch_size": "8", "eval_batch_size": "8", "lr": "1e-2", "grad_stats_every": "0",
-        "threads": "1", "device": "cpu", "warmup": "0", "weight_decay": "0", "model.dim": "16",
+        "threads": "1", "device": "cpu", "warmup": "0", "weight_decay": "0",
         "data.doc_words": "64", "data.candidates": "10", "data.leads": "false",
         "data.name_field": "false"}  # the pages are named page0, page1...: nothing to read there
 

@@ -323,7 +323,8 @@ def rerank_datasets():
             notes="data.candidates (24) pages per query are reranked; training lists are the training split's "
                   "queries plus (data.leads) each page's first DESCRIPTION sentence, a relevant page the first "
                   "stage missed replacing the last candidate; valid and test rerank what the first stage returns. "
-                  "data.doc_words (128) words of each page are read."),
+                  "data.doc_words (128) words of each page are read; data.name_field reads the page's id "
+                  "(open(2) -> open) as a field of its own."),
     ]
 
 
@@ -332,11 +333,13 @@ def rerank_models():
     return [
         ModelSpec(name="recsys/doc-reranker",
                   summary="reranker from scratch: K-NRM kernel pooling and ColBERT MaxSim over query-page word "
-                          "cosines, on the frozen first stage's word vectors, plus its z-scored dense and BM25 scores",
+                          "cosines (whole page, opening words, page name) on the frozen first stage's word vectors, "
+                          "plus its z-scored BM25 (trained weight) and dense (weight picked on valid) scores",
                   factory="zoo_recsys.rerank:reranker", task=RERANK, example="zoo_recsys.rerank:example",
                   input="words (B, L), ngrams (B, L, 8) of queries, candidates (B, K) pages and features (B, K, 2) "
                         "first-stage z-scores while training; without candidates the frozen first stage picks them",
-                  notes="model.dim (64: projected word vectors), model.hidden (32), model.dropout"),
+                  notes="model.dim (0: the first stage's word vectors as they are; > 0 adds a trained projection "
+                        "and a width-3 convolution), model.hidden (32), model.dropout"),
     ]
 
 
@@ -349,10 +352,10 @@ def rerank_recipes():
                     "model trained listwise on its hard negatives; MRR@10 and Recall@10 on section 2 held out",
             dataset="recsys/manpages-candidates", model="recsys/doc-reranker", task=RERANK,
             task_settings="zoo.config:EvaluatedSettings", factory=BUILD,
-            defaults={"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.01,
+            defaults={"epochs": 3, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "weight_decay": 0.01,
                       "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.first_stage": "", "data.first_stage_epochs": 4, "data.candidates": 24,
-                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "model.dim": 64,
+                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "data.name_field": True, "model.dim": 0,
                       "model.hidden": 32},
             quick={"data.first_stage_epochs": 1, "data.first_stage_steps": 1, "data.doc_words": 32,
                    "data.leads": False, "task.eval_budget": 8}),

@@ -7,16 +7,20 @@ are copied into the reranker as a frozen submodule, so the reranker's run direct
 
 Second stage, for the first stage's top data.candidates pages of a query: a late-interaction scorer in the manner of
 K-NRM (Xiong et al. 2017) with ColBERT's MaxSim (Khattab & Zaharia 2020). Every word of the query and of the page is
-read as the first stage's (frozen) word + trigram vector, projected and put in context by a width-3 convolution
-(trained); the cosine of every query word with every page word gives, per query word, soft match counts in 10
-Gaussian kernels, the count of exact matches of its word and its best cosine (MaxSim), over the whole page and again
-over its first 32 words (where the page says what it is: SYNOPSIS, the start of DESCRIPTION); the query words'
-features are pooled with learned weights (from the word's vector and its inverse document frequency) and an MLP
-gives the interaction score. The page's score is that, plus a trained weight times the first stage's z-scored BM25
-score, plus a dense weight times its z-scored dense score. That last weight is not trained: the first stage
-trained on the training queries, so its dense scores are better on them than on new queries (MRR@10 0.63 against
-0.44 on the valid split); the valid evaluation picks it from a grid instead, and the checkpoint keeps it. Untrained,
-the reranker orders the candidates as the hybrid does.
+read as the first stage's (frozen) word + trigram vector (with model.dim > 0, also projected and put in context by a
+trained width-3 convolution: that overfits the 700 training queries); the cosine of every query word with every page
+word gives, per query word, soft match counts in 10 Gaussian kernels, the count of exact matches of its word and its
+best cosine (MaxSim), over the whole page and again over its first 32 words (where the page says what it is:
+SYNOPSIS, the start of DESCRIPTION); the query words' features are pooled with learned weights (from the word's
+vector and its inverse document frequency) and an MLP gives the interaction score. The page's score is that, plus a
+trained weight times the first stage's z-scored BM25 score, plus a dense weight times its z-scored dense score. That
+last weight is not trained: the first stage trained on the training queries, so its dense scores are better on them
+than on new queries (MRR@10 0.63 against 0.44 on the valid split); the valid evaluation picks it from a grid
+instead, and the checkpoint keeps it. Untrained, the reranker orders the candidates as the hybrid does.
+
+The page's name is a field of its own (data.name_field): per query word, whether a word of the page's id (open(2) ->
+open, 2; for your folder, the file's path) is that word, and its best cosine with them. The id is the file's name,
+not the NAME section, which stays out of everything the models read.
 
 Training is listwise: a softmax over one query's candidates (cross-entropy on its relevant pages), the negatives
 being the first stage's own hard negatives. A relevant page the first stage missed replaces the last candidate
@@ -203,7 +207,7 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
 class Reranker(nn.Module):
     def __init__(self, vocab_size: int, num_docs: int, doc_words: int = 256, first_dim: int = 128,
                  first_doc_words: int = 256, hybrid_weight: float = 0.5, candidates: Annotated[int, Range(1)] = 24,
-                 dim: Annotated[int, Range(0)] = 64, hidden: Annotated[int, Range(1)] = 32,
+                 dim: Annotated[int, Range(0)] = 0, hidden: Annotated[int, Range(1)] = 32,
                  dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1):
         super().__init__()
         self.weight, self.candidates = hybrid_weight, candidates
@@ -305,7 +309,7 @@ class Reranker(nn.Module):
         return {"candidates": top, "scores": scores, "hybrid": hybrid}
 
 
-def reranker(vocab_size: int, num_docs: int, dim: Annotated[int, Range(0)] = 64, hidden: Annotated[int, Range(1)] = 32,
+def reranker(vocab_size: int, num_docs: int, dim: Annotated[int, Range(0)] = 0, hidden: Annotated[int, Range(1)] = 32,
              dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1, **kwargs: Any) -> Reranker:
     """model.dim 0 reads the first stage's word vectors as they are (no projection, no convolution)."""
     return Reranker(vocab_size, num_docs, dim=dim, hidden=hidden, dropout=dropout, **kwargs)
