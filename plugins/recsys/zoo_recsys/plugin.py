@@ -352,7 +352,7 @@ def rerank_recipes():
                     "model trained listwise on its hard negatives; MRR@10 and Recall@10 on section 2 held out",
             dataset="recsys/manpages-candidates", model="recsys/doc-reranker", task=RERANK,
             task_settings="zoo.config:EvaluatedSettings", factory=BUILD,
-            defaults={"epochs": 3, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "weight_decay": 0.01,
+            defaults={"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "weight_decay": 0.01,
                       "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.first_stage": "", "data.first_stage_epochs": 4, "data.candidates": 24,
                       "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "data.name_field": True, "model.dim": 0,
