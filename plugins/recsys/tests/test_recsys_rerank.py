@@ -66,6 +66,8 @@ def test_first_stage_must_be_a_doc_search_run_over_the_same_corpus(tmp_path):
     (tmp_path / "other" / "config.json").write_text(json.dumps({**config, "recipe": "recsys/web-search"}))
     with pytest.raises(ZooError, match="a recsys/web-search run; expected a recsys/doc-search run"):
         first_stage_run(str(tmp_path / "other"), None, 1, 0, {})
+    with pytest.raises(ZooError, match=r"data.first_stage=.*nowhere: .*not a run directory"):
+        first_stage_run(str(tmp_path / "nowhere"), None, 1, 0, {})
 
 
 def test_reranker_learns_where_the_words_stand_and_predict_prints_it(tmp_path):

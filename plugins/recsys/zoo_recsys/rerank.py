@@ -103,7 +103,10 @@ def first_stage_run(path: str, data: str | None, epochs: int, steps: int, settin
             if steps:  # a quick first stage (the registry's one-step test): evaluated on a few queries only
                 sets.update({"max_steps": str(steps), "eval_limit": "1", "task.eval_budget": "4"})
             path = str(train(FIRST, data=data, sets=sets, out=f"{tmp}/first-stage", callbacks=[]))
-        saved = read_config(path)
+        try:
+            saved = read_config(path)
+        except ZooError as exc:
+            raise ZooError(f"--set data.first_stage={path}: {exc}") from None
         if saved.get("recipe") != FIRST:
             raise ZooError(f"--set data.first_stage={path}: a {saved.get('recipe')} run; expected a {FIRST} run")
         net = zoo.load(path, device="cpu").module.eval()
