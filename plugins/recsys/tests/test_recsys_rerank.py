@@ -107,3 +107,12 @@ def test_reranker_learns_where_the_words_stand_and_predict_prints_it(tmp_path):
     result = run_zoo("predict", str(out), text)
     assert result.code == 0, result.err
     assert "1=page0 [" in result.out and "10=" in result.out
+
+
+@pytest.mark.parametrize("text", ["1/1", "2", "a/b", "0/0"])
+def test_train_part_of_the_first_stage_is_checked(text):
+    from zoo_recsys.dense import parse_part
+
+    assert parse_part("") == (0, 1) and parse_part("1/2") == (1, 2)
+    with pytest.raises(ZooError, match=f"data.train_part={text}: expected k/n"):
+        parse_part(text)

@@ -324,7 +324,9 @@ def rerank_datasets():
                   "queries plus (data.leads) each page's first DESCRIPTION sentence, a relevant page the first "
                   "stage missed replacing the last candidate; valid and test rerank what the first stage returns. "
                   "data.doc_words (128) words of each page are read; data.name_field reads the page's id "
-                  "(open(2) -> open) as a field of its own."),
+                  "(open(2) -> open) as a field of its own. data.cross_fit trains two more first stages on halves "
+                  "of the training queries, each mining the other half's lists, so that the dense score's weight "
+                  "can be trained (else it is picked on valid)."),
     ]
 
 
@@ -355,7 +357,8 @@ def rerank_recipes():
             defaults={"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "weight_decay": 0.01,
                       "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.first_stage": "", "data.first_stage_epochs": 4, "data.candidates": 24,
-                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "data.name_field": True, "model.dim": 0,
+                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "data.name_field": True, "data.cross_fit": False,
+                      "model.dim": 0,
                       "model.hidden": 32},
             quick={"data.first_stage_epochs": 1, "data.first_stage_steps": 1, "data.doc_words": 32,
                    "data.leads": False, "task.eval_budget": 8}),

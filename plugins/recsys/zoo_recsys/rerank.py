@@ -110,7 +110,7 @@ def first_stage_run(path: str, data: str | None, epochs: int, steps: int, settin
         if saved.get("recipe") != FIRST:
             raise ZooError(f"--set data.first_stage={path}: a {saved.get('recipe')} run; expected a {FIRST} run")
         net = zoo.load(path, device="cpu").module.eval()
-    return net, saved["info"], dict(saved.get("model_args", {}))
+    return net, saved["info"], dict(saved.get("model_args", {})), dict(saved["config"])
 
 
 @torch.no_grad()
@@ -144,16 +144,36 @@ def make_lists(first: DualEncoder, encoded: list[tuple[torch.Tensor, torch.Tenso
     return items
 
 
+def cross_fitted(first: DualEncoder, config: dict[str, Any], data: str | None, epochs: int, steps: int,
+                 encoded: list, relevant: list, judged: int, weight: float, k: int, insert: bool) -> list[tuple]:
+    """Training lists whose dense scores come from a first stage that did not train on their query: two more
+    first stages (the given one's settings), each trained on half of the training queries, mine the other half.
+    The pseudo-queries (which every first stage trained on) get the full first stage's candidates and a dense
+    score of 0, so that they say nothing about its weight."""
+    keep = ("epochs", "lr", "batch_size", "weight_decay", "schedule", "warmup", "seed", "threads")
+    base = {key: str(v) for key, v in config.items() if key.startswith(("model.", "data.")) or key in keep}
+    items = []
+    for half in (0, 1):
+        other, *_ = first_stage_run("", data, epochs, steps, {**base, "data.train_part": f"{1 - half}/2"})
+        mine = [j for j in range(judged) if j % 2 == half]
+        items += make_lists(other, [encoded[j] for j in mine], [relevant[j] for j in mine], weight, k, insert)
+    for item in make_lists(first, encoded[judged:], relevant[judged:], weight, k, insert):
+        item[3][:, 0] = 0
+        items.append(item)
+    return items
+
+
 def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
                first_stage_epochs: Annotated[int, Range(1)] = 4, first_stage_steps: Annotated[int, Range(0)] = 0,
                candidates: Annotated[int, Range(TOP)] = 24, doc_words: Annotated[int, Range(8)] = 128,
-               leads: bool = True, insert_missed: bool = True, name_field: bool = True, test_sections: str = "2",
+               leads: bool = True, insert_missed: bool = True, name_field: bool = True, cross_fit: bool = False, test_sections: str = "2",
                valid_sections: str = "7") -> DataBundle:
     """The manual pages (or your folder) as ranked candidate lists of a recsys/doc-search first stage."""
     corpus = load_folder(Path(data)) if data else load_manpages(test_sections, valid_sections)
     vocab = Vocabulary.build(corpus.texts)
     settings = {} if data else {"data.test_sections": test_sections, "data.valid_sections": valid_sections}
-    first, info, first_args = first_stage_run(first_stage, data, first_stage_epochs, first_stage_steps, settings)
+    first, info, first_args, first_config = first_stage_run(first_stage, data, first_stage_epochs, first_stage_steps,
+                                                            settings)
     if info.get("doc_ids") != corpus.doc_ids or info.get("vocab") != vocab.words:
         raise ZooError(f"--set data.first_stage={first_stage}: that run searched another corpus than "
                        f"{corpus.source} (its pages or words differ)")
@@ -168,6 +188,11 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
             extra = lead_queries(corpus.texts)
             encoded += [encode(text) for text, _ in extra]
             relevant += [[d] for _, d in extra]
+        if split == "train" and cross_fit:
+            splits[split] = Lists(cross_fitted(first, first_config, data, first_stage_epochs, first_stage_steps,
+                                               encoded, relevant, len(queries), weight, candidates, insert_missed),
+                                  queries, judged)
+            continue
         splits[split] = Lists(make_lists(first, encoded, relevant, weight, candidates,
                                          split == "train" and insert_missed),
                               queries, judged)
@@ -189,7 +214,7 @@ def doc_rerank(data: str | None = None, seed: int = 0, first_stage: str = "",
         model_args={"vocab_size": len(vocab.words), "num_docs": n, "doc_words": doc_words,
                     "first_dim": int(first_args.get("dim", first.words.embedding_dim)),
                     "first_doc_words": int(first.doc_tokens.shape[1]), "hybrid_weight": weight,
-                    "candidates": candidates},
+                    "candidates": candidates, "dense_trained": cross_fit},
         info={"dataset": "recsys/doc-search-rerank", "source": corpus.source, "queries": describe(corpus),
               "lists": {"train": len(splits["train"]), "leads": len(splits["train"]) - len(splits["train"].queries)},
               "first_stage": first_stage or f"trained by this run ({first_stage_epochs} epochs)",
@@ -211,8 +236,9 @@ class Reranker(nn.Module):
     def __init__(self, vocab_size: int, num_docs: int, doc_words: int = 256, first_dim: int = 128,
                  first_doc_words: int = 256, hybrid_weight: float = 0.5, candidates: Annotated[int, Range(1)] = 24,
                  dim: Annotated[int, Range(0)] = 0, hidden: Annotated[int, Range(1)] = 32,
-                 dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1):
+                 dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1, dense_trained: bool = False):
         super().__init__()
+        self.dense_trained = dense_trained  # cross-fitted training lists: the dense score's weight is trained
         self.weight, self.candidates = hybrid_weight, candidates
         self.first = DualEncoder(vocab_size, num_docs, first_doc_words, first_dim)
         self.first.requires_grad_(False)
@@ -227,7 +253,8 @@ class Reranker(nn.Module):
         self.bm25 = nn.Parameter(torch.tensor(4.0 * (1 - hybrid_weight)))  # times the z-scored BM25 score
         # times the z-scored dense score: not trained (the first stage trained on the training queries, so its
         # dense scores are better there than on new queries) but picked on the valid split at each evaluation
-        self.register_buffer("dense_weight", torch.tensor(4.0 * hybrid_weight))
+        self.register_buffer("dense_weight", torch.tensor(0.0 if dense_trained else 4.0 * hybrid_weight))
+        self.dense = nn.Parameter(torch.tensor(4.0 * hybrid_weight)) if dense_trained else None
         self.register_buffer("mu", torch.tensor(KERNELS))
         self.register_buffer("doc_tokens", torch.zeros(num_docs, doc_words, dtype=torch.int32))
         self.register_buffer("idf", torch.zeros(vocab_size))
@@ -286,7 +313,8 @@ class Reranker(nn.Module):
                               best[..., :HEAD].amax(-1, keepdim=True), *self.name_match(words, q, candidates)], -1)
         gate = self.gate(torch.cat([q, self.idf[words].unsqueeze(-1)], -1)).squeeze(-1).masked_fill(~qmask, -1e4)
         pooled = (torch.softmax(gate, -1)[:, None, :, None] * per_word).sum(2)  # (B, K, features)
-        return self.head(pooled).squeeze(-1) + self.bm25 * features[..., 1].float()
+        out = self.head(pooled).squeeze(-1) + self.bm25 * features[..., 1].float()
+        return out + self.dense * features[..., 0].float() if self.dense is not None else out
 
     def name_match(self, words: torch.Tensor, q: torch.Tensor, candidates: torch.Tensor) -> list[torch.Tensor]:
         """Per query word, whether a word of the page's name is the same word, and its best cosine with them:
@@ -403,8 +431,9 @@ class RerankTask(Task):
         if not isinstance(dataset, Lists) or not dataset.queries:
             return {}
         was_training = model.training
-        per = rank_lists(model, dataset, device, budget, DENSE_WEIGHTS if split == "valid" else ())
-        if split == "valid":  # the weight of the first stage's dense score: the best on the valid queries
+        pick = split == "valid" and not model.dense_trained
+        per = rank_lists(model, dataset, device, budget, DENSE_WEIGHTS if pick else ())
+        if pick:  # the weight of the first stage's dense score: the best on the valid queries
             best = max(DENSE_WEIGHTS, key=lambda w: (np.mean(per[w]["rr"]), -abs(w - float(model.dense_weight))))
             model.dense_weight.fill_(best)
             per["reranked"] = per[best]
