@@ -86,16 +86,21 @@ def ict_spans(corpus: Corpus, per_doc: int, rng: np.random.Generator) -> list[tu
 
 
 def doc_search(data: str | None = None, seed: int = 0, test_sections: str = "2", valid_sections: str = "7",
-               ict: int = 2, doc_words: int = 256, hybrid_weight: float = 0.5) -> DataBundle:
-    """The manual pages (or your folder: docs/, queries.tsv, qrels.txt) as contrastive pairs and ranking splits."""
+               ict: int = 2, doc_words: int = 256, hybrid_weight: float = 0.5, train_part: str = "") -> DataBundle:
+    """The manual pages (or your folder: docs/, queries.tsv, qrels.txt) as contrastive pairs and ranking splits.
+    train_part "k/n" keeps the training queries whose place in the split is k mod n (for cross-fitting a second
+    stage, recsys/doc-search-rerank); the pseudo-queries are kept whole."""
     corpus = load_folder(Path(data)) if data else load_manpages(test_sections, valid_sections)
     if not 0 <= hybrid_weight <= 1:
         raise ZooError(f"--set data.hybrid_weight={hybrid_weight}: expected a number in [0, 1]")
     vocab = Vocabulary.build(corpus.texts)
     encode = lambda text: vocab.encode(text, QUERY_WORDS)  # noqa: E731
     splits: dict[str, Pairs] = {}
+    part, parts = parse_part(train_part)
     for split in ("train", "valid", "test"):
         rows = [i for i, s in enumerate(corpus.split) if s == split]
+        if split == "train":
+            rows = [i for j, i in enumerate(rows) if j % parts == part]
         items = []
         for i in rows:
             ids, grams = encode(corpus.queries[i])
@@ -121,6 +126,15 @@ def doc_search(data: str | None = None, seed: int = 0, test_sections: str = "2",
     bundle.attachments = {"doc_tokens": doc_tokens, "word_ngrams": vocab.ngram_table(),  # type: ignore[attr-defined]
                           "word_init": lsa_words(vocab, corpus.texts), **bm25_index(vocab, corpus.texts)}
     return bundle
+
+
+def parse_part(text: str) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        raise ZooError(f"--set data.train_part={text}: expected k/n with 0 <= k < n, e.g. 0/2")
+    return int(k), int(n)
 
 
 def lsa_words(vocab: Vocabulary, texts: list[str], dim: int = 128) -> torch.Tensor:

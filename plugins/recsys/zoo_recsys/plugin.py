@@ -299,3 +299,67 @@ def docsearch_recipes():
                       "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
                       "data.ict": 2, "data.hybrid_weight": 0.5, "model.dim": 128}),
     ]
+
+
+# -- reranking document search (recsys/doc-search-rerank): zoo_recsys.rerank -----------------------------------
+RERANK = "zoo_recsys.rerank:RerankTask"
+
+
+@hookimpl(specname="zoo_datasets")
+def rerank_datasets():
+    return [
+        DatasetSpec(
+            name="recsys/manpages-candidates",
+            summary="document search, second stage: each query's top candidates from a recsys/doc-search run "
+                    "(dual encoder + BM25 hybrid) over the Linux manual pages, to rerank",
+            factory="zoo_recsys.rerank:doc_rerank", reader="zoo_recsys.dense:read_query", task=RERANK,
+            source="the pages, queries and section split of recsys/manpages (Debian's manpages and manpages-dev); "
+                   "the candidates come from data.first_stage=RUN (a recsys/doc-search run) or, without it, from "
+                   "a first stage this recipe trains first (data.first_stage_epochs)",
+            licence="Linux man-pages: mostly the 'Linux-man-pages-copyleft' licence, some pages GPL-2.0+ or BSD; "
+                    "see /usr/share/doc/manpages/copyright",
+            bring_your_own="--data FOLDER as for recsys/manpages (docs/, queries.tsv, TREC qrels.txt); a "
+                           "data.first_stage run must have searched the same folder",
+            notes="data.candidates (24) pages per query are reranked; training lists are the training split's "
+                  "queries plus (data.leads) each page's first DESCRIPTION sentence, a relevant page the first "
+                  "stage missed replacing the last candidate; valid and test rerank what the first stage returns. "
+                  "data.doc_words (128) words of each page are read; data.name_field reads the page's id "
+                  "(open(2) -> open) as a field of its own. data.cross_fit trains two more first stages on halves "
+                  "of the training queries, each mining the other half's lists, so that the dense score's weight "
+                  "can be trained (else it is picked on valid)."),
+    ]
+
+
+@hookimpl(specname="zoo_models")
+def rerank_models():
+    return [
+        ModelSpec(name="recsys/doc-reranker",
+                  summary="reranker from scratch: K-NRM kernel pooling and ColBERT MaxSim over query-page word "
+                          "cosines (whole page, opening words, page name) on the frozen first stage's word vectors, "
+                          "plus its z-scored BM25 (trained weight) and dense (weight picked on valid) scores",
+                  factory="zoo_recsys.rerank:reranker", task=RERANK, example="zoo_recsys.rerank:example",
+                  input="words (B, L), ngrams (B, L, 8) of queries, candidates (B, K) pages and features (B, K, 2) "
+                        "first-stage z-scores while training; without candidates the frozen first stage picks them",
+                  notes="model.dim (0: the first stage's word vectors as they are; > 0 adds a trained projection "
+                        "and a width-3 convolution), model.hidden (32), model.dropout"),
+    ]
+
+
+@hookimpl(specname="zoo_recipes")
+def rerank_recipes():
+    return [
+        RecipeSpec(
+            name="recsys/doc-search-rerank",
+            summary="search the Linux manual pages: the doc-search hybrid's top 24 reranked by a late-interaction "
+                    "model trained listwise on its hard negatives; MRR@10 and Recall@10 on section 2 held out",
+            dataset="recsys/manpages-candidates", model="recsys/doc-reranker", task=RERANK,
+            task_settings="zoo.config:EvaluatedSettings", factory=BUILD,
+            defaults={"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "weight_decay": 0.01,
+                      "schedule": "cosine", "warmup": 0.05, "grad_clip": 1.0, "task.eval_budget": 100000,
+                      "data.first_stage": "", "data.first_stage_epochs": 4, "data.candidates": 24,
+                      "data.doc_words": 128, "data.leads": True, "data.insert_missed": True, "data.name_field": True, "data.cross_fit": False,
+                      "model.dim": 0,
+                      "model.hidden": 32},
+            quick={"data.first_stage_epochs": 1, "data.first_stage_steps": 1, "data.doc_words": 32,
+                   "data.leads": False, "task.eval_budget": 8}),
+    ]
