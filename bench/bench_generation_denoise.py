@@ -163,7 +163,7 @@ def main() -> None:
     print(f"Before (2026-12-04: blind 3-level U-Net, 80 epochs in 31.2 min, over the 6 test photos of then) and now "
           f"on those same {len(old6)} photos ({', '.join(names[i] for i in old6)}; the other {len(names) - len(old6)} "
           "are new):\n")
-    print("| sigma | TV | NLM | zoo before | zoo - best classical, before | zoo now | zoo now - NLM [95%], 6 photos |")
+    print(f"| sigma | TV | NLM | zoo before | zoo - best classical, before | zoo now | zoo now - NLM [95%], {len(old6)} photos |")
     print("|---|---|---|---|---|---|---|")
     for sigma in SIGMAS:
         per = {k: [v[i] for i in old6] for k, v in scores[sigma].items() if v}
