@@ -97,9 +97,6 @@ def main() -> None:
     if SMOKE:  # a smoke test: a few photos
         valid, test = valid[:1], test[:2] + test[-2:]
     names = [n for n, _ in test]
-    if worker is not None:
-        worker.wait()
-        log("BM3D done")
 
     def ours(noisy, sigma):
         with torch.no_grad():
@@ -115,13 +112,30 @@ def main() -> None:
             per["noisy"].append(psnr(noisy, clean))
             per["tv"].append(psnr(baselines.total_variation(noisy, tuned[sigma]["tv_weight"] * sigma / 255), clean))
             per["nlm"].append(psnr(baselines.non_local_means(noisy, sigma, tuned[sigma]["nlm_h"]), clean))
-            if bm3d_file(name, sigma).is_file():
-                per["bm3d"].append(psnr(torch.from_numpy(np.load(bm3d_file(name, sigma), allow_pickle=False)), clean))
             per["zoo"].append(psnr(ours(noisy, sigma), clean))
         log(f"sigma {sigma}: scored")
+    if worker is not None:  # BM3D is slow on a shared CPU: what it has not done by now is left for a rerun
+        bm3d_timeout = float(os.environ.get("DENOISE_BENCH_BM3D_WAIT", "600"))
+        try:
+            worker.wait(timeout=bm3d_timeout)
+        except subprocess.TimeoutExpired:
+            worker.terminate()
+            log(f"BM3D stopped after waiting {bm3d_timeout:.0f} s more; what it computed is cached for a rerun")
+    for sigma in SIGMAS:
+        for name, clean in test:
+            if bm3d_file(name, sigma).is_file():
+                result = torch.from_numpy(np.load(bm3d_file(name, sigma), allow_pickle=False))
+                scores[sigma]["bm3d"].append(psnr(result, clean))
     (out / "bench-scores.json").write_text(json.dumps({"names": names, "scores": scores, "tuned": tuned}))
     log(f"per-photo scores: {out / 'bench-scores.json'}")
-    has_bm3d = all(len(scores[s]["bm3d"]) == len(test) for s in SIGMAS)
+    bm3d_at = {s: len(scores[s]["bm3d"]) == len(test) for s in SIGMAS}
+    has_bm3d = any(bm3d_at.values())
+    done = ", ".join(f"{len(scores[s]['bm3d'])}/{len(test)}" for s in SIGMAS)
+    bm3d_note = "" if all(bm3d_at.values()) else (
+        "not installed" if not have_bm3d() else
+        f"finished {done} "
+        "photos at sigma " + "/".join(map(str, SIGMAS)) + " in the time given (DENOISE_BENCH_BM3D_WAIT s after scoring); "
+        "a level it did not finish is left blank, and a rerun takes the cached results")
 
     reduced = f" **Reduced settings** (DENOISE_BENCH_SETS={REDUCED})." if REDUCED else ""
     steps = summary["epochs"] * -(-len(trainer.data.train) // trainer.config.batch_size)
@@ -146,18 +160,18 @@ def main() -> None:
         mean = {k: float(np.mean(v)) if v else float("nan") for k, v in per.items()}
         cells = []
         for other in ("nlm", "tv", "bm3d"):
-            if other == "bm3d" and not has_bm3d:
-                cells.append("not installed")
+            if other == "bm3d" and not bm3d_at[sigma]:
+                cells.append("-")
                 continue
             diff, low, high = paired_bootstrap(per["zoo"], per[other])
             if other != "bm3d":
                 met &= low > 0
             cells.append(f"{diff:+.2f} [{low:+.2f}, {high:+.2f}] {verdict(low, high)}")
-        bm3d_mean = f"{mean['bm3d']:.2f}" if has_bm3d else "-"
+        bm3d_mean = f"{mean['bm3d']:.2f}" if bm3d_at[sigma] else "-"
         print(f"| {sigma} | {mean['noisy']:.2f} | {mean['tv']:.2f} | {mean['nlm']:.2f} | {bm3d_mean} | "
               f"**{mean['zoo']:.2f}** | {' | '.join(cells)} | {DNCNN_BSD68[sigma]:.2f} |")
     print(f"\nTarget (above NLM and TV at every sigma, each interval above zero; BM3D beside): "
-          f"{'met' if met else 'NOT met'}.\n")
+          f"{'met' if met else 'NOT met'}.{' BM3D: ' + bm3d_note + '.' if bm3d_note else ''}\n")
 
     old6 = [i for i, n in enumerate(names) if n in TEST]
     print(f"Before (2026-12-04: blind 3-level U-Net, 80 epochs in 31.2 min, over the 6 test photos of then) and now "
@@ -182,7 +196,7 @@ def main() -> None:
         cells = []
         for sigma in SIGMAS:
             per = scores[sigma]
-            b = f"{per['bm3d'][i]:.2f}" if has_bm3d else "-"
+            b = f"{per['bm3d'][i]:.2f}" if bm3d_at[sigma] else "-"
             cells.append(f"{per['nlm'][i]:.2f} / {b} / {per['zoo'][i]:.2f} | {per['zoo'][i] - per['nlm'][i]:+.2f}")
         print(f"| {name} | {source} | {' | '.join(cells)} |")
     print(f"\nTuned strengths (on validation): " + "; ".join(
