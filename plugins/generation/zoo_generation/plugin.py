@@ -110,7 +110,7 @@ def zoo_recipes():
                   "tiles; a colour photo is denoised channel by channel); without --sigma the level is estimated "
                   "(scikit-image's estimate_sigma) and reported. --set data.noise_map=false trains a blind network. "
                   "Baselines (non-local means, total variation, BM3D if installed): zoo_generation.baselines and "
-                  "bench/bench_generation.py."),
+                  "bench/bench_generation_denoise.py."),
         RecipeSpec(
             name="generation/super-resolution", summary="x2 (data.scale=4 for x4) super-resolution by sub-pixel "
             "convolution; whole-photo PSNR and SSIM against bicubic", dataset="generation/downscaled-photos",
