@@ -6,7 +6,8 @@ runs in a second process while the network trains, and its results are cached (`
 and level: the noise of each test photo is fixed), so a rerun does not pay for it again. "Beats" = the paired
 bootstrap 95% interval of the per-photo PSNR difference lies above zero (bench/paired.py).
 
-DENOISE_BENCH_SETS=epochs=8,... trains with reduced settings (said in the section); GEN_BENCH_SETS=max_steps=2,
+DENOISE_BENCH_SETS=epochs=8,... trains with reduced settings (said in the section); DENOISE_BENCH_RUN=RUN_DIR
+scores a run trained before instead of training one (its training time is then not known); GEN_BENCH_SETS=max_steps=2,
 eval_limit=1 is a smoke test whose figures mean nothing.
 """
 from __future__ import annotations
@@ -82,12 +83,15 @@ def main() -> None:
     if have_bm3d() and not SMOKE:
         worker = subprocess.Popen([sys.executable, __file__, "bm3d-worker"], stdout=subprocess.DEVNULL,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
-    out = Path(tempfile.mkdtemp(prefix="bench-denoise-")) / "denoise"
+    given = os.environ.get("DENOISE_BENCH_RUN", "")
+    out = Path(given) if given else Path(tempfile.mkdtemp(prefix="bench-denoise-")) / "denoise"
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("generation/denoise", sets={"grad_stats_every": "0", "threads": "1", **sets()}, out=str(out), callbacks=[])
-    took = time.perf_counter() - started
+    if not given:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            train("generation/denoise", sets={"grad_stats_every": "0", "threads": "1", **sets()}, out=str(out),
+                  callbacks=[])
+    took = time.perf_counter() - started if not given else float("nan")
     log(f"trained generation/denoise in {took / 60:.1f} min")
     summary = json.loads((out / "summary.json").read_text())
     run = open_run(out, device="cpu")
@@ -138,6 +142,8 @@ def main() -> None:
         "a level it did not finish is left blank, and a rerun takes the cached results")
 
     reduced = f" **Reduced settings** (DENOISE_BENCH_SETS={REDUCED})." if REDUCED else ""
+    if given:
+        reduced += f" Scored from a run trained before (DENOISE_BENCH_RUN={given})."
     steps = summary["epochs"] * -(-len(trainer.data.train) // trainer.config.batch_size)
     print(f"### Denoising: `generation/denoise`, {summary['epochs']} epochs ({steps} steps of "
           f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary['best_epoch']}{reduced}\n")
