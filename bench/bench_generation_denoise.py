@@ -147,8 +147,15 @@ def main() -> None:
     steps = summary["epochs"] * -(-len(trainer.data.train) // trainer.config.batch_size)
     print(f"### Denoising: `generation/denoise`, {summary['epochs']} epochs ({steps} steps of "
           f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary['best_epoch']}{reduced}\n")
-    print(f"The network: a DRUNet-style residual U-Net told the noise level (a noise-level map as one more input "
-          f"channel), {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, trained on crops of "
+    config = json.loads((out / "config.json").read_text())
+    told = bool(config["info"].get("noise_map", False))
+    network = {"generation/unet-denoiser": "3-level U-Net that estimates the noise and subtracts it (its last conv "
+               "starts at zero)", "generation/resunet-denoiser": "DRUNet-style residual U-Net that estimates the "
+               "noise"}.get(config["model"], config["model"])
+    network += (", told the noise level (a noise-level map as one more input channel)" if told else
+                ", blind to the noise level")
+    print(f"The network: a {network}, "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, trained on crops of "
           f"{len(trainer.data.info['photos']['train'])} photos with noise levels drawn in [0, 55] and each sample's "
           f"squared error weighed by (25 / sigma)^2. PSNR (dB) over the {len(test)} whole test photos (grey, longer "
           f"side shrunk to 512 px; {sum(n not in MORE_PHOTOS for n in names)} from the wheels and mate-backgrounds, "
