@@ -69,10 +69,13 @@ class NoiseResidual(nn.Module):
 
 def denoiser(channels: int = 1, width: int = 32, levels: int = 3, noise_map: bool = False) -> nn.Module:
     """Residual U-Net denoiser (image in, image out); with `noise_map` its input has one more channel, the level.
-    Its last conv (the noise estimate) starts at zero: the network starts as the identity and learns the noise."""
+    Its last conv (the noise estimate) starts near zero (PyTorch's default init / 100, no bias): the network starts
+    as nearly the identity and learns the noise. (Not exactly zero: on an input without noise, the loss would
+    then be exactly zero and no gradient would reach the weights.)"""
     net = UNet(channels + int(noise_map), channels, width, levels)
-    nn.init.zeros_(net.out.weight)
-    nn.init.zeros_(net.out.bias)
+    with torch.no_grad():
+        net.out.weight.mul_(0.01)
+        net.out.bias.zero_()
     return NoiseResidual(net, channels)
 
 
