@@ -146,14 +146,18 @@ def main() -> None:
 
     reduced = f" **Reduced settings** (DENOISE_BENCH_SETS={REDUCED})." if REDUCED else ""
     if given:
-        reduced += f" Scored from a run trained before (DENOISE_BENCH_RUN={given})."
+        trained = json.loads((out / "config.json").read_text())
+        settings = {k: trained["config"].get(k) for k in ("epochs", "batch_size", "lr", "data.crop", "data.noise_map",
+                                                          "threads")}
+        reduced += (f" Scored from a run trained before (DENOISE_BENCH_RUN={given}: `zoo train generation/denoise`, "
+                    f"model {trained['model']}, " + ", ".join(f"{k} {v}" for k, v in settings.items()) + ").")
     steps = summary["epochs"] * -(-len(trainer.data.train) // trainer.config.batch_size)
     print(f"### Denoising: `generation/denoise`, {summary['epochs']} epochs ({steps} steps of "
           f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary['best_epoch']}{reduced}\n")
     config = json.loads((out / "config.json").read_text())
     told = bool(config["info"].get("noise_map", False))
     network = {"generation/unet-denoiser": "3-level U-Net that estimates the noise and subtracts it (its last conv "
-               "starts at zero)", "generation/resunet-denoiser": "DRUNet-style residual U-Net that estimates the "
+               "starts near zero)", "generation/resunet-denoiser": "DRUNet-style residual U-Net that estimates the "
                "noise"}.get(config["model"], config["model"])
     network += (", told the noise level (a noise-level map as one more input channel)" if told else
                 ", blind to the noise level")
