@@ -61,6 +61,10 @@ def bm3d_worker() -> None:
                 path.with_suffix(".tmp.npy").replace(path)
 
 
+def trained_levels(config: dict) -> int:
+    return int(config["config"].get("model.levels", 3))
+
+
 def have_bm3d() -> bool:
     try:
         import bm3d  # noqa: F401
@@ -156,12 +160,12 @@ def main() -> None:
           f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary['best_epoch']}{reduced}\n")
     config = json.loads((out / "config.json").read_text())
     told = bool(config["info"].get("noise_map", False))
-    network = {"generation/unet-denoiser": "3-level U-Net that estimates the noise and subtracts it (its last conv "
+    network = {"generation/unet-denoiser": "U-Net that estimates the noise and subtracts it (its last conv "
                "starts near zero)", "generation/resunet-denoiser": "DRUNet-style residual U-Net that estimates the "
                "noise"}.get(config["model"], config["model"])
     network += (", told the noise level (a noise-level map as one more input channel)" if told else
                 ", blind to the noise level")
-    print(f"The network: a {network}, "
+    print(f"The network: a {trained_levels(config)}-level {network}, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, trained on crops of "
           f"{len(trainer.data.info['photos']['train'])} photos with noise levels drawn in [0, 55] and each sample's "
           f"squared error weighed by (25 / sigma)^2. PSNR (dB) over the {len(test)} whole test photos (grey, longer "

@@ -106,7 +106,7 @@ def zoo_recipes():
             model="generation/unet-denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
             task_settings="zoo.config:EvaluatedSettings",
             defaults={**one, "epochs": 20, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3},
+                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 4},
             notes="`zoo predict RUN photo.png --out DIR [--sigma 25]` writes DIR/photo.denoised.png (any size, in "
                   "tiles; a colour photo is denoised channel by channel); without --sigma the level is estimated "
                   "(scikit-image's estimate_sigma) and reported. --set data.noise_map=false trains a blind network; "
