@@ -1,7 +1,6 @@
 """Generation targets, each recipe against its classical baselines on the same held-out photos, in one run.
 
-- generation/denoise (one blind network) vs scikit-image's non-local means and total variation, whose
-  strengths are tuned per noise level on the validation photos; DnCNN's published BSD68 figures beside, for scale;
+- generation/denoise has its own bench, bench/bench_generation_denoise.py (20 test photos, BM3D beside);
 - generation/super-resolution x2 and x4 vs bicubic (PSNR and SSIM, `scale` border pixels shaved);
 - generation/colorize vs the grey image and the training photos' mean colour (PSNR, colourfulness);
 - generation/style-encoder, then generation/style with init_from=the encoder run (style and content distances
@@ -11,7 +10,7 @@
   training images blurred and samples of a Gaussian fitted per pixel, all with the same number of samples.
 
 All with one torch thread, in this order. GEN_BENCH_SETS=max_steps=2,eval_limit=1 is a smoke test (its figures
-mean nothing); `python bench/bench_generation.py denoise sr ...` runs only some parts.
+mean nothing); `python bench/bench_generation.py sr colorize ...` runs only some parts.
 """
 from __future__ import annotations
 
@@ -30,17 +29,13 @@ from zoo.reopen import open_run
 from zoo.runs import train
 
 sys.path.insert(0, str(Path(__file__).parent))
-from paired import paired_bootstrap, verdict  # noqa: E402
 from zoo_generation import baselines
-from zoo_generation.data import colorize as colorize_data, denoise as denoise_data, super_resolution as sr_data
-from zoo_generation.images import tiled
-from zoo_generation.tasks.image import OVERLAP, TILE, colourfulness, psnr, ssim
+from zoo_generation.data import colorize as colorize_data, super_resolution as sr_data
+from zoo_generation.tasks.image import colourfulness, psnr, ssim
 
 torch.set_num_threads(1)
 ROOT = Path(tempfile.mkdtemp(prefix="bench-generation-"))
 SMOKE = os.environ.get("GEN_BENCH_SETS", "")
-DNCNN_BSD68 = {15: 31.73, 25: 29.23, 50: 26.23}  # Zhang et al. 2017, DnCNN-S (known noise level), grey BSD68
-DNCNN_B = {15: 31.61, 25: 29.16, 50: 26.23}  # DnCNN-B, blind, same paper
 
 
 def log(message: str) -> None:
@@ -61,55 +56,6 @@ def run(name: str, out: str, **sets) -> tuple[Path, float]:
 
 def summary(path: Path) -> dict:
     return json.loads((path / "summary.json").read_text())
-
-
-def denoise() -> None:
-    path, took = run("generation/denoise", "denoise")
-    s = summary(path)
-    bundle = denoise_data.denoise_photos()
-    valid, test = bundle.valid.photos, bundle.test.photos
-    model = open_run(path, device="cpu").module
-
-    def ours(noisy: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return tiled(lambda t: model(t).float(), noisy[None], TILE, OVERLAP)[0]
-
-    print(f"### Denoising: `generation/denoise`, one network for every level (blind), {s['epochs']} epochs in "
-          f"{took / 60:.1f} min\n")
-    print(f"Mean PSNR (dB) over the {len(test)} whole test photos ({', '.join(n for n, _ in test)}; grey, longer "
-          "side shrunk to 512 px), each with its own fixed Gaussian noise per level (unclipped); the classical "
-          "denoisers have their strength tuned per level on the validation photos and are told sigma. zoo - best "
-          "classical: the mean per-photo difference to the better classical denoiser at that level, with its 95% "
-          "paired bootstrap interval over the photos.\n")
-    print("| sigma | noisy input | total variation | non-local means | zoo U-Net (blind) | zoo - best classical "
-          "[95%] | DnCNN-S / DnCNN-B on BSD68, published |")
-    print("|---|---|---|---|---|---|---|")
-    met = True
-    for sigma in (15, 25, 50):
-        tuned = tune(valid, sigma)
-        per_photo: dict[str, list[float]] = {"noisy": [], "tv": [], "nlm": [], "zoo": []}
-        for name, clean in test:
-            noisy = denoise_data.noisy_photo(name, clean, sigma)
-            per_photo["noisy"].append(psnr(noisy, clean))
-            per_photo["tv"].append(psnr(baselines.total_variation(noisy, tuned["tv_weight"] * sigma / 255), clean))
-            per_photo["nlm"].append(psnr(baselines.non_local_means(noisy, sigma, tuned["nlm_h"]), clean))
-            per_photo["zoo"].append(psnr(ours(noisy), clean))
-        mean = {k: float(np.mean(v)) for k, v in per_photo.items()}
-        best = "nlm" if mean["nlm"] >= mean["tv"] else "tv"
-        diff, low, high = paired_bootstrap(per_photo["zoo"], per_photo[best])
-        met &= low > 0
-        print(f"| {sigma} | {mean['noisy']:.2f} | {mean['tv']:.2f} | {mean['nlm']:.2f} | **{mean['zoo']:.2f}** | "
-              f"{diff:+.2f} [{low:+.2f}, {high:+.2f}] {verdict(low, high)} | "
-              f"{DNCNN_BSD68[sigma]:.2f} / {DNCNN_B[sigma]:.2f} |")
-    print(f"\nTarget (above both classical denoisers at every sigma, the interval above zero): "
-          f"{'met' if met else 'NOT met'}. The published DnCNN figures are on another test set (68 BSD photos) with "
-          "a 17-layer network trained on 400 photos for hours on a GPU: they give the scale, not a comparison.\n")
-
-
-def tune(photos, sigma):
-    if SMOKE:
-        return {"nlm_h": 0.8, "tv_weight": 1.0}
-    return baselines.tune_denoisers(photos, sigma)
 
 
 def super_resolution() -> None:
@@ -226,12 +172,12 @@ def diffusion() -> None:
           "Sample grids: `samples/epochNNN.png` and `samples.png` in the run directory.\n")
 
 
-PARTS = {"denoise": denoise, "sr": super_resolution, "colorize": colorize, "style": style, "diffusion": diffusion}
+PARTS = {"sr": super_resolution, "colorize": colorize, "style": style, "diffusion": diffusion}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(PARTS)
     started = time.perf_counter()
-    print("## Generation: denoising, super-resolution, colorization, style, flow matching\n")
+    print("## Generation: super-resolution, colorization, style, flow matching\n")
     print("Test photos are whole photos never seen in training (`generation/*-photos`: test astronaut, coffee, china, "
           "camera, LadyBird, Storm); each recipe is trained with its defaults and one torch thread, and its baselines "
           "are scored on the same images in the same run.\n")

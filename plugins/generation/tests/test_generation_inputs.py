@@ -111,8 +111,12 @@ def test_missing_default_style_painting_says_which_package(monkeypatch, tmp_path
 def test_training_targets_move_with_their_inputs():
     torch.manual_seed(0)
     window = torch.rand(6, 1, 24, 24)
-    noisy, clean = denoise_data.NoiseAugment(16, 55.0)(window, window)
-    assert clean.shape == (6, 1, 16, 16) and 0 < (noisy - clean).std() < 0.25
+    target = denoise_data.with_level(window, 0.0)  # the level channel: the augment draws and writes the level
+    noisy, clean = denoise_data.NoiseAugment(16, 55.0)(target, target)
+    assert clean.shape == noisy.shape == (6, 2, 16, 16) and 0 < (noisy - clean)[:, 0].std() < 0.25
+    assert torch.equal(noisy[:, 1], clean[:, 1])  # the input is told the very level its noise was drawn with
+    drawn = (noisy - clean)[:, 0].flatten(1).std(1) / clean[:, 1].flatten(1).mean(1)
+    assert torch.allclose(drawn, torch.ones(6), atol=0.2), drawn
     lr, hr = sr_data.DownscaleAugment(16, 4)(window, window)
     assert torch.allclose(sr_data.downscale(hr, 4), lr)  # the input is made from the very crop that is its target
     lab = torch.rand(5, 3, 24, 24)

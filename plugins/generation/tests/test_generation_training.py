@@ -12,7 +12,7 @@ from PIL import Image
 from zoo import ZooError
 from zoo.testing import require, train_tiny
 from zoo_generation import baselines
-from zoo_generation.data import denoise as denoise_data, fashion as fashion_data, photos as photos_data
+from zoo_generation.data import fashion as fashion_data, photos as photos_data
 from zoo_generation.data import super_resolution as sr_data
 from zoo_generation.tasks.image import psnr
 
@@ -34,14 +34,7 @@ def photos(tmp_path_factory):
     return root
 
 
-def test_denoiser_learns_above_the_noisy_input(photos, tmp_path):
-    run, summary = train_tiny("generation/denoise", tmp_path, *TINY, "data.crop=24", "model.width=12",
-                              "model.levels=2", "batch_size=8", "lr=3e-3", "data.sigmas=25", data=str(photos),
-                              epochs=12)
-    clean = run.trainer(with_data=True).data.test.photos[0][1]
-    noisy = psnr(denoise_data.noisy_photo("astronaut", clean, 25), clean)  # about 20.2 dB
-    assert summary["test"]["psnr_sigma25"] > noisy + 4.0, (summary["test"], noisy)
-    assert summary["directions"]["photo_psnr"] == "max"
+# the denoiser's tiny training: tests/test_generation_denoise.py
 
 
 def test_super_resolution_beats_bicubic(photos, tmp_path):

@@ -1,7 +1,10 @@
 """Classical baselines, scored on exactly the same held-out images as the networks (bench/bench_generation.py).
 
 - denoising: scikit-image's non-local means and total-variation (Chambolle) denoisers, each with its strength
-  tuned per noise level on the validation photos (a grid search), so the networks meet them at their best;
+  tuned per noise level on the validation photos (a grid search), so the networks meet them at their best; and
+  BM3D (Dabov et al. 2007; Maekinen, Azzari and Foi 2020) from the `bm3d` package of its authors' group when it is
+  installed: an optional extra (`pip install zoo-generation[bm3d]`), since its licence allows non-commercial use
+  only;
 - super-resolution: bicubic upscaling (torch, the same kernel the networks add their detail to);
 - colorization: the grey image itself (ab = 0) and the mean colour of the training photos;
 - generation: the training images blurred, and samples of a Gaussian fitted to each pixel of them.
@@ -11,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from zoo import ZooError
 
 from .data.colorize import lab_to_rgb
 from .data.denoise import noisy_photo
@@ -46,6 +51,18 @@ def total_variation(noisy: torch.Tensor, weight: float) -> torch.Tensor:
 
     a, axis = _array(noisy)
     return _tensor(denoise_tv_chambolle(a, weight=weight, channel_axis=axis))
+
+
+def bm3d(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
+    """BM3D (both stages, the package's default profile) told the noise level (sigma on 0-255); each channel of a
+    colour image alone, as the grey networks see them. Without the optional `bm3d` package: a one-line ZooError."""
+    try:
+        import bm3d as bm3d_package
+    except ImportError:
+        raise ZooError("BM3D needs the optional package bm3d (non-commercial licence): pip install bm3d") from None
+    planes = [bm3d_package.bm3d(plane, sigma_psd=sigma / 255.0, stage_arg=bm3d_package.BM3DStages.ALL_STAGES)
+              for plane in noisy.double().numpy()]
+    return torch.from_numpy(np.stack(planes)).float()
 
 
 NLM_H = (0.5, 0.65, 0.8, 1.0, 1.2)

@@ -21,10 +21,12 @@ SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", "
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def read_array(path: str | Path) -> np.ndarray:
+def read_array(path: str | Path, draft: int = 0) -> np.ndarray:
     """One image file -> H x W x C (C = 1 or 3) float32 in [0, 1], whatever its mode and depth. A file that is not
     an image, is cut short, or would decompress to more pixels than PIL allows (a decompression bomb) is one line
-    naming it; one past PIL's warning limit gets a one-line warning naming it."""
+    naming it; one past PIL's warning limit gets a one-line warning naming it. `draft` > 0 lets a JPEG decode at
+    1/2, 1/4 or 1/8 of its size (PIL's draft mode) while both sides stay at least `draft` pixels: far faster for
+    a photo of many megapixels that is shrunk afterwards anyway."""
     import warnings
 
     from PIL import Image, UnidentifiedImageError
@@ -34,6 +36,8 @@ def read_array(path: str | Path) -> np.ndarray:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", Image.DecompressionBombWarning)
             with Image.open(path) as img:
+                if draft and img.format == "JPEG":
+                    img.draft(img.mode, (draft, draft))
                 img.load()
                 array = _to_float(img)
         for warning in caught:

@@ -55,9 +55,79 @@ class UNet(nn.Module):
         return x - y if self.residual else y
 
 
-def denoiser(channels: int = 1, width: int = 32, levels: int = 3) -> nn.Module:
-    """Residual U-Net denoiser: image in, image out, trained blind to the noise level."""
-    return UNet(channels, channels, width, levels, residual=True)
+class NoiseResidual(nn.Module):
+    """A network that estimates the noise of the first `channels` channels of its input (the rest: the noise-level
+    map, when there is one) and returns those channels minus it."""
+
+    def __init__(self, net: nn.Module, channels: int):
+        super().__init__()
+        self.net, self.channels = net, channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :self.channels] - self.net(x)
+
+
+def denoiser(channels: int = 1, width: int = 32, levels: int = 3, noise_map: bool = False) -> nn.Module:
+    """Residual U-Net denoiser (image in, image out); with `noise_map` its input has one more channel, the level.
+    Its last conv (the noise estimate) starts near zero (PyTorch's default init / 100, no bias): the network starts
+    as nearly the identity and learns the noise. (Not exactly zero: on an input without noise, the loss would
+    then be exactly zero and no gradient would reach the weights.)"""
+    net = UNet(channels + int(noise_map), channels, width, levels)
+    with torch.no_grad():
+        net.out.weight.mul_(0.01)
+        net.out.bias.zero_()
+    return NoiseResidual(net, channels)
+
+
+class ResBlock(nn.Module):
+    """conv-ReLU-conv added to its input, no normalization and no biases (as in DRUNet)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=False), nn.ReLU(inplace=True),
+                                  nn.Conv2d(width, width, 3, padding=1, bias=False))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class ResUNet(nn.Module):
+    """DRUNet-style denoiser (Zhang et al. 2021, "Plug-and-play image restoration with deep denoiser prior"),
+    smaller: `levels` resolutions of `blocks` residual blocks each, strided 2x2 convs down, transposed convs up,
+    skips added (not concatenated), the noise-level map as one more input channel. Its output is the noise,
+    subtracted from the noisy input."""
+
+    def __init__(self, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2, noise_map: bool = True):
+        super().__init__()
+        if blocks < 1:
+            raise ZooError(f"--set model.blocks: need at least 1 residual block per level, got {blocks}")
+        widths = _widths(width, levels)
+        self.channels, self.multiple = channels, 2 ** (levels - 1)
+        self.head = nn.Conv2d(channels + int(noise_map), widths[0], 3, padding=1, bias=False)
+        self.encoders = nn.ModuleList(nn.Sequential(*[ResBlock(a) for _ in range(blocks)],
+                                                    nn.Conv2d(a, b, 2, stride=2, bias=False))
+                                      for a, b in zip(widths, widths[1:]))
+        self.body = nn.Sequential(*[ResBlock(widths[-1]) for _ in range(blocks)])
+        self.decoders = nn.ModuleList(nn.Sequential(nn.ConvTranspose2d(b, a, 2, stride=2, bias=False),
+                                                    *[ResBlock(a) for _ in range(blocks)])
+                                      for a, b in zip(widths, widths[1:]))
+        self.tail = nn.Conv2d(widths[0], channels, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded, (h, w) = pad_to_multiple(x, self.multiple)
+        skips = [self.head(padded)]
+        for encoder in self.encoders:
+            skips.append(encoder(skips[-1]))
+        y = self.body(skips.pop()) + 0
+        for decoder in reversed(self.decoders):
+            y = decoder(y) + skips.pop()
+        return x[:, :self.channels] - self.tail(y)[..., :h, :w]
+
+
+def resunet_denoiser(channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2,
+                     noise_map: bool = True) -> nn.Module:
+    """DRUNet-style residual U-Net denoiser told the noise level (or blind, noise_map=False)."""
+    return ResUNet(channels, width, levels, blocks, noise_map)
 
 
 def colorizer(num_bins: int, width: int = 32, levels: int = 4) -> nn.Module:

@@ -17,9 +17,20 @@ SPLIT = ("Whole photos are held out: test astronaut, coffee, china, camera, Lady
 IMAGES = "images N x C x H x W in [0, 1], any size"
 
 
-def _photos(name, summary, factory, notes=""):
-    return DatasetSpec(name=name, summary=summary, factory=factory, task="", source=PHOTOS_SOURCE,
-                       licence=PHOTOS_LICENCE, bring_your_own=OWN, notes=(notes + " " + SPLIT).strip(),
+MORE_SOURCE = ("; with data.more_photos (denoising's default) also the photographs of Debian's lomiri-wallpapers-16.04 "
+               "and lomiri-wallpapers-20.04 (13) and plasma-workspace-wallpapers (11)")
+MORE_LICENCE = ("; lomiri: CC BY 4.0, CC BY-SA 3.0/4.0 or CC0 per photo (its debian/copyright); plasma: LGPL-3 (the "
+                "wallpapers' metadata; GPL-2+ in Debian's copyright file)")
+MORE_SPLIT = ("Denoising (data.more_photos=true) holds out 20 whole test photos: those 6 and bridge, dragonfly, kleiber, "
+              "picture_0b, wine, aitzgorri, life, seeding (lomiri), bythewater, coldripple, eveningglow, fallenleaf, "
+              "grey, path (plasma); valid also kite; 23 train.")
+
+
+def _photos(name, summary, factory, notes="", more=False):
+    return DatasetSpec(name=name, summary=summary, factory=factory, task="",
+                       source=PHOTOS_SOURCE + (MORE_SOURCE if more else ""),
+                       licence=PHOTOS_LICENCE + (MORE_LICENCE if more else ""), bring_your_own=OWN,
+                       notes=(notes + " " + SPLIT + (" " + MORE_SPLIT if more else "")).strip(),
                        reader="zoo_generation.images:read_image")
 
 
@@ -27,8 +38,11 @@ def _photos(name, summary, factory, notes=""):
 def zoo_datasets():
     return [
         _photos("generation/noisy-photos", "natural photos with Gaussian noise (sigma 15/25/50 on 0-255 for "
-                "evaluation, 0-55 for training), grey by default", "zoo_generation.data.denoise:denoise_photos",
-                "Training noise is drawn per crop; each held-out photo gets its own fixed noise per level."),
+                "evaluation, 0-55 for training), grey by default, with a noise-level map",
+                "zoo_generation.data.denoise:denoise_photos",
+                "Training noise is drawn per crop; each held-out photo gets its own fixed noise per level. Inputs carry "
+                "the level sigma/255 as one more channel (data.noise_map=false: blind), targets always do (for the "
+                "loss weights).", more=True),
         _photos("generation/downscaled-photos", "natural photos and their antialiased bicubic x2/x4 downscalings",
                 "zoo_generation.data.super_resolution:sr_photos",
                 "data.scale=2|4; grey (luma) by default, data.channels=3 for RGB."),
@@ -56,8 +70,14 @@ def zoo_datasets():
 @hookimpl
 def zoo_models():
     return [
+        ModelSpec(name="generation/resunet-denoiser", summary="DRUNet-style residual U-Net denoiser told the noise level "
+                  "(residual blocks, added skips, noise-level map input; estimates the noise and subtracts it)",
+                  factory="zoo_generation.models:resunet_denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
+                  input="images N x C+1 x H x W in [0, 1], the last channel the noise level sigma/255 (N x C with "
+                        "noise_map=false)"),
         ModelSpec(name="generation/unet-denoiser", summary="residual U-Net denoiser (estimates the noise and subtracts it)",
-                  factory="zoo_generation.models:denoiser", task="zoo_generation.tasks.denoise:DenoiseTask", input=IMAGES),
+                  factory="zoo_generation.models:denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
+                  input="images N x C x H x W in [0, 1] (one more channel, the level, with noise_map)"),
         ModelSpec(name="generation/espcn", summary="sub-pixel convolution super-resolution (residual blocks at low "
                   "resolution, pixel shuffle, plus bicubic)", factory="zoo_generation.models:super_resolution",
                   task="zoo_generation.tasks.super_resolution:SuperResolutionTask", input=IMAGES),
@@ -81,15 +101,17 @@ def zoo_recipes():
     one = {"grad_stats_every": 0, "threads": 1}
     return [
         RecipeSpec(
-            name="generation/denoise", summary="one residual U-Net for Gaussian noise of every level up to sigma 55 "
-            "(blind); whole-photo PSNR at sigma 15/25/50", dataset="generation/noisy-photos",
+            name="generation/denoise", summary="one residual U-Net for Gaussian noise of every level up to sigma 55, "
+            "told the level (noise-level map); whole-photo PSNR at sigma 15/25/50", dataset="generation/noisy-photos",
             model="generation/unet-denoiser", task="zoo_generation.tasks.denoise:DenoiseTask",
             task_settings="zoo.config:EvaluatedSettings",
-            defaults={**one, "epochs": 80, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 3},
-            notes="`zoo predict RUN photo.png --out DIR` writes DIR/photo.denoised.png (any size, in tiles; a colour "
-                  "photo is denoised channel by channel). Baselines (non-local means, total variation): "
-                  "zoo_generation.baselines and bench/bench_generation.py."),
+            defaults={**one, "epochs": 20, "batch_size": 16, "eval_batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
+                      "warmup": 0.1, "data.crop": 48, "model.width": 32, "model.levels": 4},
+            notes="`zoo predict RUN photo.png --out DIR [--sigma 25]` writes DIR/photo.denoised.png (any size, in "
+                  "tiles; a colour photo is denoised channel by channel); without --sigma the level is estimated "
+                  "(scikit-image's estimate_sigma) and reported. --set data.noise_map=false trains a blind network; "
+                  "--set model=generation/resunet-denoiser the DRUNet-style one. Baselines (non-local means, total "
+                  "variation, BM3D if installed): zoo_generation.baselines and bench/bench_generation_denoise.py."),
         RecipeSpec(
             name="generation/super-resolution", summary="x2 (data.scale=4 for x4) super-resolution by sub-pixel "
             "convolution; whole-photo PSNR and SSIM against bicubic", dataset="generation/downscaled-photos",
@@ -142,6 +164,8 @@ def zoo_recipes():
 def zoo_predict_options():
     import click
 
-    return [click.Option(["--count"], type=int, help="Generative runs: how many samples to write (default 10)."),
+    return [click.Option(["--sigma"], type=float,
+                         help="Denoising: the noise level on 0-255 (default: estimated from each image)."),
+            click.Option(["--count"], type=int, help="Generative runs: how many samples to write (default 10)."),
             click.Option(["--label", "labels"], multiple=True,
                          help="Generative runs: a class to sample (name or index; repeatable; default all).")]

@@ -1,5 +1,6 @@
 """The photos every image recipe trains on: photos that install offline (in the scikit-image, scikit-learn and
-matplotlib wheels and Debian's mate-backgrounds), users' image folders, and the datasets made of them.
+matplotlib wheels and Debian's mate-backgrounds; with `more=True` also Debian's lomiri-wallpapers-16.04/-20.04 and
+plasma-workspace-wallpapers), users' image folders, and the datasets made of them.
 
 Training items are windows of the training photos (a fixed grid); the recipe's `augment` then cuts a random
 crop out of each window on the device, turns it by one of the 8 symmetries of the square, and makes the
@@ -27,6 +28,8 @@ from ..images import find_images, is_grey, limit_side, read_array, read_many, to
 
 # -- the default photos ----------------------------------------------------------------------------
 MATE = Path("/usr/share/backgrounds/mate")
+LOMIRI = Path("/usr/share/backgrounds")  # lomiri-wallpapers-16.04 and -20.04
+PLASMA = Path("/usr/share/wallpapers")  # plasma-workspace-wallpapers: NAME/contents/images/WxH.jpg
 # name -> (where: a Python package's folder or a Debian path, file, licence)
 PHOTOS: dict[str, tuple[str, str, str]] = {
     "astronaut": ("skimage", "data/astronaut.png", "public domain (NASA)"),
@@ -44,6 +47,33 @@ PHOTOS: dict[str, tuple[str, str, str]] = {
        for name in ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops",
                     "Storm", "TwoWings", "Wood", "YellowFlower")},
 }
+# The photographs (not renders or drawings) of three more Debian wallpaper packages, for `more=True`.
+LOMIRI_PHOTOS: dict[str, tuple[str, str]] = {  # name -> (file, licence per debian/copyright)
+    "bridge": ("Bridge_by_Sander_Klootwijk.jpg", "CC BY-SA 4.0 (Sander Klootwijk)"),
+    "dragonfly": ("Dragonfly_by_Bolly.jpg", "CC BY-SA 4.0 (Bolly)"),
+    "free": ("free_by_Peter_Nerlich.jpg", "CC BY-SA 4.0 (Peter Nerlich)"),
+    "picture_0b": ("Picture_0B_by_freespace.jpg", "CC BY 4.0 (Trevor Freespace)"),
+    "picture_1a": ("Picture_1A_by_freespace.jpg", "CC BY 4.0 (Trevor Freespace)"),
+    "wine": ("Wine_by_Jakkub_Mede.jpg", "CC BY 4.0 (Jakub Mede)"),
+    "aitzgorri": ("aitzgorri_by_Aitzol_Berasategi.jpg", "CC BY 4.0 (Aitzol Berasategi)"),
+    "friends": ("friends_by_Aitzol_Berasategi.jpg", "CC BY 4.0 (Aitzol Berasategi)"),
+    "life": ("life_by_Aitzol_Berasategi.jpg", "CC BY 4.0 (Aitzol Berasategi)"),
+    "picosdeeuropa": ("picosdeeuropa_by_Aitzol_Berasategi.jpg", "CC BY 4.0 (Aitzol Berasategi)"),
+    "sunset": ("sunset_by_Aitzol_Berasategi.jpg", "CC BY 4.0 (Aitzol Berasategi)"),
+    "seeding": ("seeding_by_Clements_Engelhardt.jpg", "CC0 (Clemens Engelhardt)"),
+    "kleiber": ("Kleiber_by_Lukas_Baubkus.jpg", "CC BY-SA 3.0 (Lukas Baubkus)"),
+}
+PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+                 "OneStandsOut", "Path", "summer_1am")
+MORE_PHOTOS: dict[str, tuple[str, str, str]] = {
+    **{name: ("lomiri", file, licence) for name, (file, licence) in LOMIRI_PHOTOS.items()},
+    **{name.lower(): ("plasma", f"{name}/contents/images/2560x1600.jpg",
+                      "LGPL-3 (KDE Plasma wallpapers; GPL-2+ in Debian's copyright file)") for name in PLASMA_PHOTOS},
+}
+# held out with `more=True`, besides TEST and VALID: 14 more test photos, one more validation photo
+MORE_TEST = ["bridge", "dragonfly", "kleiber", "picture_0b", "wine", "aitzgorri", "life", "seeding", "bythewater",
+             "coldripple", "eveningglow", "fallenleaf", "grey", "path"]
+MORE_VALID = ["kite"]
 STYLE_DEFAULT = ("mate", "abstract/Elephants.jpg", "GPL-2+ (Wyng Stancikaite, MATE backgrounds)")
 TEST = ["astronaut", "coffee", "china", "camera", "ladybird", "storm"]
 VALID = ["chelsea", "flower", "garden"]
@@ -51,8 +81,8 @@ VALID = ["chelsea", "flower", "garden"]
 
 def photo_path(where: str, file: str) -> Path:
     """A built-in photo's file (a missing package: a path that does not exist, and the photo is left out)."""
-    if where == "mate":
-        return MATE / file
+    if where in ("mate", "lomiri", "plasma"):
+        return {"mate": MATE, "lomiri": LOMIRI, "plasma": PLASMA}[where] / file
     try:
         return package_dir(where, "generation's built-in photos") / file
     except DataMissing:
@@ -66,15 +96,23 @@ class Photo:
     array: np.ndarray  # H x W x C in [0, 1], C = 1 or 3, as read
 
 
-def default_photos() -> dict[str, list[Photo]]:
-    """The built-in photos by split; those whose package is not installed are left out."""
+def split_of(name: str, more: bool = False) -> str:
+    """Which split a built-in photo belongs to: whole photos are held out, by name."""
+    test, valid = (TEST + MORE_TEST, VALID + MORE_VALID) if more else (TEST, VALID)
+    return "test" if name in test else "valid" if name in valid else "train"
+
+
+def default_photos(more: bool = False) -> dict[str, list[Photo]]:
+    """The built-in photos by split (with `more`, also the photos of the Debian wallpaper packages in
+    MORE_PHOTOS); those whose package is not installed are left out."""
     splits: dict[str, list[Photo]] = {"train": [], "valid": [], "test": []}
-    for name, (where, file, _) in PHOTOS.items():
+    for name, (where, file, _) in {**PHOTOS, **(MORE_PHOTOS if more else {})}.items():
         path = photo_path(where, file)
         if not path.is_file():
             continue
-        split = "test" if name in TEST else "valid" if name in VALID else "train"
-        splits[split].append(Photo(name, path, read_array(path)))
+        split = split_of(name, more)
+        array = read_array(path, draft=1024 if name in MORE_PHOTOS else 0)  # many megapixels: decode at 1/2..1/8
+        splits[split].append(Photo(name, path, array))
     if not splits["train"] or not splits["test"] or not splits["valid"]:
         raise DataMissing("the built-in photos are missing (they ship in the scikit-image, scikit-learn and matplotlib "
                           "wheels, and Debian's mate-backgrounds): pip install scikit-image, or pass --data DIR")
@@ -117,10 +155,10 @@ def user_photos(data: str, seed: int, keep=None, what: str = "") -> dict[str, li
 
 
 def prepared(data: str | None, seed: int, channels: int, max_side: int, min_size: int,
-             colour_only: bool = False) -> dict[str, list[tuple[str, torch.Tensor]]]:
+             colour_only: bool = False, more: bool = False) -> dict[str, list[tuple[str, torch.Tensor]]]:
     """Photos by split as C x H x W tensors in the recipe's channels; too-small images are an error naming them."""
     colour = (lambda a: not is_grey(a)) if colour_only else None
-    splits = user_photos(data, seed, colour, "colour " if colour_only else "") if data else default_photos()
+    splits = user_photos(data, seed, colour, "colour " if colour_only else "") if data else default_photos(more)
     out: dict[str, list[tuple[str, torch.Tensor]]] = {}
     for split, photos in splits.items():
         kept = []
