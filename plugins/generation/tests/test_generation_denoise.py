@@ -109,21 +109,6 @@ def test_bm3d_wrapper_denoises_or_says_what_to_install(monkeypatch):
     assert out.shape == clean.shape and psnr(out, clean) > psnr(noisy, clean) + 6
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    """Crops of real photos: 4 train, 1 valid, 1 test (a fixed user split)."""
-    root = tmp_path_factory.mktemp("photos")
-    names = {"train": ["rocket", "chelsea", "china", "coffee"], "valid": ["flower"], "test": ["astronaut"]}
-    for split, chosen in names.items():
-        (root / split).mkdir()
-        for name in chosen:
-            where, file, _ = photos_data.PHOTOS[name]
-            array = np.asarray(Image.open(photos_data.photo_path(where, file)).convert("RGB"))
-            h, w = array.shape[:2]
-            Image.fromarray(array[h // 2 - 48:h // 2 + 48, w // 2 - 64:w // 2 + 64]).save(root / split / f"{name}.png")
-    return root
-
-
 def test_a_tiny_network_told_the_level_beats_its_noisy_input_at_two_levels(photos, tmp_path):
     run, summary = train_tiny("generation/denoise", tmp_path, *TINY, "data.crop=24", "model.width=12",
                               "model.levels=2", "batch_size=8", "lr=3e-3", "data.sigmas=15,50", data=str(photos),

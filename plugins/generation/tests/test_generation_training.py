@@ -12,26 +12,11 @@ from PIL import Image
 from zoo import ZooError
 from zoo.testing import require, train_tiny
 from zoo_generation import baselines
-from zoo_generation.data import fashion as fashion_data, photos as photos_data
+from zoo_generation.data import fashion as fashion_data
 from zoo_generation.data import super_resolution as sr_data
 from zoo_generation.tasks.image import psnr
 
 TINY = ("threads=1", "grad_stats_every=0", "device=cpu", "warmup=0.1")
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    """Six 96 x 128 crops of real photos: 4 train, 1 valid, 1 test (a fixed user split)."""
-    root = tmp_path_factory.mktemp("photos")
-    names = {"train": ["rocket", "chelsea", "china", "coffee"], "valid": ["flower"], "test": ["astronaut"]}
-    for split, chosen in names.items():
-        (root / split).mkdir()
-        for name in chosen:
-            where, file, _ = photos_data.PHOTOS[name]
-            array = np.asarray(Image.open(photos_data.photo_path(where, file)).convert("RGB"))
-            h, w = array.shape[:2]
-            Image.fromarray(array[h // 2 - 48:h // 2 + 48, w // 2 - 64:w // 2 + 64]).save(root / split / f"{name}.png")
-    return root
 
 
 # the denoiser's tiny training: tests/test_generation_denoise.py
