@@ -262,9 +262,10 @@ def gather(count: int, depth: int, seed: int, explore: float = 0.15, playout_pli
         label = labeller.label(board)
         rows.append({**label, "group": group, "source": source})
         if progress and time.perf_counter() - last_note > 30:
-            last_note = time.perf_counter()
+            last_note, spent = time.perf_counter(), time.perf_counter() - started
+            left = spent / len(rows) * (count - len(rows))  # at the pace so far (cached labels come faster)
             print(f"chess positions: {len(rows)}/{count} ({labeller.analysed} analysed by stockfish, "
-                  f"{time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+                  f"{spent:.0f} s, about {left / 60:.0f} min left)", file=sys.stderr, flush=True)
         return label
 
     try:
