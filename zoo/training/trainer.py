@@ -212,12 +212,18 @@ class Trainer:
     def close(self) -> None:
         """Leave the torchrun job: wait for every rank, then tear the process group down.
 
-        Left to interpreter exit, the teardown races with gloo's threads and can abort the process.
+        Left to interpreter exit, the teardown races with gloo's threads and can abort the process; so does a
+        process group that the DDP wrapper's reducer keeps alive past `destroy_process_group`, hence the wrapper
+        goes first.
         """
         if self.distributed:
+            import gc
+
             import torch.distributed as dist
             if dist.is_initialized():
                 dist.barrier()
+                self.net = self.model
+                gc.collect()
                 dist.destroy_process_group()
             self.distributed = False
 
