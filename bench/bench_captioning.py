@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
+from recipes import train_cli  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -38,15 +38,7 @@ def main() -> None:
     torch.set_num_threads(1)
     reduced = os.environ.get("ZOO_BENCH_CAPTIONING", "").split()
     work = Path(tempfile.mkdtemp(prefix="bench-captioning-"))
-    sets = [a for s in reduced for a in ("--set", s)]
-    command = ["zoo", "train", "vision/captioning", "--out", "RUN", *sets]
-    log("training: " + " ".join(command))
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "zoo", *command[1:3], "--out", str(work / "run"), *sets],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if proc.returncode:
-        raise SystemExit(proc.stderr[-3000:])
-    ours_s = time.perf_counter() - started
+    ours_s = train_cli("vision/captioning", work / "run", reduced)
     summary = json.loads((work / "run" / "summary.json").read_text())
     config = json.loads((work / "run" / "config.json").read_text())
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
+from recipes import train_cli  # noqa: E402
 
 RECIPE = "medical/ultrasound-measure"
 
@@ -36,16 +37,8 @@ def main() -> None:
     if reused:
         wall = float((work / "wall.txt").read_text()) if (work / "wall.txt").is_file() else float("nan")
     else:
-        command = [sys.executable, "-m", "zoo", "train", RECIPE, "--out", str(out), "--device", "cpu"]
-        for item in sets:
-            command += ["--set", item]
-        t0 = time.perf_counter()
-        with open(work / "train.log", "w") as log:
-            code = subprocess.run(command, env=env, stdout=log, stderr=log).returncode
-        wall = time.perf_counter() - t0
+        wall = train_cli(RECIPE, out, sets, env=env, log=work / "train.log", device="cpu")
         (work / "wall.txt").write_text(f"{wall}\n")
-        if code:
-            sys.exit(f"{RECIPE} failed:\n{(work / 'train.log').read_text()[-3000:]}")
     print(f"trained in {wall / 60:.1f} min", file=sys.stderr, flush=True)
 
     os.environ["ZOO_CACHE"] = env["ZOO_CACHE"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -11,13 +12,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from zoo.runs import train
-
 
 def train_defaults(recipe: str, env: str, threads: int = 1,
                    sets: dict[str, str] | None = None) -> tuple[Path, float, dict[str, Any]]:
     """The run directory, the seconds training took, and the run's summary.json. `sets` are the bench's own
     variations on the defaults (a seed, an ablation); the environment's smoke-test settings come on top."""
+    from zoo.runs import train
+
     out = Path(tempfile.mkdtemp(prefix="bench-")) / recipe.replace("/", "-")
     extra = {**(sets or {}), **dict(item.split("=", 1) for item in os.environ.get(env, "").split(",") if item)}
     started = time.perf_counter()
@@ -27,3 +28,23 @@ def train_defaults(recipe: str, env: str, threads: int = 1,
     seconds = time.perf_counter() - started
     print(f"trained {recipe} in {seconds:.0f} s", file=sys.stderr, flush=True)
     return out, seconds, json.loads((out / "summary.json").read_text())
+
+
+def train_cli(recipe: str, out: Path, sets: list[str], env: dict[str, str] | None = None,
+              log: Path | None = None, device: str | None = None) -> float:
+    """`zoo train RECIPE --out OUT --set ...` in a child process, as a user runs it; the seconds it took. Its
+    output goes to `log` when given (else it is dropped); a failure ends the bench with the output's tail."""
+    command = [sys.executable, "-m", "zoo", "train", recipe, "--out", str(out), *(["--device", device] if device else []),
+               *(arg for item in sets for arg in ("--set", item))]
+    print("training: " + " ".join(command[2:]), file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    if log is None:
+        proc = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        code, tail = proc.returncode, proc.stderr[-3000:]
+    else:
+        with open(log, "w") as fh:
+            code = subprocess.run(command, env=env, stdout=fh, stderr=fh).returncode
+        tail = log.read_text()[-3000:]
+    if code:
+        raise SystemExit(f"{recipe} failed:\n{tail}")
+    return time.perf_counter() - started
