@@ -1,6 +1,9 @@
 """What zoo-generation contributes. Only specs here: factories are imported when an entry is built, so
 `zoo list` and `zoo info` never import torch or scikit-image."""
+from dataclasses import dataclass
+
 from zoo import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+from zoo.config import EvaluatedSettings, Range, setting
 
 PHOTOS_SOURCE = ("photos bundled in the scikit-image 0.26 wheel (astronaut, camera, chelsea, coffee, rocket; CC0 "
                  "textures brick, grass, gravel), scikit-learn's sample images (china, flower), matplotlib's "
@@ -15,6 +18,18 @@ SPLIT = ("Whole photos are held out: test astronaut, coffee, china, camera, Lady
          "for grey recipes and grey repeated to RGB for colour ones; a corrupt file is named and skipped; an image "
          "smaller than data.crop is an error naming it.")
 IMAGES = "images N x C x H x W in [0, 1], any size"
+
+
+@dataclass
+class ColorizeSettings(EvaluatedSettings):
+    """How generation/colorize turns its distribution over ab colours into one colour per pixel."""
+
+    temperature: float = setting(0.0, "annealed-mean temperature (lower: more colourful and riskier; 1: the mean); "
+                                      "0: the decoding chosen on the validation photos (stored in the run)", Range(0, 2))
+    confidence: float = setting(0.0, "with task.temperature: chroma scaled by the confidence (1 - normalized "
+                                     "entropy) to this power; 0: not scaled", Range(0, 4))
+    psnr_margin: float = setting(0.0, "dB above the grey image's PSNR on the validation photos that the chosen "
+                                      "decoding must reach")
 
 
 MORE_SOURCE = ("; with data.more_photos (denoising's default) also the photographs of Debian's lomiri-wallpapers-16.04 "
@@ -125,7 +140,7 @@ def zoo_recipes():
             name="generation/colorize", summary="colour from the L channel: U-Net over quantized ab bins with a "
             "class-rebalanced loss; PSNR and colourfulness, results.png", dataset="generation/lab-photos",
             model="generation/unet-colorizer", task="zoo_generation.tasks.colorize:ColorizeTask",
-            task_settings="zoo.config:EvaluatedSettings",
+            task_settings="zoo_generation.plugin:ColorizeSettings",
             defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.0,
                       "warmup": 0.1, "data.crop": 64, "model.width": 32, "model.levels": 4},
             notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first."),

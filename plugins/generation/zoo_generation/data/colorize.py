@@ -7,10 +7,34 @@ import torch.nn.functional as F
 
 from zoo.data import DataBundle
 
-from .photos import HeldOut, Windows, bundle_info, check_crop, prepared, random_crops, random_symmetry
+from .photos import (MORE_PHOTOS, TEST, VALID, HeldOut, Windows, bundle_info, check_crop, prepared, random_crops,
+                     random_symmetry)
 
 
 AB_RANGE = 110.0
+# Colorization's own split of the built-in photos (`more=True`: those of photos.py and of the Debian wallpaper
+# packages, and two more photographs of lomiri-wallpapers-16.04). Denoising holds 14 of the wallpaper photos out
+# for its test; colorization draws its own line, since no colorization model is ever scored on denoising's test
+# photos (nor the reverse): 12 colour test photos (the 5 colour ones of TEST and 7 wallpapers), 5 validation
+# photos, and every other photo to train on. No photo is in two of colorization's splits.
+EXTRA_PHOTOS: dict[str, tuple[str, str, str]] = {
+    "analogpattern": ("lomiri", "analogpattern_by_Peter_Nerlich.jpg", "CC BY-SA 4.0 (Peter Nerlich)"),
+    "greentock": ("lomiri", "greentock_by_Peter_Nerlich.jpg", "CC BY-SA 4.0 (Peter Nerlich)"),
+}
+COLORIZE_TEST = TEST + ["bridge", "dragonfly", "picture_0b", "aitzgorri", "seeding", "eveningglow", "fallenleaf"]
+COLORIZE_VALID = VALID + ["kite", "path"]
+
+
+def colorize_split(name: str) -> str:
+    """Which of colorization's splits a built-in photo belongs to (with `more`)."""
+    return "test" if name in COLORIZE_TEST else "valid" if name in COLORIZE_VALID else "train"
+
+
+def colorize_sources(more: bool = True) -> dict[str, tuple[str, str, str]]:
+    """The built-in photos colorization may use: name -> (where, file, licence)."""
+    from .photos import PHOTOS
+
+    return {**PHOTOS, **(MORE_PHOTOS if more else {}), **(EXTRA_PHOTOS if more else {})}
 
 
 def rgb_to_lab(img: torch.Tensor) -> torch.Tensor:
@@ -69,9 +93,15 @@ class LabAugment:
 
 
 def colorize_photos(data: str | None = None, seed: int = 0, crop: int = 64, max_side: int = 256, tile: int = 96,
-                    grid: float = 10.0, rebalance: float = 0.5) -> DataBundle:
+                    grid: float = 10.0, rebalance: float = 0.5, more: bool = True) -> DataBundle:
+    """`more=False`: only the photos of photos.PHOTOS in their usual split (14 to train on, 5 colour test
+    photos), as the recipe was before the Debian wallpapers were added to it."""
     check_crop("colorization", crop, 8)
-    splits = prepared(data, seed, 3, max_side, crop, colour_only=True)
+    if more:
+        splits = prepared(data, seed, 3, max_side, crop, colour_only=True, more=True, extra=EXTRA_PHOTOS,
+                          split=colorize_split)
+    else:
+        splits = prepared(data, seed, 3, max_side, crop, colour_only=True)
     labs = {s: [(n, rgb_to_lab(im)) for n, im in p] for s, p in splits.items()}
     centres, weights = ab_bins([lab for _, lab in labs["train"]], grid, rebalance)
 
@@ -82,6 +112,8 @@ def colorize_photos(data: str | None = None, seed: int = 0, crop: int = 64, max_
     for s in ("valid", "test"):
         held[s] = HeldOut(labs[s], tile, make)
         held[s].rgb = dict(splits[s])  # the original colours, which evaluation scores against
+    held["valid"].calibration = held["valid"]  # where the task chooses its decoding (temperature, confidence)
+    held["test"].calibration = held["valid"]
     mean_ab = torch.cat([lab[1:].reshape(2, -1) for _, lab in labs["train"]], 1).mean(1).tolist()
     window = crop + crop // 2
     train = Windows([lab for _, lab in labs["train"]], window, window // 2, lambda w: make(w, "", 0))

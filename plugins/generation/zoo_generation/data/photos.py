@@ -102,17 +102,21 @@ def split_of(name: str, more: bool = False) -> str:
     return "test" if name in test else "valid" if name in valid else "train"
 
 
-def default_photos(more: bool = False) -> dict[str, list[Photo]]:
+def default_photos(more: bool = False, extra: dict[str, tuple[str, str, str]] | None = None,
+                   split=None) -> dict[str, list[Photo]]:
     """The built-in photos by split (with `more`, also the photos of the Debian wallpaper packages in
-    MORE_PHOTOS); those whose package is not installed are left out."""
+    MORE_PHOTOS; `extra` adds a recipe's own); those whose package is not installed are left out. `split(name)`
+    gives a recipe's own split of them (by default `split_of`)."""
     splits: dict[str, list[Photo]] = {"train": [], "valid": [], "test": []}
-    for name, (where, file, _) in {**PHOTOS, **(MORE_PHOTOS if more else {})}.items():
+    extra = extra or {}
+    for name, (where, file, _) in {**PHOTOS, **(MORE_PHOTOS if more else {}), **extra}.items():
         path = photo_path(where, file)
         if not path.is_file():
             continue
-        split = split_of(name, more)
-        array = read_array(path, draft=1024 if name in MORE_PHOTOS else 0)  # many megapixels: decode at 1/2..1/8
-        splits[split].append(Photo(name, path, array))
+        split_name = split(name) if split is not None else split_of(name, more)
+        big = name in MORE_PHOTOS or name in extra
+        array = read_array(path, draft=1024 if big else 0)  # many megapixels: decode at 1/2..1/8
+        splits[split_name].append(Photo(name, path, array))
     if not splits["train"] or not splits["test"] or not splits["valid"]:
         raise DataMissing("the built-in photos are missing (they ship in the scikit-image, scikit-learn and matplotlib "
                           "wheels, and Debian's mate-backgrounds): pip install scikit-image, or pass --data DIR")
@@ -155,10 +159,13 @@ def user_photos(data: str, seed: int, keep=None, what: str = "") -> dict[str, li
 
 
 def prepared(data: str | None, seed: int, channels: int, max_side: int, min_size: int,
-             colour_only: bool = False, more: bool = False) -> dict[str, list[tuple[str, torch.Tensor]]]:
-    """Photos by split as C x H x W tensors in the recipe's channels; too-small images are an error naming them."""
+             colour_only: bool = False, more: bool = False, extra=None,
+             split=None) -> dict[str, list[tuple[str, torch.Tensor]]]:
+    """Photos by split as C x H x W tensors in the recipe's channels; too-small images are an error naming them.
+    `extra` and `split`: a recipe's own built-in photos and split of them (see default_photos)."""
     colour = (lambda a: not is_grey(a)) if colour_only else None
-    splits = user_photos(data, seed, colour, "colour " if colour_only else "") if data else default_photos(more)
+    splits = (user_photos(data, seed, colour, "colour " if colour_only else "") if data
+              else default_photos(more, extra, split))
     out: dict[str, list[tuple[str, torch.Tensor]]] = {}
     for split, photos in splits.items():
         kept = []
