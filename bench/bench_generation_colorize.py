@@ -100,7 +100,7 @@ def main() -> None:
     steps = summary["epochs"] * -(-len(data.train) // trainer.config.batch_size)
     photos = data.info["photos"]
     print(f"### Colorization: `generation/colorize`, {summary['epochs']} epochs ({steps} steps of "
-          f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary["best_epoch"]}.{reduced}\n")
+          f"{trainer.config.batch_size} crops) in {took / 60:.1f} min, best epoch {summary['best_epoch']}.{reduced}\n")
     counts = {s: sum(source(n) == s for n in names) for s in ("wheels/mate", "lomiri-wallpapers",
                                                               "plasma-workspace-wallpapers")}
     print(f"Trained on crops of {len(photos['train'])} colour photos (the wheels' and mate-backgrounds' photos, and "
