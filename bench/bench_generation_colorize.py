@@ -50,6 +50,11 @@ def source(name: str) -> str:
     return {"lomiri": "lomiri-wallpapers", "plasma": "plasma-workspace-wallpapers"}.get(where, "wheels/mate")
 
 
+def describe(d) -> str:
+    t, b, c = d
+    return f"temperature {t:g}, prior {b:g}" + (f", chroma x confidence^{c:g}" if c else "")
+
+
 def main() -> None:
     from zoo.reopen import open_run
     from zoo.runs import train
@@ -77,8 +82,9 @@ def main() -> None:
     if SMOKE:
         test = test[:3]
     names = [n for n, _ in test]
-    pair = (chosen["temperature"], chosen["confidence"])
-    fixed = [(0.38, 0.0), (1.0, 0.0)]  # the old default, and the plain mean: beside, never chosen on test
+    pair = tuple(chosen[k] for k in task.KEYS)
+    # beside, never chosen on test: the old decoding, and the mean of the distribution with the rebalancing undone
+    fixed = [task.OLD, (1.0, 1.0, 0.0)]
     pairs = [pair] + [p for p in fixed if p != pair]
     outs: dict[str, list[torch.Tensor]] = {"grey": [], "mean": [], **{f"zoo{p}": [] for p in pairs}}
     with torch.no_grad():
@@ -108,13 +114,14 @@ def main() -> None:
           f"wallpaper packages). {len(test)} whole colour test photos, never trained on ({', '.join(names)}: "
           + ", ".join(f"{v} from {k}" for k, v in counts.items() if v) + "; longer side 256 px); "
           f"{len(photos['valid'])} validation photos ({', '.join(photos['valid'])}) chose the decoding: "
-          f"{chosen['rule']}, out of {len(chosen['table'])} (temperature x confidence exponent). RGB PSNR (dB) "
+          f"{chosen['rule']}, out of {len(chosen['table'])} (annealed-mean temperature x prior, how much of the class "
+          "rebalancing is divided back out, x the exponent of the confidence that scales chroma). RGB PSNR (dB) "
           "against the true colours, and Hasler-Suesstrunk colourfulness (0 for grey); zoo - grey: the mean "
           "per-photo PSNR difference with its 95% paired bootstrap interval over the test photos.\n")
     print("| colours from | RGB PSNR (dB) | colourfulness | PSNR - grey's [95%] |\n|---|---|---|---|")
     rows = [("grey image (a = b = 0)", "grey"), ("mean colour of the training photos", "mean")]
-    rows += [(f"**zoo, chosen on valid: temperature {p[0]:g}, confidence^{p[1]:g}**" if p == pair else
-              f"zoo at temperature {p[0]:g}, confidence^{p[1]:g} (beside, not chosen)", f"zoo{p}") for p in pairs]
+    rows += [(f"**zoo, chosen on valid: {describe(p)}**" if p == pair else f"zoo, {describe(p)} (beside, not chosen)",
+              f"zoo{p}") for p in pairs]
     for label, key in rows:
         cell = "-"
         if key != "grey":
@@ -131,15 +138,14 @@ def main() -> None:
           f"{'met' if colour_met else 'NOT met'}; both: {'met' if psnr_met and colour_met else 'NOT met'}.\n")
     print("On the validation photos (where the choice was made; grey's PSNR there "
           f"{chosen['grey_psnr']:.2f} dB), PSNR / colourfulness per decoding:\n")
-    temps = sorted({r["temperature"] for r in chosen["table"]})
     confs = sorted({r["confidence"] for r in chosen["table"]})
-    cell = {(r["temperature"], r["confidence"]): r for r in chosen["table"]}
-    print("| temperature | " + " | ".join(f"confidence^{c:g}" for c in confs) + " |")
+    cell = {tuple(r[k] for k in task.KEYS): r for r in chosen["table"]}
+    print("| temperature, prior | " + " | ".join(f"confidence^{c:g}" for c in confs) + " |")
     print("|---|" + "---|" * len(confs))
-    for t in temps:
-        print(f"| {t:g} | " + " | ".join(
-            (lambda r: f"{'**' if (t, c) == pair else ''}{r['psnr']:.2f} / {r['colourfulness']:.1f}"
-                       f"{'**' if (t, c) == pair else ''}")(cell[(t, c)]) for c in confs) + " |")
+    for t, b in sorted({(r["temperature"], r["prior"]) for r in chosen["table"]}):
+        marks = ["**" if (t, b, c) == pair else "" for c in confs]
+        print(f"| {t:g}, {b:g} | " + " | ".join(f"{m}{cell[(t, b, c)]['psnr']:.2f} / {cell[(t, b, c)]['colourfulness']:.1f}{m}"
+                                           for m, c in zip(marks, confs)) + " |")
     old5 = [i for i, n in enumerate(names) if n in ("astronaut", "coffee", "china", "ladybird", "storm")]
     if old5:
         sub = {k: np.mean([v[i] for i in old5]) for k, v in p_of.items()}

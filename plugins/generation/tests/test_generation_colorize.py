@@ -73,23 +73,25 @@ def test_the_added_wallpaper_photos_read_in_colour(name):
 
 
 def test_the_rule_is_the_most_colourful_decoding_at_least_as_good_as_grey():
-    pairs = [(0.2, 0.0), (0.38, 0.0), (1.0, 0.0), (0.38, 1.0)]
+    grid = [(0.2, 0.0, 0.0), (0.38, 0.0, 0.0), (1.0, 1.0, 0.0), (0.38, 0.0, 0.5)]
     psnrs, colours = np.array([17.0, 18.2, 19.5, 18.9]), np.array([40.0, 30.0, 12.0, 22.0])
-    chosen = choose_decoding(pairs, psnrs, colours, grey_psnr=18.0)
-    assert (chosen["temperature"], chosen["confidence"]) == (0.38, 0.0) and chosen["valid_colourfulness"] == 30.0
-    chosen = choose_decoding(pairs, psnrs, colours, grey_psnr=18.0, margin=0.5)  # 18.2 no longer reaches 18.5
-    assert (chosen["temperature"], chosen["confidence"]) == (0.38, 1.0)
-    chosen = choose_decoding(pairs, psnrs, colours, grey_psnr=20.0)  # none reaches grey: the best PSNR
-    assert (chosen["temperature"], chosen["confidence"]) == (1.0, 0.0) and "best PSNR" in chosen["rule"]
+    chosen = choose_decoding(grid, psnrs, colours, grey_psnr=18.0)
+    assert (chosen["temperature"], chosen["prior"], chosen["confidence"]) == (0.38, 0.0, 0.0)
+    assert chosen["valid_colourfulness"] == 30.0
+    chosen = choose_decoding(grid, psnrs, colours, grey_psnr=18.0, margin=0.5)  # 18.2 no longer reaches 18.5
+    assert (chosen["temperature"], chosen["confidence"]) == (0.38, 0.5)
+    chosen = choose_decoding(grid, psnrs, colours, grey_psnr=20.0)  # none reaches grey: the best PSNR
+    assert (chosen["temperature"], chosen["prior"]) == (1.0, 1.0) and "best PSNR" in chosen["rule"]
     assert len(chosen["table"]) == 4
 
 
-def make_task(ab_bins, info_extra=None, **settings) -> ColorizeTask:
+def make_task(ab_bins, info_extra=None, weights=None, **settings) -> ColorizeTask:
     task = ColorizeTask.__new__(ColorizeTask)
     task.config = type("C", (), {"eval_limit": 0})()
-    task.info = {"ab_bins": ab_bins, "bin_weights": [1.0] * len(ab_bins), **(info_extra or {})}
+    weights = weights or [1.0] * len(ab_bins)
+    task.info = {"ab_bins": ab_bins, "bin_weights": weights, **(info_extra or {})}
     task.centres = torch.tensor(ab_bins, dtype=torch.float32)
-    task.weights = torch.ones(len(ab_bins))
+    task.weights = torch.tensor(weights)
     task.settings, task.chosen, task.options = ColorizeSettings(**settings), None, {}
     return task
 
@@ -101,15 +103,26 @@ def test_confidence_fades_unsure_pixels_to_grey_and_temperature_sharpens():
     task = make_task(BINS)
     logits = torch.zeros(1, 4, 1, 2)
     logits[0, 2, 0, 1] = 6.0  # pixel 0 unsure (uniform), pixel 1 sure of (40, 40)
-    mean = task.decode(logits, 1.0, 0.0)
+    mean = task.decode(logits, 1.0)
     assert torch.allclose(mean[0, :, 0, 0], torch.tensor([10.0, -10.0]))  # the mean of the 4 bins
-    faded = task.decode(logits, 1.0, 1.0)
+    faded = task.decode(logits, 1.0, confidence=1.0)
     assert faded[0, :, 0, 0].abs().max() < 1e-4  # no confidence: grey
     assert faded[0, 0, 0, 1] > 0.7 * mean[0, 0, 0, 1]
-    sharp = task.decode(logits, 0.2, 0.0)
+    sharp = task.decode(logits, 0.2)
     assert torch.allclose(sharp[0, :, 0, 1], torch.tensor([40.0, 40.0]), atol=0.5)
-    both = task.decode_many(logits, [(1.0, 0.0), (1.0, 1.0)])
+    both = task.decode_many(logits, [(1.0, 0.0, 0.0), (1.0, 0.0, 1.0)])
     assert torch.equal(both, torch.cat([mean, faded], 1))
+
+
+def test_the_prior_divides_the_class_rebalancing_back_out():
+    # the loss weighed the rare bin (40, 40) 8 times as much as the common grey bin: a network that says
+    # 'half and half' means 'grey 8 times as likely' once the weights are divided out
+    task = make_task([[0.0, 0.0], [40.0, 40.0]], weights=[0.5, 4.0])
+    logits = torch.zeros(1, 2, 1, 1)
+    assert torch.allclose(task.decode(logits, 1.0, prior=0.0)[0, :, 0, 0], torch.tensor([20.0, 20.0]))
+    assert torch.allclose(task.decode(logits, 1.0, prior=1.0)[0, :, 0, 0], torch.tensor([40 / 9, 40 / 9]), atol=1e-4)
+    half = task.decode(logits, 1.0, prior=0.5)[0, 0, 0, 0]
+    assert 40 / 9 < half < 20
 
 
 class Fixed(torch.nn.Module):
@@ -137,21 +150,22 @@ def test_choice_on_validation_photos_is_bold_when_right_and_falls_back_when_wron
     right = Fixed([0.0, 0.0, 2.0, 0.0])  # leans to the true colour (40, 40)
     chosen = task.choose(right, held([40.0, 40.0]), torch.device("cpu"))
     assert chosen["temperature"] == min(ColorizeTask.TEMPERATURES) and chosen["confidence"] == 0.0
+    assert len(chosen["table"]) == len(ColorizeTask.TEMPERATURES) * len(ColorizeTask.PRIORS) * 2
     assert chosen["valid_psnr"] > chosen["grey_psnr"] + 5
     wrong = Fixed([6.0, 0.0, 0.0, 0.0])  # sure of (-40, -40): every decoding is worse than grey
     chosen = task.choose(wrong, held([40.0, 40.0]), torch.device("cpu"))
     best = max(chosen["table"], key=lambda row: row["psnr"])
     assert chosen["valid_psnr"] < chosen["grey_psnr"] and chosen["valid_psnr"] == best["psnr"]
-    assert (chosen["temperature"], chosen["confidence"]) == (best["temperature"], best["confidence"])
+    assert all(chosen[k] == best[k] for k in ColorizeTask.KEYS)
 
 
 def test_the_stored_choice_is_used_and_the_setting_overrides_it(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"info": {"ab_bins": BINS}}))
-    colorize_task.record_decoding(tmp_path, choose_decoding([(0.5, 2.0)], np.array([20.0]), np.array([9.0]), 18.0))
+    colorize_task.record_decoding(tmp_path, choose_decoding([(0.5, 1.0, 0.5)], np.array([20.0]), np.array([9.0]), 18.0))
     stored = json.loads((tmp_path / "config.json").read_text())["info"]["decoding"]
-    assert stored == {"temperature": 0.5, "confidence": 2.0}
+    assert stored == {"temperature": 0.5, "prior": 1.0, "confidence": 0.5}
     assert json.loads((tmp_path / "colorize.json").read_text())["table"][0]["psnr"] == 20.0
     assert make_task(BINS).decoding() is None  # not chosen yet: chosen on the validation photos
-    assert make_task(BINS, {"decoding": stored}).decoding() == (0.5, 2.0)
-    assert make_task(BINS, {"decoding": stored}, temperature=0.3).decoding() == (0.3, 0.0)
-    assert make_task(BINS, temperature=0.3, confidence=1.0).decoding() == (0.3, 1.0)
+    assert make_task(BINS, {"decoding": stored}).decoding() == (0.5, 1.0, 0.5)
+    assert make_task(BINS, {"decoding": stored}, temperature=0.3).decoding() == (0.3, 0.0, 0.0)
+    assert make_task(BINS, temperature=0.3, prior=1.0, confidence=1.0).decoding() == (0.3, 1.0, 1.0)

@@ -26,6 +26,9 @@ class ColorizeSettings(EvaluatedSettings):
 
     temperature: float = setting(0.0, "annealed-mean temperature (lower: more colourful and riskier; 1: the mean); "
                                       "0: the decoding chosen on the validation photos (stored in the run)", Range(0, 2))
+    prior: float = setting(0.0, "with task.temperature: how much of the class rebalancing is divided back out of "
+                                "the distribution before decoding (1: all, its mean is the squared-error-optimal "
+                                "colour; 0: none, more colourful)", Range(0, 1))
     confidence: float = setting(0.0, "with task.temperature: chroma scaled by the confidence (1 - normalized "
                                      "entropy) to this power; 0: not scaled", Range(0, 4))
     psnr_margin: float = setting(0.0, "dB above the grey image's PSNR on the validation photos that the chosen "
@@ -41,11 +44,23 @@ MORE_SPLIT = ("Denoising (data.more_photos=true) holds out 20 whole test photos:
               "grey, path (plasma); valid also kite; 23 train.")
 
 
-def _photos(name, summary, factory, notes="", more=False):
+COLOUR_SOURCE = ("; by default (data.more=true) also the photographs of Debian's lomiri-wallpapers-16.04 and "
+                 "lomiri-wallpapers-20.04 (15: denoising's 13, analogpattern and greentock) and "
+                 "plasma-workspace-wallpapers (11)")
+COLOUR_SPLIT = ("Colorization's own split (data.more=true, the default): grey photos are left out; test the 5 colour "
+                "photos of the usual test set and bridge, dragonfly, picture_0b, aitzgorri, seeding (lomiri), "
+                "eveningglow, fallenleaf (plasma): 12 whole photos; valid chelsea, flower, Garden, kite, path; the other "
+                "26 colour photos train. It is not denoising's split of the same photos (which is unchanged): no "
+                "colorization model is scored on denoising's photos nor the reverse. data.more=false: the usual split "
+                "of the wheel and mate photos alone (11 colour training photos).")
+
+
+def _photos(name, summary, factory, notes="", more=False, colour=False):
     return DatasetSpec(name=name, summary=summary, factory=factory, task="",
-                       source=PHOTOS_SOURCE + (MORE_SOURCE if more else ""),
-                       licence=PHOTOS_LICENCE + (MORE_LICENCE if more else ""), bring_your_own=OWN,
-                       notes=(notes + " " + SPLIT + (" " + MORE_SPLIT if more else "")).strip(),
+                       source=PHOTOS_SOURCE + (MORE_SOURCE if more else COLOUR_SOURCE if colour else ""),
+                       licence=PHOTOS_LICENCE + (MORE_LICENCE if more or colour else ""), bring_your_own=OWN,
+                       notes=(notes + " " + SPLIT + (" " + MORE_SPLIT if more else " " + COLOUR_SPLIT if colour
+                                                     else "")).strip(),
                        reader="zoo_generation.images:read_image")
 
 
@@ -63,7 +78,8 @@ def zoo_datasets():
                 "data.scale=2|4; grey (luma) by default, data.channels=3 for RGB."),
         _photos("generation/lab-photos", "colour photos in Lab: the L channel in, the ab colours out (grey photos left out)",
                 "zoo_generation.data.colorize:colorize_photos",
-                "ab is quantized on a grid of 10 into the bins that occur in the training photos, with class-rebalancing weights."),
+                "ab is quantized on a grid of 10 into the bins that occur in the training photos, with class-rebalancing "
+                "weights.", colour=True),
         _photos("generation/style-photos", "content photos (RGB) and the style image(s) to learn; by default a painting "
                 "from mate-backgrounds (Elephants, by Wyng Stancikaite, GPL-2+)",
                 "zoo_generation.data.style:style_photos",
