@@ -111,6 +111,10 @@ def test_colorizer_learns_colours_a_grey_image_lacks(photos, tmp_path):
     assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"]
     assert summary["test"]["colourfulness"] > 3.0  # a grey output scores 0
     assert (run.dir / "results.png").is_file()
+    chosen = json.loads((run.dir / "colorize.json").read_text())  # the decoding chosen on the validation photo
+    stored = json.loads((run.dir / "config.json").read_text())["info"]["decoding"]
+    assert stored == {k: chosen[k] for k in ("temperature", "prior", "confidence")} and len(chosen["table"]) == 24
+    assert run.predictor().task.decoding() == tuple(stored.values())  # what zoo predict colours with
     grey = photos / "grey.png"
     Image.fromarray(np.full((20, 30), 120, np.uint8)).save(grey)  # a grey image is the colorizer's input
     [result] = run.predict([str(grey)], out=run.dir / "pred")
