@@ -73,11 +73,12 @@ def main() -> None:
                    for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
     log(f"trained generation/colorize in {took / 60:.1f} min")
     summary = json.loads((out / "summary.json").read_text())
-    chosen = json.loads((out / "colorize.json").read_text())
     run = open_run(out, device="cpu")
     trainer = run.trainer(with_data=True)
     task, model = trainer.task, trainer.eval_model().eval()
     data = trainer.data
+    with torch.no_grad():  # the choice on the validation photos again (what the run stored, for a run trained
+        chosen = task.choose(model, data.valid, torch.device("cpu"))  # by this code; a run trained before gets it too)
     test, rgb, mean_ab = data.test.photos, data.test.rgb, data.info["mean_ab"]
     if SMOKE:
         test = test[:3]

@@ -157,9 +157,13 @@ def zoo_recipes():
             "class-rebalanced loss; PSNR and colourfulness, results.png", dataset="generation/lab-photos",
             model="generation/unet-colorizer", task="zoo_generation.tasks.colorize:ColorizeTask",
             task_settings="zoo_generation.plugin:ColorizeSettings",
-            defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.0,
-                      "warmup": 0.1, "data.crop": 64, "model.width": 32, "model.levels": 4},
-            notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first."),
+            defaults={**one, "epochs": 10, "batch_size": 16, "eval_batch_size": 8, "lr": 2e-3, "weight_decay": 0.05,
+                      "warmup": 0.1, "data.crop": 64, "model.width": 24, "model.levels": 4},
+            notes="`zoo predict RUN grey.png --out DIR` writes DIR/grey.colorized.png; a colour image is made grey first. "
+                  "The decoding (annealed-mean temperature, how much of the class rebalancing is divided back out, "
+                  "chroma scaled by confidence) is chosen on the validation photos at the end of training: the most "
+                  "colourful whose RGB PSNR there is at least the grey image's (colorize.json in the run); "
+                  "--set task.temperature=T [task.prior=P task.confidence=C] overrides it."),
         RecipeSpec(
             name="generation/style-encoder", summary="train the encoder of generation/style's losses: a VGG-like "
             "network that tells which training photo a crop comes from", dataset="generation/photo-patches",
