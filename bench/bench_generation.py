@@ -2,7 +2,8 @@
 
 - generation/denoise has its own bench, bench/bench_generation_denoise.py (20 test photos, BM3D beside);
 - generation/super-resolution x2 and x4 vs bicubic (PSNR and SSIM, `scale` border pixels shaved);
-- generation/colorize vs the grey image and the training photos' mean colour (PSNR, colourfulness);
+- generation/colorize vs the grey image and the training photos' mean colour (PSNR, colourfulness; its fuller bench,
+  with the paired bootstrap over 12 test photos and the decoding table, is bench/bench_generation_colorize.py);
 - generation/style-encoder, then generation/style with init_from=the encoder run (style and content distances
   against the unchanged photos);
 - vision/fashion-mnist-resnet (short: the judge), then generation/diffusion-fashion with data.classifier=it:
