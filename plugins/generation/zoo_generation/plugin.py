@@ -163,7 +163,7 @@ def zoo_recipes():
                   "The decoding (annealed-mean temperature, how much of the class rebalancing is divided back out, "
                   "chroma scaled by confidence) is chosen on the validation photos at the end of training: the most "
                   "colourful whose RGB PSNR there is at least the grey image's (colorize.json in the run); "
-                  "--set task.temperature=T [task.prior=P task.confidence=C] overrides it."),
+                  "--set task.temperature=T (with task.prior=P, task.confidence=C) overrides it."),
         RecipeSpec(
             name="generation/style-encoder", summary="train the encoder of generation/style's losses: a VGG-like "
             "network that tells which training photo a crop comes from", dataset="generation/photo-patches",
