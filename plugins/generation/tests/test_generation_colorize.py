@@ -170,3 +170,19 @@ def test_the_stored_choice_is_used_and_the_setting_overrides_it(tmp_path):
     assert make_task(BINS, {"decoding": stored}).decoding() == (0.5, 1.0, 0.5)
     assert make_task(BINS, {"decoding": stored}, temperature=0.3).decoding() == (0.3, 0.0, 0.0)
     assert make_task(BINS, temperature=0.3, prior=1.0, confidence=1.0).decoding() == (0.3, 1.0, 1.0)
+
+
+def test_the_colorizer_at_half_resolution_gives_logits_at_full_resolution():
+    from zoo import ZooError
+    from zoo_generation.models import colorizer
+
+    torch.manual_seed(0)
+    net = colorizer(7, width=8, levels=2, scale=2)
+    x = torch.rand(2, 1, 21, 30)
+    assert net(x).shape == (2, 7, 21, 30)  # odd sizes too
+    flat = torch.zeros(1, 1, 16, 16)
+    flat[..., :, 8:] = 1.0  # half dark, half bright: the logits follow at full resolution, smoothly
+    out = net(flat)
+    assert not torch.allclose(out[..., 0], out[..., -1])
+    with pytest.raises(ZooError, match="model.scale"):
+        colorizer(7, scale=3)
