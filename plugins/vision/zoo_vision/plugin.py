@@ -58,7 +58,7 @@ def zoo_recipes():
                       "data.augment": "affine", "data.image_size": 16, "model.width": 32, "model.drop_rate": 0.1,
                       "task.tta": "shift"}),
         RecipeSpec(
-            name="vision/fashion-mnist-resnet", summary="compact ResNet on Fashion-MNIST from scratch, sized for 30 minutes of CPU training",
+            name="vision/fashion-mnist-resnet", summary="compact ResNet on Fashion-MNIST from scratch, sized for 15 minutes of CPU training",
             dataset="vision/fashion-mnist", model="vision/resnet-tiny", task="classification",
             # batch 512 in bf16 autocast (on a CPU with native bf16; fp32 elsewhere): about 1.8x less CPU per image than
             # batch 128 in fp32; the learning rate grows with the square root of the batch (bench "Time to accuracy")
