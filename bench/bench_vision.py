@@ -1,4 +1,5 @@
-"""Vision targets: digits test accuracy >= 99.0%, Fashion-MNIST >= 94.0% in <= 30 min of CPU training.
+"""Vision targets: digits test accuracy >= 99.0% (with its test-time views), Fashion-MNIST >= 94.0% without them
+in <= 15 min of CPU training (issue 43; it was 30 min, with TTA).
 
 Each recipe is trained with its defaults through the CLI, exactly as a user would run it.
 `python bench/bench_vision.py [RECIPE...]` runs only the recipes named.
@@ -10,7 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-RECIPES = [("vision/digits-resnet", 0.990, None), ("vision/fashion-mnist-resnet", 0.940, 30 * 60)]
+# recipe, target test accuracy, wall-seconds budget of training, whether the test-time views may reach the target
+RECIPES = [("vision/digits-resnet", 0.990, None, True), ("vision/fashion-mnist-resnet", 0.940, 15 * 60, False)]
 if sys.argv[1:]:
     RECIPES = [r for r in RECIPES if r[0] in sys.argv[1:]]
 
@@ -21,7 +23,7 @@ def zoo(*args):
 
 rows = []
 with tempfile.TemporaryDirectory() as tmp:
-    for recipe, target, budget in RECIPES:
+    for recipe, target, budget, with_tta in RECIPES:
         out = Path(tmp) / recipe.replace("/", "-")
         start = time.perf_counter()
         zoo("train", recipe, "--out", str(out))
@@ -29,13 +31,14 @@ with tempfile.TemporaryDirectory() as tmp:
         summary = json.loads((out / "summary.json").read_text())
         tta = json.loads(zoo("eval", str(out), "--tta", "--json").stdout)["test"]
         epochs = len((out / "metrics.jsonl").read_text().splitlines())
-        rows.append((recipe, epochs, seconds, summary["test"]["accuracy"], tta["accuracy"], target, budget))
+        rows.append((recipe, epochs, seconds, summary["test"]["accuracy"], tta["accuracy"], target, budget,
+                     with_tta))
 
 print("## Vision recipes with their defaults\n")
 print("| recipe | epochs | train wall time | test accuracy | with `zoo eval --tta` | target |")
 print("|---|---|---|---|---|---|")
-for recipe, epochs, seconds, acc, tta, target, budget in rows:
-    goal = f">= {target:.3f}" + (f" in <= {budget // 60} min" if budget else "")
-    met = max(acc, tta) >= target and (budget is None or seconds <= budget)
+for recipe, epochs, seconds, acc, tta, target, budget, with_tta in rows:
+    goal = f">= {target:.3f}" + ("" if with_tta else " without TTA") + (f" in <= {budget // 60} min" if budget else "")
+    met = (max(acc, tta) if with_tta else acc) >= target and (budget is None or seconds <= budget)
     print(f"| `zoo train {recipe}` | {epochs} | {seconds / 60:.1f} min | {acc:.4f} | {tta:.4f} | {goal}: "
           f"{'met' if met else 'NOT met'} |")

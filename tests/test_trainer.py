@@ -290,16 +290,17 @@ def test_console_says_how_long_training_will_take_before_and_while_it_runs():
     assert lines[3].startswith("epoch 3 ") and " left " not in lines[3]
 
 
-def test_device_settings_that_cannot_be_met_say_so():
+def test_device_settings_that_cannot_be_met_say_so(monkeypatch):
     from zoo import ZooError
     from zoo.data import TensorPairs
+    from zoo.training import device
 
     warnings = []
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: False)
     t = trainer(precision="bf16")
-    assert t.precision == "fp32"  # no CUDA device here: bf16 autocast falls back
+    assert t.precision == "fp32"  # no CUDA device and no native bf16 on this CPU: bf16 autocast falls back
     t.log = warnings.append
-    from zoo.training.device import resolve_precision
-    assert resolve_precision(t.device, "bf16", warnings.append) == "fp32" and "training in fp32" in warnings[0]
+    assert device.resolve_precision(t.device, "bf16", warnings.append) == "fp32" and "training in fp32" in warnings[0]
     with pytest.raises(ZooError, match="--set precision: expected auto, bf16 or fp32"):
         trainer(precision="fp8")
     with pytest.raises(ZooError, match="--set num_workers: expected auto or a number"):
@@ -348,3 +349,26 @@ def test_sizes_group_each_batch_and_keep_every_item():
     full = EpochSampler(400, seed=0, sizes=sizes, batch=8)
     full.set_epoch(1)
     assert list(grouped) == list(full)[16:]
+
+
+def test_bf16_on_a_cpu_that_has_it(monkeypatch):
+    """precision=bf16 on a CPU with native bf16 trains under bf16 autocast (and still learns); auto stays fp32."""
+    from zoo.training import device
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)
+    assert device.resolve_precision(cpu, "bf16", pytest.fail) == "bf16"
+    assert device.resolve_precision(cpu, "auto", pytest.fail) == "fp32"
+    with device.autocast(cpu, "bf16"):
+        assert nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.bfloat16
+    with device.autocast(cpu, "fp32"), device.autocast(cpu, "auto"):
+        assert nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.float32
+    t = trainer(epochs=3, precision="bf16")
+    assert t.precision == "bf16"
+    seen = []
+    t.model.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    before = t.evaluate("valid")
+    t.fit()
+    after = t.evaluate("valid")
+    assert set(seen) == {torch.bfloat16}  # training and evaluation ran in bf16
+    assert after["loss"] < 0.5 * before["loss"] and after["accuracy"] > 0.85  # chance is 0.25

@@ -77,7 +77,7 @@ class TrainConfig:
     num_workers: str = setting("auto", "DataLoader worker processes; auto: 4 (pinned memory) with a CUDA device, "
                                        "0 on CPU, where batches are made in the training process")
     precision: str = setting("auto", "auto | bf16 | fp32: auto is bf16 autocast on a CUDA device that has it, fp32 "
-                                     "elsewhere")
+                                     "elsewhere; bf16 is also honoured on a CPU with native bf16 (AVX512-BF16/AMX)")
     sync_every: int = setting(0, "steps between reads of the loss on the host for the non-finite guard; 0: every "
                                  "step on CPU, every 50 on CUDA (reading waits for the device)")
     threads: int = setting(0, "CPU threads for torch; 0 keeps torch's default (1 helps on a shared machine)")

@@ -24,22 +24,39 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions and matmuls
+    beat fp32; elsewhere bf16 is emulated and slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_precision(device: torch.device, requested: str, warn) -> str:
-    """'bf16' or 'fp32' for this device: bf16 on a CUDA device that has it; a bf16 request elsewhere falls back
-    to fp32 with a warning (on CPU, bf16 autocast is slower than fp32)."""
+    """'bf16' or 'fp32' for this device. auto: bf16 on a CUDA device that has it, fp32 elsewhere. bf16 asked for:
+    on a CUDA device that has it, or on a CPU with native bf16 (a recipe that measured it faster asks for it);
+    elsewhere it falls back to fp32 with a warning."""
     if requested not in ("auto", "bf16", "fp32"):
         raise ZooError(f"--set precision: expected auto, bf16 or fp32, got {requested!r}")
-    has_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if device.type == "cuda":
+        has_bf16 = torch.cuda.is_bf16_supported()
+        missing = "this GPU has no bf16"
+    else:
+        has_bf16 = requested == "bf16" and cpu_has_bf16()
+        missing = "no CUDA device and this CPU has no native bf16"
     if requested == "bf16" and not has_bf16:
-        warn(f"precision=bf16: {'this GPU has no bf16' if device.type == 'cuda' else 'no CUDA device'}; "
-             "training in fp32 instead")
+        warn(f"precision=bf16: {missing}; training in fp32 instead")
     return "bf16" if requested in ("auto", "bf16") and has_bf16 else "fp32"
 
 
 def autocast(device: torch.device, precision: str = "auto"):
-    """bf16 autocast where the precision says so (CUDA); plain fp32 otherwise."""
+    """bf16 autocast where the precision says so: 'auto' or 'bf16' on CUDA, 'bf16' (as resolve_precision returns
+    it) on a CPU; plain fp32 otherwise."""
     if device.type == "cuda" and precision in ("auto", "bf16"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
