@@ -228,7 +228,8 @@ def zoo_recipes():
             # ff 576, channels 64), which took 4 epochs to get there; 6 epochs (46 min) fit the CPU bench
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
                       "warmup": 0.1, "data.limit": 0, "data.glosses": 2000,
-                      "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "model.width": 144,
+                      "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "data.speed": 0.0,
+                      "model.vtlp": 0.0, "model.width": 144,
                       "model.depth": 4, "model.heads": 4, "model.ff": 288, "model.channels": 32, "model.kernel": 15,
                       "model.dropout": 0.1},
             notes="Baseline: PocketSphinx on the same test clips (bench/bench_nlp_speech.py). data.beam=8 decodes by "

