@@ -174,8 +174,9 @@ def unpack_sphinx(archive: Path, target: Path) -> list[dict[str, str]]:
     return rows
 
 
-def alsa_rows(alsa: Path = ALSA) -> list[dict[str, str]]:
+def alsa_rows(alsa: Path | None = None) -> list[dict[str, str]]:
     """The spoken channel names of alsa-utils, read where Debian puts them (absolute paths)."""
+    alsa = alsa or ALSA
     return [{"audio_filepath": str(p), "text": speech.normalize(p.stem.replace("_", " ")), "source": "alsa",
              "licence": "GPL-2 (Debian alsa-utils)"}
             for p in sorted(alsa.glob("*.wav")) if p.stem != "Noise"] if alsa.is_dir() else []
