@@ -168,14 +168,15 @@ def t5_small(vocab_size: int, pad_id: int = 0, eos_id: int = 3, width: int = 128
 # -- speech ----------------------------------------------------------------------------------
 class LogMel(nn.Module):
     """Waveform (N x samples, 16 kHz) -> log-mel frames (N x mels x frames, 25 ms windows every 10 ms), each
-    utterance normalized per mel band over its own frames; in training, SpecAugment masks bands and stretches
-    of time (augmentation inside the model so that it runs on the model's device)."""
+    utterance normalized per mel band over its own frames; in training, vocal-tract-length perturbation (vtlp > 0:
+    each clip's power spectrum warped along speech.vtlp_warp by a factor drawn in 1 +- vtlp) and SpecAugment
+    masks of bands and stretches of time (augmentation inside the model so that it runs on the model's device)."""
 
-    def __init__(self, mels: int = 80, spec_augment: bool = True):
+    def __init__(self, mels: int = 80, spec_augment: bool = True, vtlp: float = 0.0):
         super().__init__()
         from .speech import mel_filterbank
 
-        self.n_fft, self.hop, self.spec_augment = 400, 160, spec_augment
+        self.n_fft, self.hop, self.spec_augment, self.vtlp = 400, 160, spec_augment, vtlp
         self.register_buffer("filters", mel_filterbank(mels, self.n_fft), persistent=False)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
@@ -185,7 +186,11 @@ class LogMel(nn.Module):
     def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         spec = torch.stft(audio.float(), self.n_fft, self.hop, window=self.window, pad_mode="constant",
                           return_complex=True)  # zeros at the ends, as in a padded batch
-        mel = torch.log(spec.abs().pow(2).transpose(1, 2) @ self.filters + 1e-6).transpose(1, 2)
+        power = spec.abs().pow(2)
+        if self.training and self.vtlp > 0:
+            alphas = 1 + (torch.rand(len(power)) * 2 - 1) * self.vtlp
+            power = self.warp(power, alphas.tolist())
+        mel = torch.log(power.transpose(1, 2) @ self.filters + 1e-6).transpose(1, 2)
         valid = (torch.arange(mel.shape[-1], device=mel.device)[None] < self.frames(lengths)[:, None])[:, None]
         count = valid.sum(-1, keepdim=True).clamp_min(1)
         mean = (mel * valid).sum(-1, keepdim=True) / count
@@ -195,6 +200,22 @@ class LogMel(nn.Module):
             mel = self._mask(mel, dim=1, count=2, width=12)
             mel = self._mask(mel, dim=2, count=4, width=20)
         return mel
+
+    @staticmethod
+    def warp(power: torch.Tensor, alphas: list[float]) -> torch.Tensor:
+        """Power spectra (N x bins x frames) with clip i's frequency axis warped by alphas[i] (speech.vtlp_warp):
+        each output bin takes the power at the frequency that lands on it, interpolated between bins."""
+        import numpy as np
+
+        from .speech import SAMPLE_RATE, vtlp_warp
+
+        bins = power.shape[1]
+        freqs = np.linspace(0, SAMPLE_RATE / 2, bins)
+        index = np.stack([np.interp(freqs, vtlp_warp(freqs, a), freqs) / freqs[1] for a in alphas])
+        low = np.clip(np.floor(index), 0, bins - 2)
+        low_t = torch.as_tensor(low, dtype=torch.long, device=power.device)[..., None].expand(-1, -1, power.shape[2])
+        weight = torch.as_tensor(index - low, dtype=power.dtype, device=power.device)[..., None]
+        return power.gather(1, low_t) * (1 - weight) + power.gather(1, low_t + 1) * weight
 
     @staticmethod
     def _mask(mel: torch.Tensor, dim: int, count: int, width: int) -> torch.Tensor:
@@ -249,11 +270,13 @@ class CTCSpeech(nn.Module):
 
     def __init__(self, vocab_size: int, width: int = 144, depth: int = 4, heads: int = 4, ff: int = 576,
                  channels: int = 32, mels: int = 80, kernel: int = 15, dropout: float = 0.1,
-                 spec_augment: bool = True):
+                 spec_augment: bool = True, vtlp: float = 0.0):
         super().__init__()
         if width % heads:
             raise ZooError(f"--set model.width={width} must be a multiple of model.heads={heads}")
-        self.features = LogMel(mels, spec_augment)
+        if not 0 <= vtlp < 0.5:
+            raise ZooError(f"--set model.vtlp={vtlp}: the warp range must be in [0, 0.5) (0: off; 0.1: 0.9-1.1)")
+        self.features = LogMel(mels, spec_augment, vtlp)
         self.conv1 = nn.Conv2d(1, channels, 3, stride=2, padding=1)
         self.conv2 = nn.Conv2d(channels, channels, 3, stride=(1, 2), padding=1)
         self.project = nn.Linear(channels * ((mels + 3) // 4), width)

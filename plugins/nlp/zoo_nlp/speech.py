@@ -161,6 +161,37 @@ def corrupt(audio: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, fl
     return (out / (np.abs(out).max() + 1e-9) * rng.uniform(0.3, 0.9)).astype(np.float32)
 
 
+def speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """Speed perturbation (Ko et al. 2015): the clip played `factor` times faster by resampling, so its duration
+    is divided by `factor` and every frequency (pitch and formants) multiplied by it. 1.0 returns the clip."""
+    if factor == 1.0:
+        return audio
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(factor).limit_denominator(100)
+    return resample_poly(audio, ratio.denominator, ratio.numerator).astype(np.float32)
+
+
+def vtlp_warp(freqs: np.ndarray, alpha: float, rate: int = SAMPLE_RATE, high: float = 4800.0) -> np.ndarray:
+    """Vocal-tract-length warp of frequencies (Jaitly & Hinton 2013): f * alpha up to a boundary, then a straight
+    line that maps Nyquist to itself, so the warp stays inside the band (alpha > 1: formants move up, as for a
+    shorter vocal tract)."""
+    nyquist = rate / 2
+    boundary = high * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - high * min(alpha, 1.0)) / (nyquist - boundary) * (nyquist - freqs)
+    return np.where(freqs <= boundary, freqs * alpha, upper)
+
+
+def perturb(audio: np.ndarray, rng: np.random.Generator, speed_range: float = 0.0) -> np.ndarray:
+    """Training-time speed perturbation by a factor drawn in 1 +- speed_range (0: the clip unchanged). The
+    vocal-tract-length perturbation is in the model's features (models.LogMel), on the power spectrum."""
+    if speed_range > 0:
+        audio = speed(audio, float(rng.uniform(1 - speed_range, 1 + speed_range)))
+    return audio
+
+
 # -- features ----------------------------------------------------------------------------------
 def mel_filterbank(n_mels: int, n_fft: int, rate: int = SAMPLE_RATE, low: float = 20.0, high: float | None = None):
     """Triangular filters evenly spaced on the HTK mel scale, (n_fft // 2 + 1) x n_mels."""

@@ -15,7 +15,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from zoo import ZooError
+from zoo.config import Range
 from zoo.data import DataBundle, split_indices
 from zoo.paths import cache_dir
 
@@ -110,11 +111,13 @@ class Rendered:
 
 
 class Clips(Dataset):
-    """Waveforms with their transcripts. `corrupt`: 'fresh' (new noise and echo per read: training), 'fixed'
-    (one draw per index: valid and test) or 'none'."""
+    """Waveforms with their transcripts. `corrupt`: 'fresh' (new noise and echo per read: training; with
+    `speed` > 0 each read is also played at a speed drawn in 1 +- speed first), 'fixed' (one draw per index:
+    valid and test) or 'none'."""
 
-    def __init__(self, waves: Sequence[np.ndarray], texts: Sequence[str], corrupt: str = "none", seed: int = 0):
-        self.waves, self.texts, self.corrupt, self.seed = waves, list(texts), corrupt, seed
+    def __init__(self, waves: Sequence[np.ndarray], texts: Sequence[str], corrupt: str = "none", seed: int = 0,
+                 speed: float = 0.0):
+        self.waves, self.texts, self.corrupt, self.seed, self.speed = waves, list(texts), corrupt, seed, speed
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -123,7 +126,8 @@ class Clips(Dataset):
         wave = np.asarray(self.waves[i])
         wave = wave.astype(np.float32) / 32767 if wave.dtype == np.int16 else wave.astype(np.float32)
         if self.corrupt == "fresh":
-            return speech.corrupt(wave, np.random.default_rng())
+            rng = np.random.default_rng()
+            return speech.corrupt(speech.perturb(wave, rng, self.speed), rng)
         if self.corrupt == "fixed":
             return speech.corrupt(wave, np.random.default_rng([self.seed, i]))
         return wave
@@ -148,8 +152,10 @@ def _bundle(name: str, splits: dict[str, Clips], max_seconds: float, sizes: list
 
 # -- the embedded default ----------------------------------------------------------------------
 def spoken_reports(data: str | None = None, seed: int = 0, limit: int = 0, glosses: int = 2000,
-                   max_seconds: float = 16.0, beam: int = 0, noise: bool = True) -> DataBundle:
-    """nlp/spoken-reports: the synthetic default, or with --data a user's clips (see read_manifest)."""
+                   max_seconds: float = 16.0, beam: int = 0, noise: bool = True,
+                   speed: Annotated[float, Range(0.0, 0.3)] = 0.0) -> DataBundle:
+    """nlp/spoken-reports: the synthetic default, or with --data a user's clips (see read_manifest). `speed`:
+    training clips played at a speed drawn in 1 +- speed on every read (0: off)."""
     if data is not None:
         return user_clips(Path(data), max_seconds=max_seconds, beam=beam)
     splits, rendered = {}, {}
@@ -157,7 +163,7 @@ def spoken_reports(data: str | None = None, seed: int = 0, limit: int = 0, gloss
         rendered[split] = Rendered(clips)
         mode = "none" if not noise else ("fresh" if split == "train" else "fixed")
         splits[split] = Clips(rendered[split], [c["text"] for c in clips], corrupt=mode,
-                                seed=NOISE_SEEDS[split])
+                                seed=NOISE_SEEDS[split], speed=speed if split == "train" else 0.0)
     return _bundle("nlp/spoken-reports", splits, max_seconds, rendered["train"].sizes(), beam=beam,
                    speakers={k: len(v) for k, v in SPEAKER_SPLITS.items()})
 
