@@ -133,6 +133,28 @@ def test_span_answers_map_back_to_the_reports_own_characters():
     assert answering.best_spans(start, end, x["offsets"][None, :, 0] >= 0, longest=2)[0, 0] == first
 
 
+def test_report_tokens_asked_about_are_marked_and_change_the_reading():
+    """match_ids mark the report's tokens that occur in the question (never the question's own); the model adds
+    a learned embedding there, so the same ids read differently with the marks than without."""
+    import torch
+    from zoo_nlp import answering, models
+    from zoo_nlp.tokenization import train_wordpiece
+
+    context = "No effusion. Calcified granuloma in the right lung."
+    tokenizer = train_wordpiece([context, "Is there a granuloma?"] * 3, vocab_size=120)
+    x = answering.Encoder(tokenizer, max_length=64)(context, "Is there a granuloma?")
+    marked = [span for span, m in zip(x["offsets"].tolist(), x["match_ids"].tolist()) if m]
+    assert "".join(context[s:e] for s, e in marked) == "granuloma", marked
+    assert not x["match_ids"][x["token_type_ids"] == 1].any()  # the question itself is never marked
+    model = models.qa_encoder(3, tokenizer.get_vocab_size(), width=16, depth=1, heads=2).eval()
+    torch.nn.init.normal_(model.match.weight)
+    batch = answering.collate_inputs([x])
+    with torch.no_grad():
+        plain = model(batch["input_ids"], batch["token_type_ids"])["start_logits"]
+        read = model(batch["input_ids"], batch["token_type_ids"], batch["match_ids"])["start_logits"]
+    assert not torch.allclose(plain, read)
+
+
 def test_answerer_learns_spans_beyond_the_majority_answer_and_predicts(tmp_path):
     """A user's SQuAD-like file: 240 contexts, answers copied out of them. The most common answer of the
     training questions scores about 0.3 on test; the span head must beat it by a wide margin."""
@@ -160,7 +182,7 @@ def test_the_reader_starts_from_the_masked_lm_encoder(tmp_path, capsys):
             "model.heads=2", "max_steps=1", "eval_limit=1", "threads=1")
     mlm, _ = train_tiny("nlp/report-mlm", tmp_path / "mlm", *sets)
     qa, _ = train_tiny("nlp/report-qa", tmp_path / "qa", *sets, f"init_from={mlm.dir}", "lr=1e-12", "ema=0")
-    assert "start fresh (answer_head.1.weight, answer_head.1.bias, answer_head.4.weight, ...)" in \
+    assert "start fresh (match.weight, answer_head.1.weight, answer_head.1.bias, ...)" in \
         capsys.readouterr().err
     pretrained = {k: v for k, v in mlm.module.state_dict().items() if k.startswith("encoder.")}
     started = qa.module.state_dict()
