@@ -28,8 +28,9 @@ from zoo.reopen import open_run  # noqa: E402
 from zoo_nlp import data, questions  # noqa: E402
 
 # What nlp/report-qa was before, quoted from earlier runs of this script: the generative T5 from scratch
-# (2026-12-04), and the encoder without the question-match mark (2026-12-07, commit 9401c2b, QA_BENCH_MLM_EPOCHS=3
-# QA_BENCH_SETS=epochs=3; the same as model.question_match=false)
+# (2026-12-04), the encoder without the question-match mark (2026-12-07, commit 9401c2b, QA_BENCH_MLM_EPOCHS=3
+# QA_BENCH_SETS=epochs=3; the same as model.question_match=false model.evidence_pool=false), and with the mark
+# but without evidence pooling (2026-12-07, the same settings; model.evidence_pool=false)
 QUOTED = {
     "T5 before": {"exact_match": 0.6645, "f1": 0.6815,
                   "by_type": {"normal": 0.748, "granuloma": 0.538, "cardiomegaly": 0.672, "opacity": 0.444,
@@ -42,6 +43,12 @@ QUOTED = {
                                                "nodule": 0.814, "scoliosis": 0.836, "edema": 0.911,
                                                "pneumothorax": 0.973, "emphysema": 0.802, "opacity_where": 0.255,
                                                "atelectasis_where": 0.176, "severity": 0.607, "effusion_side": 0.690}},
+    "mark, no pooling (3+3)": {"exact_match": 0.7932, "f1": 0.8090,
+                               "by_type": {"normal": 0.939, "granuloma": 0.661, "cardiomegaly": 0.737,
+                                           "opacity": 0.728, "atelectasis": 0.829, "effusion": 0.767, "nodule": 0.806,
+                                           "scoliosis": 0.820, "edema": 0.911, "pneumothorax": 0.973,
+                                           "emphysema": 0.802, "opacity_where": 0.255, "atelectasis_where": 0.147,
+                                           "severity": 0.607, "effusion_side": 0.621}},
 }
 
 
@@ -83,7 +90,8 @@ def main() -> None:
           f"nlp/report-classify); answers from the reports' MeSH tags. `nlp/report-qa` is an encoder reading "
           f"[CLS] question [SEP] report (its tokens that occur in the question marked by a learned embedding) "
           f"with an answer-class head (yes, no, {len(info['answers']) - 3} "
-          f"other closed answers, or 'a span') and a start/end span head, started from `nlp/report-mlm` with init_from: "
+          f"other closed answers, or 'a span'; each answer's strongest per-token evidence in the report is added "
+          f"to its [CLS] logit) and a start/end span head, started from `nlp/report-mlm` with init_from: "
           f"pretraining {mlm_summary['epochs']} epochs in {mlm_seconds / 60:.1f} min (masked-token accuracy "
           f"{mlm_summary['test'].get('accuracy', float('nan')):.3f} on the test reports), then {summary['epochs']} "
           f"epochs in {seconds / 60:.1f} min, {threads} torch thread{'s' if threads > 1 else ''}"
@@ -94,6 +102,9 @@ def main() -> None:
     old = QUOTED["no match mark (3+3 epochs)"]
     print(f"| nlp/report-qa without the question-match mark (2026-12-07 run at QA_BENCH_MLM_EPOCHS=3 "
           f"QA_BENCH_SETS=epochs=3, quoted) | {old['exact_match']:.4f} | {old['f1']:.4f} |")
+    old = QUOTED["mark, no pooling (3+3)"]
+    print(f"| nlp/report-qa with the mark, without evidence pooling (2026-12-07, the same settings, quoted) | "
+          f"{old['exact_match']:.4f} | {old['f1']:.4f} |")
     for name, s in scores.items():
         print(f"| {name} | {np.mean(s['exact_match']):.4f} | {np.mean(s['f1']):.4f} |")
     print("\n| comparison (test, per question) | metric | mean difference | 95% interval | result |\n|---|---|---|---|---|")

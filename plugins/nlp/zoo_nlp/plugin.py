@@ -149,7 +149,8 @@ def zoo_models():
                         "start_logits and end_logits N x L",
                   notes="Its encoder's tensors carry nlp/transformer-mlm's names: start it from nlp/report-mlm "
                         "with --set init_from=RUN_DIR. model.width, model.depth, model.heads, model.dropout, "
-                        "model.question_match (a learned mark on the text's tokens that occur in the question)."),
+                        "model.question_match (a learned mark on the text's tokens that occur in the question), "
+                        "model.evidence_pool (each answer's strongest per-token evidence added to its logit)."),
         ModelSpec(name="nlp/t5", summary="small T5 encoder-decoder from scratch (transformers), beam-search generation",
                   factory="zoo_nlp.models:t5_small", task="zoo_nlp.tasks:Seq2SeqTask",
                   input="source ids N x L and target ids N x T (teacher forcing); generates while evaluating",
@@ -217,7 +218,7 @@ def zoo_recipes():
                       "task.label_smoothing": 0.0, "warmup": 0.1, "data.limit": 0, "data.vocab_size": 6000,
                       "data.max_length": 256, "data.max_answer_length": 16, "data.min_answer_count": 2,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.dropout": 0.1,
-                      "model.question_match": True},
+                      "model.question_match": True, "model.evidence_pool": True},
             notes="Start from the masked-LM encoder: zoo train nlp/report-mlm, then zoo train nlp/report-qa --set "
                   "init_from=MLM_RUN_DIR (same data.vocab_size and data.limit: the same tokenizer). Baselines "
                   "(keyword rules with negation cues; the most common answer per question type): zoo_nlp.questions "
