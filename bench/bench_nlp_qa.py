@@ -27,12 +27,29 @@ from zoo.data import to_device  # noqa: E402
 from zoo.reopen import open_run  # noqa: E402
 from zoo_nlp import data, questions  # noqa: E402
 
-# The generative T5 (from scratch) that nlp/report-qa was before: `python bench/bench_nlp_qa.py`, 2026-12-04
-OLD = {"exact_match": 0.6645, "f1": 0.6815,
-       "by_type": {"normal": 0.748, "granuloma": 0.538, "cardiomegaly": 0.672, "opacity": 0.444, "atelectasis": 0.546,
-                   "effusion": 0.729, "nodule": 0.783, "scoliosis": 0.820, "edema": 0.893, "pneumothorax": 0.918,
-                   "emphysema": 0.792, "opacity_where": 0.106, "atelectasis_where": 0.221, "severity": 0.625,
-                   "effusion_side": 0.138}}
+# What nlp/report-qa was before, quoted from earlier runs of this script: the generative T5 from scratch
+# (2026-12-04), the encoder without the question-match mark (2026-12-07, commit 9401c2b, QA_BENCH_MLM_EPOCHS=3
+# QA_BENCH_SETS=epochs=3; the same as model.question_match=false model.evidence_pool=false), and with the mark
+# but without evidence pooling (2026-12-07, the same settings; model.evidence_pool=false)
+QUOTED = {
+    "T5 before": {"exact_match": 0.6645, "f1": 0.6815,
+                  "by_type": {"normal": 0.748, "granuloma": 0.538, "cardiomegaly": 0.672, "opacity": 0.444,
+                              "atelectasis": 0.546, "effusion": 0.729, "nodule": 0.783, "scoliosis": 0.820,
+                              "edema": 0.893, "pneumothorax": 0.918, "emphysema": 0.792, "opacity_where": 0.106,
+                              "atelectasis_where": 0.221, "severity": 0.625, "effusion_side": 0.138}},
+    "no match mark (3+3 epochs)": {"exact_match": 0.7850, "f1": 0.7997,
+                                   "by_type": {"normal": 0.945, "granuloma": 0.710, "cardiomegaly": 0.618,
+                                               "opacity": 0.747, "atelectasis": 0.704, "effusion": 0.744,
+                                               "nodule": 0.814, "scoliosis": 0.836, "edema": 0.911,
+                                               "pneumothorax": 0.973, "emphysema": 0.802, "opacity_where": 0.255,
+                                               "atelectasis_where": 0.176, "severity": 0.607, "effusion_side": 0.690}},
+    "mark, no pooling (3+3)": {"exact_match": 0.7932, "f1": 0.8090,
+                               "by_type": {"normal": 0.939, "granuloma": 0.661, "cardiomegaly": 0.737,
+                                           "opacity": 0.728, "atelectasis": 0.829, "effusion": 0.767, "nodule": 0.806,
+                                           "scoliosis": 0.820, "edema": 0.911, "pneumothorax": 0.973,
+                                           "emphysema": 0.802, "opacity_where": 0.255, "atelectasis_where": 0.147,
+                                           "severity": 0.607, "effusion_side": 0.621}},
+}
 
 
 @torch.no_grad()
@@ -71,15 +88,26 @@ def main() -> None:
     print("## nlp: questions about a chest X-ray report (`nlp/report-qa`)\n")
     print(f"Test: {len(test_items):,} questions about {reports:,} reports never seen in training (the test reports of "
           f"nlp/report-classify); answers from the reports' MeSH tags. `nlp/report-qa` is an encoder reading "
-          f"[CLS] question [SEP] report with an answer-class head (yes, no, {len(info['answers']) - 3} "
-          f"other closed answers, or 'a span') and a start/end span head, started from `nlp/report-mlm` with init_from: "
+          f"[CLS] question [SEP] report (its tokens that occur in the question marked by a learned embedding) "
+          f"with an answer-class head (yes, no, {len(info['answers']) - 3} "
+          f"other closed answers, or 'a span'; each answer's strongest per-token evidence in the report is added "
+          f"to its [CLS] logit) and a start/end span head, started from `nlp/report-mlm` with init_from: "
           f"pretraining {mlm_summary['epochs']} epochs in {mlm_seconds / 60:.1f} min (masked-token accuracy "
           f"{mlm_summary['test'].get('accuracy', float('nan')):.3f} on the test reports), then {summary['epochs']} "
           f"epochs in {seconds / 60:.1f} min, {threads} torch thread{'s' if threads > 1 else ''}"
           + (f"; REDUCED SETTINGS for a loaded machine: {', '.join(smaller)}" if smaller else "") + ".\n")
     print("| system | exact match | F1 |\n|---|---|---|")
-    print(f"| nlp/report-qa before: generative T5 from scratch (2026-12-04 run, quoted) | {OLD['exact_match']:.4f} | "
-          f"{OLD['f1']:.4f} |")
+    print(f"| nlp/report-qa before: generative T5 from scratch (2026-12-04 run, quoted) | "
+          f"{QUOTED['T5 before']['exact_match']:.4f} | {QUOTED['T5 before']['f1']:.4f} |")
+    old = QUOTED["no match mark (3+3 epochs)"]
+    print(f"| nlp/report-qa without the question-match mark (2026-12-07 run at QA_BENCH_MLM_EPOCHS=3 "
+          f"QA_BENCH_SETS=epochs=3, quoted) | {old['exact_match']:.4f} | {old['f1']:.4f} |")
+    old = QUOTED["mark, no pooling (3+3)"]
+    print(f"| nlp/report-qa with the mark, without evidence pooling (2026-12-07, the same settings, quoted) | "
+          f"{old['exact_match']:.4f} | {old['f1']:.4f} |")
+    if not os.environ.get("QA_BENCH_SETS"):  # the run at the reduced settings, beside the recipe's defaults
+        print("| nlp/report-qa as below at QA_BENCH_MLM_EPOCHS=3 QA_BENCH_SETS=epochs=3 (2026-12-07, quoted) | "
+              "0.8594 | 0.8731 |")
     for name, s in scores.items():
         print(f"| {name} | {np.mean(s['exact_match']):.4f} | {np.mean(s['f1']):.4f} |")
     print("\n| comparison (test, per question) | metric | mean difference | 95% interval | result |\n|---|---|---|---|---|")
@@ -97,14 +125,16 @@ def main() -> None:
     for i, (*_, kind) in enumerate(test_items):
         by_kind[kind].append(i)
     print("\nExact match by question type (F1 in brackets where answers have several words):\n")
-    print("| question | n | T5 before | " + " | ".join(systems) + " |\n|---|---|---|" + "---|" * len(systems))
+    print("| question | n | " + " | ".join(QUOTED) + " | " + " | ".join(systems) + " |\n|---|---|"
+          + "---|" * (len(QUOTED) + len(systems)))
     for kind, idx in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
         question = next(q for _, q, _, k in test_items if k == kind)
         words = kind.endswith("_where")
         cells = " | ".join(f"{np.mean([scores[name]['exact_match'][i] for i in idx]):.3f}"
                            + (f" ({np.mean([scores[name]['f1'][i] for i in idx]):.3f})" if words else "")
                            for name in systems)
-        print(f"| {question} | {len(idx)} | {OLD['by_type'].get(kind, float('nan')):.3f} | {cells} |")
+        quoted = " | ".join(f"{old['by_type'].get(kind, float('nan')):.3f}" for old in QUOTED.values())
+        print(f"| {question} | {len(idx)} | {quoted} | {cells} |")
     print("\nPaired bootstrap over the test reports (2,000 resamples; a resampled report brings all its questions, "
           "since questions about one report are not independent); `tie`: the interval contains zero. "
           "The keyword rules are hand-written (zoo_nlp/questions.py): a finding is present when its pattern matches a "

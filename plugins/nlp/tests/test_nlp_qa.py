@@ -133,6 +133,54 @@ def test_span_answers_map_back_to_the_reports_own_characters():
     assert answering.best_spans(start, end, x["offsets"][None, :, 0] >= 0, longest=2)[0, 0] == first
 
 
+def test_report_tokens_asked_about_are_marked_and_change_the_reading():
+    """match_ids mark the report's tokens that occur in the question (never the question's own); the model adds
+    a learned embedding there, so the same ids read differently with the marks than without."""
+    import torch
+    from zoo_nlp import answering, models
+    from zoo_nlp.tokenization import train_wordpiece
+
+    context = "No effusion. Calcified granuloma in the right lung."
+    tokenizer = train_wordpiece([context, "Is there a granuloma?"] * 3, vocab_size=120)
+    x = answering.Encoder(tokenizer, max_length=64)(context, "Is there a granuloma?")
+    marked = [span for span, m in zip(x["offsets"].tolist(), x["match_ids"].tolist()) if m]
+    assert "".join(context[s:e] for s, e in marked) == "granuloma", marked
+    assert not x["match_ids"][x["token_type_ids"] == 1].any()  # the question itself is never marked
+    model = models.qa_encoder(3, tokenizer.get_vocab_size(), width=16, depth=1, heads=2).eval()
+    torch.nn.init.normal_(model.match.weight)
+    batch = answering.collate_inputs([x])
+    with torch.no_grad():
+        plain = model(batch["input_ids"], batch["token_type_ids"])["start_logits"]
+        read = model(batch["input_ids"], batch["token_type_ids"], batch["match_ids"])["start_logits"]
+    assert not torch.allclose(plain, read)
+
+
+def test_answer_logits_pool_the_strongest_evidence_of_the_reports_tokens():
+    """With evidence_pool, each answer's logit is the [CLS] head's plus the highest per-token evidence over the
+    report's tokens only (not the question's, not padding)."""
+    import torch
+    from zoo_nlp import answering, models
+    from zoo_nlp.tokenization import train_wordpiece
+
+    context = "No effusion. Calcified granuloma in the right lung."
+    tokenizer = train_wordpiece([context, "Is there a granuloma?"] * 3, vocab_size=120)
+    encoder = answering.Encoder(tokenizer, max_length=64)
+    batch = answering.collate_inputs([encoder(context, "Is there a granuloma?"), encoder("Clear.", "Is there a granuloma?")])
+    torch.manual_seed(0)
+    model = models.qa_encoder(3, tokenizer.get_vocab_size(), width=16, depth=1, heads=2).eval()
+    hidden = {}
+    model.encoder.register_forward_hook(lambda m, i, out: hidden.update(h=out.last_hidden_state))
+    with torch.no_grad():
+        logits = model(batch["input_ids"], batch["token_type_ids"], batch["match_ids"])["answer_logits"]
+        h = hidden["h"]
+        text = (batch["token_type_ids"] == 0) & (batch["input_ids"] != 0)
+        for n in range(2):
+            evidence = model.evidence_head(h[n][text[n]]).amax(0)
+            assert torch.allclose(logits[n], model.answer_head(h[n, 0]) + evidence, atol=1e-5)
+        # the test can tell: pooling every position (question, [CLS], padding) would give other logits
+        assert (model.evidence_head(h).amax(1) > model.evidence_head(h).masked_fill(~text[..., None], -1e9).amax(1)).any()
+
+
 def test_answerer_learns_spans_beyond_the_majority_answer_and_predicts(tmp_path):
     """A user's SQuAD-like file: 240 contexts, answers copied out of them. The most common answer of the
     training questions scores about 0.3 on test; the span head must beat it by a wide margin."""
@@ -160,7 +208,7 @@ def test_the_reader_starts_from_the_masked_lm_encoder(tmp_path, capsys):
             "model.heads=2", "max_steps=1", "eval_limit=1", "threads=1")
     mlm, _ = train_tiny("nlp/report-mlm", tmp_path / "mlm", *sets)
     qa, _ = train_tiny("nlp/report-qa", tmp_path / "qa", *sets, f"init_from={mlm.dir}", "lr=1e-12", "ema=0")
-    assert "start fresh (answer_head.1.weight, answer_head.1.bias, answer_head.4.weight, ...)" in \
+    assert "start fresh (match.weight, answer_head.1.weight, answer_head.1.bias, ...)" in \
         capsys.readouterr().err
     pretrained = {k: v for k, v in mlm.module.state_dict().items() if k.startswith("encoder.")}
     started = qa.module.state_dict()

@@ -60,7 +60,9 @@ def span_text(context: str, offsets: Sequence[Sequence[int]], first: int, last: 
 
 class Encoder:
     """question + context -> ids, token types (question 1, context 0: the pretrained encoder read reports as
-    type 0), and each context token's character offsets (-1 for [CLS], question and [SEP])."""
+    type 0), question matches (1 for a report token that also occurs in the question: DrQA's exact-match
+    feature, so a small encoder finds the finding asked about without learning to align it first), and each
+    context token's character offsets (-1 for [CLS], question and [SEP])."""
 
     def __init__(self, tokenizer, max_length: int):
         self.tokenizer, self.max_length = tokenizer, max_length
@@ -79,9 +81,10 @@ class Encoder:
         ids, offsets = c.ids[:room], c.offsets[:room]
         if len(c.ids) > room:
             self.cut += 1
-        head = [self.cls, *q, self.sep]
+        head, asked = [self.cls, *q, self.sep], set(q)
         return {"input_ids": torch.tensor(head + ids + [self.sep], dtype=torch.long),
                 "token_type_ids": torch.tensor([1] * len(head) + [0] * (len(ids) + 1), dtype=torch.long),
+                "match_ids": torch.tensor([0] * len(head) + [int(i in asked) for i in ids] + [0], dtype=torch.long),
                 "offsets": torch.tensor([(-1, -1)] * len(head) + list(offsets) + [(-1, -1)], dtype=torch.long),
                 "context": context}
 
@@ -126,7 +129,7 @@ def targets(encoded: dict[str, Any], answer: str, classes: dict[str, int]) -> di
 
 
 class QuestionSet(Dataset):
-    """(x, y) items: x = {'input_ids', 'token_type_ids', 'offsets', 'context'}, y = targets(...)."""
+    """(x, y) items: x = {'input_ids', 'token_type_ids', 'match_ids', 'offsets', 'context'}, y = targets(...)."""
 
     def __init__(self, items: Sequence[tuple[str, str, str, str]], encoder: Encoder, classes: dict[str, int],
                  what: str):
@@ -150,9 +153,10 @@ class QuestionSet(Dataset):
 
 
 def collate_inputs(xs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Inputs padded to the longest of the batch ([PAD], token type 0, offsets -1)."""
+    """Inputs padded to the longest of the batch ([PAD], token type 0, no match, offsets -1)."""
     return {"input_ids": pad_sequence([x["input_ids"] for x in xs], batch_first=True, padding_value=0),
             "token_type_ids": pad_sequence([x["token_type_ids"] for x in xs], batch_first=True, padding_value=0),
+            "match_ids": pad_sequence([x["match_ids"] for x in xs], batch_first=True, padding_value=0),
             "offsets": pad_sequence([x["offsets"] for x in xs], batch_first=True, padding_value=-1),
             "context": [x["context"] for x in xs]}
 
@@ -229,6 +233,7 @@ def question_input(context: str, question: str, info: dict[str, Any]) -> dict[st
     pad = int(info.get("pad_id", 0))
     return {"input_ids": torch.cat([x["input_ids"], torch.full((room,), pad, dtype=torch.long)]),
             "token_type_ids": torch.cat([x["token_type_ids"], torch.zeros(room, dtype=torch.long)]),
+            "match_ids": torch.cat([x["match_ids"], torch.zeros(room, dtype=torch.long)]),
             "offsets": torch.cat([x["offsets"], torch.full((room, 2), -1, dtype=torch.long)]),
             "context": context, "question": question}
 

@@ -104,32 +104,56 @@ def transformer_mlm(vocab_size: int, pad_id: int = 0, max_length: int = 512, wid
 class QuestionAnswerer(nn.Module):
     """nlp/transformer's encoder (same tensor names as TransformerMLM's, so nlp/report-mlm's weights carry over
     with init_from) reading [CLS] question [SEP] report [SEP], with two heads: the answer class from [CLS]
-    (yes, no, a closed answer, or 'a span of the report') and start/end logits at every token."""
+    (yes, no, a closed answer, or 'a span of the report') and start/end logits at every token. A report token
+    that also occurs in the question gets a learned embedding added to its word's (zero at the start, so a
+    pretrained encoder starts from what it learned). With evidence_pool, each answer's logit also gets the
+    highest of its per-token evidence over the report's tokens: "yes, there is a granuloma" rests on one
+    un-negated mention, which a token sees more easily than [CLS] does (multiple-instance pooling)."""
 
-    def __init__(self, encoder: BertModel, num_answers: int, pad_id: int, max_length: int, dropout: float):
+    def __init__(self, encoder: BertModel, num_answers: int, pad_id: int, max_length: int, dropout: float,
+                 question_match: bool = True, evidence_pool: bool = True):
         super().__init__()
         self.pad_id, self.max_length = pad_id, max_length
         self.encoder = encoder
         width = encoder.config.hidden_size
+        self.match = nn.Embedding(2, width) if question_match else None
+        if self.match is not None:
+            nn.init.zeros_(self.match.weight)
         self.answer_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, width), nn.GELU(),
                                          nn.Dropout(dropout), nn.Linear(width, num_answers))
         self.span_head = nn.Linear(width, 2)
+        self.evidence_head = nn.Linear(width, num_answers) if evidence_pool else None
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                match_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         input_ids = input_ids[:, : self.max_length]
         if token_type_ids is not None:
             token_type_ids = token_type_ids[:, : self.max_length]
-        hidden = self.encoder(input_ids=input_ids, attention_mask=(input_ids != self.pad_id).long(),
+        words = self.encoder.embeddings.word_embeddings(input_ids)
+        if self.match is not None and match_ids is not None:
+            words = words + self.match(match_ids[:, : self.max_length])
+        hidden = self.encoder(inputs_embeds=words, attention_mask=(input_ids != self.pad_id).long(),
                               token_type_ids=token_type_ids).last_hidden_state
         start, end = self.span_head(hidden).unbind(-1)
-        return {"answer_logits": self.answer_head(hidden[:, 0]), "start_logits": start, "end_logits": end}
+        answer = self.answer_head(hidden[:, 0])
+        if self.evidence_head is not None:
+            text = input_ids != self.pad_id
+            if token_type_ids is not None:
+                text = text & (token_type_ids == 0)
+            text[:, 0] = text[:, 0] | ~text.any(1)  # an input with no text at all pools [CLS]
+            evidence = self.evidence_head(hidden).float().masked_fill(~text[..., None], float("-inf"))
+            answer = answer + evidence.amax(1).to(answer.dtype)
+        return {"answer_logits": answer, "start_logits": start, "end_logits": end}
 
 
 def qa_encoder(num_answers: int, vocab_size: int, pad_id: int = 0, max_length: int = 256, width: int = 128,
-               depth: int = 2, heads: int = 4, dropout: float = 0.1) -> nn.Module:
-    """nlp/transformer's encoder with an answer-class head and a span head (question answering)."""
+               depth: int = 2, heads: int = 4, dropout: float = 0.1, question_match: bool = True,
+               evidence_pool: bool = True) -> nn.Module:
+    """nlp/transformer's encoder with an answer-class head and a span head (question answering);
+    question_match: mark the report's tokens that occur in the question; evidence_pool: add each answer's
+    strongest per-token evidence in the report to its logit."""
     encoder = transformer(2, vocab_size, pad_id, max_length, width, depth, heads, dropout).encoder
-    return QuestionAnswerer(encoder, num_answers, pad_id, max_length, dropout)
+    return QuestionAnswerer(encoder, num_answers, pad_id, max_length, dropout, question_match, evidence_pool)
 
 
 def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256,

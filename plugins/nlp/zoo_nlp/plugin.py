@@ -153,10 +153,13 @@ def zoo_models():
         ModelSpec(name="nlp/qa-encoder", summary="nlp/transformer's encoder reading [CLS] question [SEP] text, "
                   "with an answer-class head on [CLS] and a start/end span head",
                   factory="zoo_nlp.models:qa_encoder", task="zoo_nlp.tasks:QuestionAnsweringTask",
-                  input="x = {'input_ids', 'token_type_ids'} N x L (question type 1, text type 0); outputs "
-                        "answer_logits N x answers, start_logits and end_logits N x L",
+                  input="x = {'input_ids', 'token_type_ids', 'match_ids'} N x L (question type 1, text type 0; "
+                        "match 1 where a text token occurs in the question); outputs answer_logits N x answers, "
+                        "start_logits and end_logits N x L",
                   notes="Its encoder's tensors carry nlp/transformer-mlm's names: start it from nlp/report-mlm "
-                        "with --set init_from=RUN_DIR. model.width, model.depth, model.heads, model.dropout."),
+                        "with --set init_from=RUN_DIR. model.width, model.depth, model.heads, model.dropout, "
+                        "model.question_match (a learned mark on the text's tokens that occur in the question), "
+                        "model.evidence_pool (each answer's strongest per-token evidence added to its logit)."),
         ModelSpec(name="nlp/t5", summary="small T5 encoder-decoder from scratch (transformers), beam-search generation",
                   factory="zoo_nlp.models:t5_small", task="zoo_nlp.tasks:Seq2SeqTask",
                   input="source ids N x L and target ids N x T (teacher forcing); generates while evaluating",
@@ -223,7 +226,8 @@ def zoo_recipes():
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 128, "lr": 1e-3, "weight_decay": 0.01,
                       "task.label_smoothing": 0.0, "warmup": 0.1, "data.limit": 0, "data.vocab_size": 6000,
                       "data.max_length": 256, "data.max_answer_length": 16, "data.min_answer_count": 2,
-                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.dropout": 0.1},
+                      "model.width": 128, "model.depth": 2, "model.heads": 4, "model.dropout": 0.1,
+                      "model.question_match": True, "model.evidence_pool": True},
             notes="Start from the masked-LM encoder: zoo train nlp/report-mlm, then zoo train nlp/report-qa --set "
                   "init_from=MLM_RUN_DIR (same data.vocab_size and data.limit: the same tokenizer). Baselines "
                   "(keyword rules with negation cues; the most common answer per question type): zoo_nlp.questions "

@@ -210,7 +210,8 @@ class QuestionAnsweringTask(Task):
     predict_options = ("questions",)
 
     def forward(self, model: nn.Module, x: Any) -> dict[str, Any]:
-        out = dict(model(input_ids=x["input_ids"], token_type_ids=x.get("token_type_ids")))
+        out = dict(model(input_ids=x["input_ids"], token_type_ids=x.get("token_type_ids"),
+                         match_ids=x.get("match_ids")))
         out["offsets"], out["context"] = x["offsets"], x["context"]  # to read span answers out of the report
         return out
 
