@@ -7,9 +7,11 @@ Default data (games/chess-stockfish): positions from
 - puzzles and studies: every position of the PGN files in pychess's learn/ folder (lichess practice studies,
   composed mates in 4), except the mate-in-2 and mate-in-3 puzzles, which are kept for evaluation;
 - random playouts: a random number of uniformly random moves from the start.
-Every position is analysed by Stockfish to `data.depth` (best move, principal variation, score). Labels are
-cached one JSON line per position under $ZOO_CACHE/games/chess/, written as they come: labelling runs once,
-and a job stopped midway continues where it was. A game's positions stay in one split (zoo.data.grouped_split).
+Every position is analysed by Stockfish to `data.depth` (best move, principal variation, score), in `data.workers`
+processes (chess_labels.py: walks seeded by (seed, walk), so the positions are the same whatever the number of
+workers). Labels are cached one JSON line per position under $ZOO_CACHE/games/chess/, in a file named by the
+engine's version and the depth, written as they come: labelling runs once, and a job stopped midway continues
+where it was. A game's positions stay in one split (zoo.data.grouped_split).
 Training also takes the positions along each training label's principal variation (`data.pv_plies` of them,
 labelled by the next move of that variation; the engine's shallower view of them), never valid or test.
 """
