@@ -134,6 +134,64 @@ def test_labels_are_cached_and_an_interrupted_job_does_not_redo_them(tmp_path, m
     assert {r["source"] for r in whole} >= {"puzzles", "book", "random playouts"}
 
 
+def test_parallel_labelling_gives_the_serial_rows_and_shares_one_cache(tmp_path, monkeypatch):
+    require(have_pychess(), "pychess data missing: python -m zoo_games.pychess_data")
+    from zoo_games.chess_data import LabelCache, Labeller, gather
+
+    log = tmp_path / "goes.log"
+    monkeypatch.setenv("ZOO_STOCKFISH", FAKE)
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    def run(cache: str, workers: int = 1) -> list[dict]:  # walks of 16 plies: several walks in 60 positions
+        return gather(60, 1, seed=0, playout_plies=16, labeller=Labeller(1, LabelCache(tmp_path / cache)),
+                      progress=False, workers=workers)
+
+    serial, parallel = run("serial.jsonl"), run("parallel.jsonl", workers=2)
+    same = ("fen", "move", "pv", "cp", "mate", "engine", "group", "source")  # all but the seconds each took
+    assert [[r[k] for k in same] for r in parallel] == [[r[k] for k in same] for r in serial]
+    assert {r["source"] for r in serial} >= {"puzzles", "random playouts", "book", "engine playouts"}
+    assert len({r["group"] for r in serial if r["group"].startswith("book#")}) >= 2  # several walks were assembled
+    assert {r["engine"] for r in serial} == {"fake"}
+    # the workers wrote one cache: a serial run on it asks the engine nothing
+    before = sum(1 for _ in open(log))
+    again = run("parallel.jsonl")
+    assert sum(1 for _ in open(log)) == before and [r["fen"] for r in again] == [r["fen"] for r in serial]
+
+
+def test_the_label_cache_is_named_by_engine_version_and_depth_and_reads_what_others_append(tmp_path, monkeypatch):
+    from zoo_games.chess_data import LabelCache, label_path
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    assert label_path(10, "Stockfish 15.1").name == "stockfish-15.1-depth10.jsonl"
+    assert label_path(12, "Stockfish 16").name == "stockfish-16-depth12.jsonl"
+    mine, theirs = LabelCache(tmp_path / "c.jsonl"), LabelCache(tmp_path / "c.jsonl")
+    theirs.add({"fen": "a", "move": "e2e4"})
+    with open(tmp_path / "c.jsonl", "a") as fh:
+        fh.write('{"fen": "b", "mo')  # a line still being written (or cut by a kill) is not read
+    assert mine.get("a") == {"fen": "a", "move": "e2e4"} and "b" not in mine
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_missing_stockfish_is_one_line_when_labelling_in_any_number_of_processes(tmp_path, monkeypatch, workers):
+    require(have_pychess(), "pychess data missing: python -m zoo_games.pychess_data")
+    from zoo_games.chess_data import LabelCache, Labeller, gather
+
+    monkeypatch.setenv("ZOO_STOCKFISH", "/nonexistent/stockfish")
+    with pytest.raises(DataMissing, match="^ZOO_STOCKFISH=/nonexistent/stockfish: no such program$"):
+        gather(40, 1, seed=3, labeller=Labeller(1, LabelCache(tmp_path / "a.jsonl")), progress=False, workers=workers)
+
+
+def test_the_cli_names_a_missing_stockfish_in_one_line_with_labelling_workers(tmp_path):
+    require(have_pychess(), "pychess data missing: python -m zoo_games.pychess_data")
+    from zoo.testing import run_zoo
+
+    result = run_zoo("train", "games/chess-stockfish", "--set", "data.explore=0.2", "--set", "data.positions=40",
+                     "--set", "data.workers=2", "--out", str(tmp_path / "run"),
+                     env={"ZOO_STOCKFISH": "/nonexistent/stockfish"})
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == "error: ZOO_STOCKFISH=/nonexistent/stockfish: no such program"
+    assert "Traceback" not in result.err
+
+
 def test_a_crashing_or_hanging_engine_is_restarted_and_labels_already_cached_are_kept(tmp_path, monkeypatch):
     from zoo_games.chess_data import LabelCache, Labeller
     from zoo_games.engines import Stockfish

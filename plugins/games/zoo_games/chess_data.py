@@ -7,34 +7,36 @@ Default data (games/chess-stockfish): positions from
 - puzzles and studies: every position of the PGN files in pychess's learn/ folder (lichess practice studies,
   composed mates in 4), except the mate-in-2 and mate-in-3 puzzles, which are kept for evaluation;
 - random playouts: a random number of uniformly random moves from the start.
-Every position is analysed by Stockfish to `data.depth` (best move, principal variation, score). Labels are
-cached one JSON line per position under $ZOO_CACHE/games/chess/, written as they come: labelling runs once,
-and a job stopped midway continues where it was. A game's positions stay in one split (zoo.data.grouped_split).
+Every position is analysed by Stockfish to `data.depth` (best move, principal variation, score), in `data.workers`
+processes (chess_labels.py: walks seeded by (seed, walk), so the positions are the same whatever the number of
+workers). Labels are cached one JSON line per position under $ZOO_CACHE/games/chess/, in a file named by the
+engine's version and the depth, written as they come: labelling runs once, and a job stopped midway continues
+where it was. A game's positions stay in one split (zoo.data.grouped_split).
 Training also takes the positions along each training label's principal variation (`data.pv_plies` of them,
 labelled by the next move of that variation; the engine's shallower view of them), never valid or test.
 """
 from __future__ import annotations
 
-import fcntl
 import io
-import json
 import logging
 import os
 import re
 import sys
-import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
+from zoo.config import Range
 from zoo.data import DataBundle, grouped_split
 from zoo.paths import cache_dir
+
+from .chess_labels import LabelCache, Labeller, default_workers, label_path, labelled_rows, show_progress  # noqa: F401 - LabelCache, label_path: re-exported
 
 HELD_OUT_PUZZLES = ("mate_in_2.pgn", "mate_in_3.pgn")
 
@@ -151,73 +153,6 @@ def node_eval(node) -> float | None:
     return float(found.group(1)) * 100 if found else None
 
 
-# -- labels: Stockfish, cached -----------------------------------------------------------------------
-class LabelCache:
-    """One JSON line per analysed position, appended and flushed as each label comes (a lock keeps concurrent
-    writers apart); reading skips a line cut short by a kill."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.labels: dict[str, dict] = {}
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the last line of a job killed mid-write
-                self.labels[row["fen"]] = row
-
-    def __contains__(self, fen: str) -> bool:
-        return fen in self.labels
-
-    def get(self, fen: str) -> dict | None:
-        return self.labels.get(fen)
-
-    def add(self, row: dict) -> None:
-        self.labels[row["fen"]] = row
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class Labeller:
-    """Stockfish labels through the cache: a position already labelled is not analysed again."""
-
-    def __init__(self, depth: int, cache: LabelCache | None = None, timeout: float = 30.0):
-        self.depth = depth
-        self.cache = cache if cache is not None else LabelCache(label_path(depth))
-        self.timeout = timeout
-        self.engine = None
-        self.analysed = 0
-
-    def label(self, board) -> dict:
-        fen = board.fen()
-        row = self.cache.get(fen)
-        if row is not None:
-            return row
-        if self.engine is None:
-            from .engines import Stockfish
-            self.engine = Stockfish(timeout=self.timeout)
-        started = time.process_time(), time.perf_counter()
-        found = self.engine.analyse(board, self.depth)
-        row = {"fen": fen, **found, "seconds": round(time.perf_counter() - started[1], 4)}
-        self.cache.add(row)
-        self.analysed += 1
-        return row
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
-
-
-def label_path(depth: int) -> Path:
-    return cache_dir("games", "chess") / f"stockfish-depth{depth}.jsonl"
-
-
 # -- the default positions -------------------------------------------------------------------------
 def puzzle_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "learn").rglob("*.pgn") if p.name not in HELD_OUT_PUZZLES)
@@ -240,86 +175,61 @@ def mate_puzzles(root: Path | None = None) -> dict[int, list[tuple[str, list[str
     return out
 
 
-def gather(count: int, depth: int, seed: int, explore: float = 0.15, playout_plies: int = 60,
-           random_share: float = 0.1, puzzle_share: float = 0.25, labeller: Labeller | None = None, progress: bool = True) -> list[dict]:
-    """`count` labelled positions (dicts with fen, move, cp, mate, pv, group, source), the same for a seed."""
+def plan_positions(count: int, rng, puzzle_share: float, random_share: float) -> list[tuple[str, str, str]]:
+    """(fen, group, source) of the positions that do not depend on labels, in order: every position of each
+    puzzle's and study's main line (games in a seeded order, until `puzzle_share` of `count`), then
+    `random_share` of `count` random playouts (a random number of uniformly random moves from the start).
+    Positions seen before and finished games are left out."""
     import chess
-    import chess.polyglot
 
-    root = pychess_dir()
+    planned: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+
+    def add(board, group: str, source: str) -> None:
+        fen = board.fen()
+        if fen not in seen and not board.is_game_over():
+            seen.add(fen)
+            planned.append((fen, group, source))
+
+    games = puzzle_games(pychess_dir())
+    for k in rng.permutation(len(games)):
+        group, game = games[int(k)]
+        if len(planned) >= puzzle_share * count:
+            break
+        board = game.board()
+        add(board, group, "puzzles")
+        for move in game.mainline_moves():
+            board.push(move)
+            add(board, group, "puzzles")
+    puzzles, target_random, walk = len(planned), int(random_share * count), 0
+    while len(planned) - puzzles < target_random:
+        board = chess.Board()
+        for _ in range(int(rng.integers(2, 60))):
+            moves = list(board.legal_moves)
+            if not moves:
+                break
+            board.push(moves[int(rng.integers(len(moves)))])
+        add(board, f"random#{walk}", "random playouts")
+        walk += 1
+    return planned
+
+
+def gather(count: int, depth: int, seed: int, explore: float = 0.15, playout_plies: int = 60,
+           random_share: float = 0.1, puzzle_share: float = 0.25, labeller: Labeller | None = None,
+           progress: bool = True, workers: int = 1) -> list[dict]:
+    """`count` labelled positions (dicts with fen, move, cp, mate, pv, group, source), the same for a seed whatever
+    the number of `workers` (processes, each with its own Stockfish): the puzzles and random playouts first
+    (plan_positions), then engine playouts from the opening book (chess_labels.walk_rows), each walk seeded by
+    (seed, walk) alone and assembled in walk order."""
     rng = np.random.default_rng(seed)
     labeller = labeller or Labeller(depth)
-    rows: list[dict] = []
-    seen: set[str] = set()
-    started = last_note = time.perf_counter()
-
-    def add(board, group: str, source: str) -> dict | None:
-        nonlocal last_note
-        fen = board.fen()
-        if fen in seen or board.is_game_over():
-            return None
-        seen.add(fen)
-        label = labeller.label(board)
-        rows.append({**label, "group": group, "source": source})
-        if progress and time.perf_counter() - last_note > 30:
-            last_note, spent = time.perf_counter(), time.perf_counter() - started
-            left = spent / len(rows) * (count - len(rows))  # at the pace so far (cached labels come faster)
-            print(f"chess positions: {len(rows)}/{count} ({labeller.analysed} analysed by stockfish, "
-                  f"{spent:.0f} s, about {left / 60:.0f} min left)", file=sys.stderr, flush=True)
-        return label
-
     try:
-        # puzzles and studies: every position of each game's main line, games in a seeded order
-        games = puzzle_games(root)
-        for k in rng.permutation(len(games)):
-            group, game = games[int(k)]
-            if len(rows) >= puzzle_share * count:
-                break
-            board = game.board()
-            add(board, group, "puzzles")
-            for move in game.mainline_moves():
-                board.push(move)
-                add(board, group, "puzzles")
-        puzzles = len(rows)
-        target_random = int(random_share * count)
-        # random playouts
-        walk = 0
-        while len(rows) - puzzles < target_random:
-            board = chess.Board()
-            for _ in range(int(rng.integers(2, 60))):
-                moves = list(board.legal_moves)
-                if not moves:
-                    break
-                board.push(moves[int(rng.integers(len(moves)))])
-            add(board, f"random#{walk}", "random playouts")
-            walk += 1
-        # real openings from the book, then engine playouts
-        with chess.polyglot.open_reader(root / "pychess_book.bin") as book:
-            walk = 0
-            while len(rows) < count:
-                board, group = chess.Board(), f"book#{walk}"
-                in_book = True
-                for ply in range(playout_plies):
-                    if board.is_game_over() or len(rows) >= count:
-                        break
-                    entries = list(book.find_all(board)) if in_book else []
-                    if entries:
-                        weights = np.array([e.weight for e in entries], dtype=float) + 1e-9
-                        move = entries[int(rng.choice(len(entries), p=weights / weights.sum()))].move
-                        add(board, group, "book")
-                    else:
-                        in_book = False
-                        label = add(board, group, "engine playouts") or labeller.label(board)
-                        moves = list(board.legal_moves)
-                        if rng.random() < explore:
-                            move = moves[int(rng.integers(len(moves)))]
-                        else:
-                            move = chess.Move.from_uci(label["move"])
-                    board.push(move)
-                walk += 1
+        planned = plan_positions(count, rng, puzzle_share, random_share)
+        rows = labelled_rows(planned, count, seed, pychess_dir() / "pychess_book.bin", explore, playout_plies,
+                             labeller, workers=workers)
+        return show_progress(rows, count, enabled=progress)
     finally:
         labeller.close()
-    return rows[:count]
 
 
 def pv_positions(rows: list[dict], plies: int) -> list[dict]:
@@ -395,32 +305,42 @@ def split_rows(rows: list[dict], seed: int) -> tuple[list[dict], list[dict], lis
 
 def chess_stockfish(data=None, seed: int = 0, positions: int = 12000, depth: int = 10, explore: float = 0.15,
                     random_share: float = 0.1, puzzle_share: float = 0.25, pv_plies: int = 4, play_simulations: int = 32,
-                    mate_k: int = 3, stockfish_skills: str = "0,1,2,3") -> DataBundle:
-    """Stockfish-labelled positions (see the module's docstring), or a user's PGN files with --data."""
+                    mate_k: int = 3, stockfish_skills: str = "0,1,2,3", workers: Annotated[int, Range(0)] = 0,
+                    train_positions: Annotated[int, Range(0)] = 0) -> DataBundle:
+    """Stockfish-labelled positions (see the module's docstring), or a user's PGN files with --data. `workers`:
+    labelling processes, each with its own Stockfish (0: one per core; the positions are the same whatever it is).
+    `train_positions`: keep only the first that many labelled training positions, games in the split's shuffled
+    order (0: all); valid and test are unchanged, so runs with different amounts of data are scored on the same positions."""
     skills = [int(s) for s in str(stockfish_skills).split(",") if s.strip()]
     info = {"play_simulations": play_simulations, "mate_k": mate_k, "stockfish_skills": skills, "depth": depth}
     if data is not None:
         return bundle(*user_games(Path(data), seed), {**info, "source": "pgn"})
     if positions < 30:
         raise ZooError(f"--set data.positions: at least 30 positions, got {positions}")
-    rows = default_rows(positions, depth, seed, explore, random_share, puzzle_share)
+    rows = default_rows(positions, depth, seed, explore, random_share, puzzle_share, workers or default_workers())
     train, valid, test = split_rows(rows, seed)
+    if train_positions:
+        if train_positions > len(train):
+            raise ZooError(f"--set data.train_positions: at most the {len(train)} training positions of "
+                           f"data.positions={positions}, got {train_positions}")
+        train = train[:train_positions]  # games come in the split's shuffled order: a random subset of games
     train = train + pv_positions(train, pv_plies)
     return bundle(train, valid, test, {**info, "source": "stockfish"})
 
 
 def default_rows(positions: int, depth: int, seed: int, explore: float, random_share: float,
-                 puzzle_share: float) -> list[dict]:
+                 puzzle_share: float, workers: int = 1) -> list[dict]:
     """The labelled default positions: those shipped with the plugin (zoo_games/resources, made by
     `python -m zoo_games.prepare chess` with the default settings) when they are what is asked for, else gathered
-    and labelled here (Stockfish needed; labels cached)."""
+    and labelled here by `workers` processes (Stockfish needed; labels cached)."""
     from .shipped import chess_resource, read_resource
 
     defaults = (seed, explore, random_share, puzzle_share) == (0, 0.15, 0.1, 0.25)
     shipped = read_resource(chess_resource(depth)) if defaults else []
     if len(shipped) >= positions:
         return shipped[:positions]
-    return gather(positions, depth, seed, explore=explore, random_share=random_share, puzzle_share=puzzle_share)
+    return gather(positions, depth, seed, explore=explore, random_share=random_share, puzzle_share=puzzle_share,
+                  workers=workers)
 
 
 # -- users' own games --------------------------------------------------------------------------------

@@ -84,12 +84,20 @@ class Stockfish:
         kind = "stopped answering" if isinstance(last, TimeoutError) else f"failed ({last})"
         raise ZooError(f"stockfish {kind} on {what} {self.retries + 1} times in a row")
 
-    def analyse(self, board, depth: int) -> dict:
-        """Best move, principal variation and score (centipawns or mate, from the side to move) at `depth`."""
+    def name(self) -> str:
+        """The engine's UCI name and version ("Stockfish 15.1"), starting it if need be."""
+        engine = self.engine or self._start()
+        return str(engine.id.get("name", "unknown engine"))
+
+    def analyse(self, board, depth: int, new_game: bool = False) -> dict:
+        """Best move, principal variation and score (centipawns or mate, from the side to move) at `depth`.
+        `new_game`: send ucinewgame first (the hash and history tables cleared), so the result depends on the
+        position alone, not on what the engine analysed before."""
         import chess.engine
 
+        limit = chess.engine.Limit(depth=depth, time=self.timeout)
         info = self._call(f"position {board.fen()}",
-                          lambda e: e.analyse(board, chess.engine.Limit(depth=depth, time=self.timeout)))
+                          lambda e: e.analyse(board, limit, game=object() if new_game else None))
         pv = info.get("pv") or []
         if not pv:
             raise ZooError(f"stockfish gave no move for {board.fen()}")

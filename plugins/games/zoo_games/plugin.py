@@ -66,11 +66,14 @@ def zoo_datasets():
                            "the value is the engine evaluation in the move's comment ([%eval 0.35] or +0.35/12) "
                            "when there is one, else the game's result. A game with an illegal move or FEN is named "
                            "and left out; the others are kept.",
-            notes="Labelling runs once: one JSON line per position under $ZOO_CACHE/games/chess/, written as it comes, "
-                  "so a job stopped midway continues where it was; a crashed or hung Stockfish is restarted. "
+            notes="Labelling runs once, in data.workers processes (0: one per core), each with its own Stockfish: one "
+                  "JSON line per position under $ZOO_CACHE/games/chess/<engine version>-depth<depth>.jsonl, written as "
+                  "it comes, so a job stopped midway continues where it was; a crashed or hung Stockfish is restarted. "
+                  "The positions are the same for a seed whatever the number of workers. "
                   "Splits (80/10/10) keep each game's positions together. The mate-in-2 and mate-in-3 puzzles of "
                   "pychess are never trained on: the test scores them. Training also takes data.pv_plies positions "
-                  "along each training label's principal variation."),
+                  "along each training label's principal variation; data.train_positions=N keeps the first N training "
+                  "positions (valid and test unchanged), to measure what more data buys."),
         DatasetSpec(
             name="games/go9-gnugo",
             summary="9x9 Go positions from GNU Go's games against itself and from random openings, labelled by its moves",

@@ -14,23 +14,37 @@ import time
 from .shipped import chess_resource, go_resource, write_resource
 
 
+def children_cpu() -> float:
+    """CPU seconds of the child processes waited for (the labelling workers, and the engines they waited for)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m zoo_games.prepare", description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["chess", "go"])
     parser.add_argument("--positions", type=int, default=12000, help="chess: positions to label")
     parser.add_argument("--depth", type=int, default=10, help="chess: Stockfish depth")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="chess: labelling processes, each with its own Stockfish (default 0: one per core)")
     parser.add_argument("--games", type=int, default=300, help="go: games to play")
     parser.add_argument("--level", type=int, default=1, help="go: GNU Go level")
     args = parser.parse_args(argv)
     started = time.time()
     if args.what == "chess":
-        from .chess_data import gather
+        from .chess_data import default_workers, gather
 
-        rows = gather(args.positions, args.depth, seed=0)
-        keep = ("fen", "move", "pv", "cp", "mate", "depth", "seconds", "group", "source")
+        workers = args.workers or default_workers()
+        cpu = time.process_time(), children_cpu()
+        rows = gather(args.positions, args.depth, seed=0, workers=workers)
+        keep = ("fen", "move", "pv", "cp", "mate", "depth", "engine", "seconds", "group", "source")
         write_resource(chess_resource(args.depth), [{k: r.get(k) for k in keep} for r in rows])
-        print(f"{len(rows)} positions, {sum(r['seconds'] for r in rows) / 60:.1f} min of Stockfish "
-              f"({(time.time() - started) / 60:.1f} min now) -> {chess_resource(args.depth)}")
+        used = time.process_time() - cpu[0] + children_cpu() - cpu[1]
+        print(f"{len(rows)} positions, {sum(r['seconds'] for r in rows) / 60:.1f} min of Stockfish, {workers} "
+              f"workers: {(time.time() - started) / 60:.1f} min wall, {used / 60:.1f} min CPU (this process, its "
+              f"workers and their engines) -> {chess_resource(args.depth)}")
     else:
         from .go_data import gnugo_games
 
