@@ -201,7 +201,7 @@ def test_a_crashing_or_hanging_engine_is_restarted_and_labels_already_cached_are
     monkeypatch.setenv("FAKE_CRASH_AT", "2")
     monkeypatch.setenv("FAKE_HANG_AT", "4")
     labeller = Labeller(1, LabelCache(tmp_path / "labels.jsonl"))
-    labeller.engine = Stockfish(timeout=1.0)
+    labeller.engine = Stockfish(timeout=3.0)
     boards = [chess.Board()]
     for uci in ("e2e4", "e7e5", "g1f3"):
         boards.append(boards[-1].copy())
