@@ -9,7 +9,7 @@ with the run's data.play_simulations (MCTS) and Stockfish thinks 0.05 s a move w
 Black in the even games, GNU Go (a fresh seeded process a game) referees by final_score, komi 7.
 
 Environment: GAMES_PLAY_CHESS_RUN / GAMES_PLAY_GO_RUN, run folders already trained (otherwise the recipe is trained
-here with its defaults, one torch thread); GAMES_PLAY_GAMES (40); GAMES_PLAY_SKILLS, Stockfish Skill Levels
+here with its defaults, one torch thread, its own test games cut to 2); GAMES_PLAY_GAMES (40); GAMES_PLAY_SKILLS, Stockfish Skill Levels
 ("0,1,2,3"); GAMES_PLAY_LEVELS, GNU Go levels ("1"); GAMES_PLAY_ONLY=chess or go to play one game only.
 """
 from __future__ import annotations
@@ -38,7 +38,9 @@ def trained(recipe: str, env: str) -> tuple[Path, str]:
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train(recipe, sets={"threads": "1", "grad_stats_every": "0"}, out=str(out), callbacks=[])
+        # eval_budget only sizes the run's own test games (played again, more of them, below): 2 saves their time
+        train(recipe, sets={"threads": "1", "grad_stats_every": "0", "task.eval_budget": "2"}, out=str(out),
+              callbacks=[])
     wall = time.perf_counter() - started
     print(f"trained {recipe} in {wall:.0f} s", file=sys.stderr, flush=True)
     return out, f"trained here with its defaults in {wall:.0f} s"
