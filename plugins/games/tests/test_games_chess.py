@@ -398,3 +398,35 @@ def test_uci_lets_python_chess_play_the_network(chess_run):
         assert engine.id["name"] == "zoo games/chess-stockfish"
     finally:
         engine.quit()
+
+
+def test_a_bigger_set_scored_on_a_smaller_sets_split_never_trains_on_its_held_out_games_or_fens(monkeypatch):
+    """data.split_of: valid and test are those of the smaller set; no training position (nor a position along a
+    training label's variation) is a held-out FEN or comes from a held-out game, even when the bigger set, gathered
+    in another order, holds a held-out position under another game's name."""
+    import zoo_games.chess_data as chess_data
+    from zoo_games.shipped import chess_resource
+
+    require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
+    small = chess_data.chess_stockfish(positions=6000, stockfish_skills="")
+    held = set(small.valid.fens) | set(small.test.fens)
+    real = chess_data.default_rows
+    rows = real(7200, 10, 0, 0.15, 0.1, 0.25)[::-1]  # another order: its own split would differ
+    stray = next(r for r in rows if r["fen"] in set(small.test.fens))
+    rows.append({**stray, "group": "elsewhere#0"})  # a held-out position reached in a game of its own
+    held_groups = {r["group"] for r in rows if r["fen"] in held}
+    further = {**real(7300, 10, 0, 0.15, 0.1, 0.25)[-1], "group": stray["group"]}
+    rows.insert(0, further)  # a held-out game going on past where the smaller set stopped (a new position)
+    monkeypatch.setattr(chess_data, "default_rows", lambda n, *a: rows if n == 7200 else real(n, *a))
+    big = chess_data.chess_stockfish(positions=7200, split_of=6000, stockfish_skills="")
+    assert big.test.fens == small.test.fens and big.valid.fens == small.valid.fens
+    assert not held & set(big.train.fens)
+    trained = [f for f, s in zip(big.train.fens, big.train.sources) if s != "pv"]
+    group_of = {r["fen"]: r["group"] for r in rows[:-1]}
+    assert further["fen"] not in trained and not {group_of[f] for f in trained} & held_groups
+    assert 7200 - len(held) - 100 <= len(trained) <= 7200 - len(held)  # nothing else left out
+    # the variations of the kept training labels do run into held-out positions: they were left out
+    kept = [r for r in rows if r["fen"] in set(trained)]
+    assert held & {r["fen"] for r in chess_data.pv_positions(kept, 4)}
+    with pytest.raises(ZooError, match="data.split_of"):
+        chess_data.chess_stockfish(positions=1200, split_of=1200, stockfish_skills="")

@@ -306,11 +306,15 @@ def split_rows(rows: list[dict], seed: int) -> tuple[list[dict], list[dict], lis
 def chess_stockfish(data=None, seed: int = 0, positions: int = 12000, depth: int = 10, explore: float = 0.15,
                     random_share: float = 0.1, puzzle_share: float = 0.25, pv_plies: int = 4, play_simulations: int = 32,
                     mate_k: int = 3, stockfish_skills: str = "0,1,2,3", workers: Annotated[int, Range(0)] = 0,
-                    train_positions: Annotated[int, Range(0)] = 0) -> DataBundle:
+                    train_positions: Annotated[int, Range(0)] = 0, split_of: Annotated[int, Range(0)] = 0) -> DataBundle:
     """Stockfish-labelled positions (see the module's docstring), or a user's PGN files with --data. `workers`:
     labelling processes, each with its own Stockfish (0: one per core; the positions are the same whatever it is).
     `train_positions`: keep only the first that many labelled training positions, games in the split's shuffled
-    order (0: all); valid and test are unchanged, so runs with different amounts of data are scored on the same positions."""
+    order (0: all); valid and test are unchanged, so runs with different amounts of data are scored on the same positions.
+    `split_of` (fewer than `positions`; 0: off): valid and test are those of data.positions=split_of (e.g. the 12,000
+    shipped), and training takes every other position of the `positions` whose game and FEN are in neither (a
+    bigger set is gathered in another order, so its own split would put held-out games in training): runs on more
+    data are scored on the same held-out positions."""
     skills = [int(s) for s in str(stockfish_skills).split(",") if s.strip()]
     info = {"play_simulations": play_simulations, "mate_k": mate_k, "stockfish_skills": skills, "depth": depth}
     if data is not None:
@@ -318,14 +322,36 @@ def chess_stockfish(data=None, seed: int = 0, positions: int = 12000, depth: int
     if positions < 30:
         raise ZooError(f"--set data.positions: at least 30 positions, got {positions}")
     rows = default_rows(positions, depth, seed, explore, random_share, puzzle_share, workers or default_workers())
-    train, valid, test = split_rows(rows, seed)
+    if split_of:
+        if not 30 <= split_of < positions:
+            raise ZooError(f"--set data.split_of: at least 30 and fewer than data.positions={positions}, got {split_of}")
+        _, valid, test = split_rows(default_rows(split_of, depth, seed, explore, random_share, puzzle_share,
+                                                 workers or default_workers()), seed)
+        train = held_out_removed(rows, valid + test, seed)
+    else:
+        train, valid, test = split_rows(rows, seed)
     if train_positions:
         if train_positions > len(train):
             raise ZooError(f"--set data.train_positions: at most the {len(train)} training positions of "
                            f"data.positions={positions}, got {train_positions}")
         train = train[:train_positions]  # games come in the split's shuffled order: a random subset of games
-    train = train + pv_positions(train, pv_plies)
-    return bundle(train, valid, test, {**info, "source": "stockfish"})
+    extra = pv_positions(train, pv_plies)
+    if split_of:  # a variation can run into a held-out position
+        extra = held_out_removed(extra, valid + test, None)
+    info = {**info, "source": "stockfish", "labelled_train": len(train)}
+    return bundle(train + extra, valid, test, info)
+
+
+def held_out_removed(rows: list[dict], held_out: list[dict], seed: int | None) -> list[dict]:
+    """The rows whose game (group) and FEN are those of no held-out row; with a seed, whole games in a seeded
+    shuffled order (as a split's), else in their order."""
+    groups, fens = {r["group"] for r in held_out}, {r["fen"] for r in held_out}
+    kept = [r for r in rows if r["group"] not in groups and r["fen"] not in fens]
+    if seed is None:
+        return kept
+    names = list(dict.fromkeys(r["group"] for r in kept))
+    rank = {names[k]: i for i, k in enumerate(np.random.default_rng(seed).permutation(len(names)))}
+    return sorted(kept, key=lambda r: rank[r["group"]])  # stable: a game's positions keep their order
 
 
 def default_rows(positions: int, depth: int, seed: int, explore: float, random_share: float,

@@ -73,7 +73,9 @@ def zoo_datasets():
                   "Splits (80/10/10) keep each game's positions together. The mate-in-2 and mate-in-3 puzzles of "
                   "pychess are never trained on: the test scores them. Training also takes data.pv_plies positions "
                   "along each training label's principal variation; data.train_positions=N keeps the first N training "
-                  "positions (valid and test unchanged), to measure what more data buys."),
+                  "positions (valid and test unchanged), to measure what more data buys; data.split_of=12000 with "
+                  "data.positions=24000 keeps the valid and test of the 12,000 and trains on the other positions, "
+                  "leaving out every game and FEN held out there."),
         DatasetSpec(
             name="games/go9-gnugo",
             summary="9x9 Go positions from GNU Go's games against itself and from random openings, labelled by its moves",
