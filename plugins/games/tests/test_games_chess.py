@@ -4,6 +4,8 @@ UCI and annotates PGNs."""
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import chess
@@ -209,6 +211,11 @@ def test_a_crashing_or_hanging_engine_is_restarted_and_labels_already_cached_are
     rows = [labeller.label(b) for b in boards]
     assert labeller.engine.restarts == 2 and len(rows) == 4
     labeller.close()
+    # every engine's background thread ends, the hung one's too: else the interpreter waits for it at exit
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("SimpleEngine") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("SimpleEngine")]
     again = Labeller(1, LabelCache(tmp_path / "labels.jsonl"))
     assert [again.label(b)["move"] for b in boards] == [r["move"] for r in rows] and again.analysed == 0
 

@@ -38,6 +38,23 @@ def gnugo_command() -> list[str]:
     return find_binary("gnugo", "gnugo", "ZOO_GNUGO")
 
 
+def settle_exit_code(engine, after: float = 1.0) -> None:
+    """python-chess (1.11) never records the exit code of an engine killed while a timed-out analysis is pending:
+    its connection_lost raises on the analysis it already cancelled before setting the code, so the engine's
+    background thread waits forever and the interpreter with it at exit. Record it ourselves, `after` seconds
+    after closing (by then a cleanly stopped engine has recorded its own and this does nothing)."""
+    protocol, loop = engine.protocol, engine.protocol.loop
+
+    def settle() -> None:
+        if not protocol.returncode.done():
+            protocol.returncode.set_result(-9)
+
+    try:
+        loop.call_soon_threadsafe(loop.call_later, after, settle)
+    except RuntimeError:  # the loop has already ended: nothing is waiting
+        pass
+
+
 class Stockfish:
     """A Stockfish process that survives its own crashes and hangs: every request has a timeout, and after a crash
     or a timeout the process is started again and the request retried (`retries` times)."""
@@ -65,6 +82,7 @@ class Stockfish:
         if self.engine is not None:
             try:
                 self.engine.close()
+                settle_exit_code(self.engine)
             except Exception:  # noqa: BLE001 - a dead engine may fail to close cleanly; it is gone either way
                 pass
             self.engine = None
