@@ -15,9 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
+from recipes import trained_or_given  # noqa: E402
 from zoo_generation import baselines  # noqa: E402
 from zoo_generation.data.colorize import EXTRA_PHOTOS  # noqa: E402
 from zoo_generation.data.photos import MORE_PHOTOS  # noqa: E402
@@ -57,20 +55,9 @@ def describe(d) -> str:
 
 def main() -> None:
     from zoo.reopen import open_run
-    from zoo.runs import train
 
     given = os.environ.get("COLORIZE_BENCH_RUN", "")
-    out = Path(given) if given else Path(tempfile.mkdtemp(prefix="bench-colorize-")) / "colorize"
-    started = time.perf_counter()
-    if not given:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            train("generation/colorize", sets={"grad_stats_every": "0", "threads": "1", **sets()}, out=str(out),
-                  callbacks=[])
-    took = time.perf_counter() - started
-    if given:
-        took = sum(json.loads(line).get("seconds", float("nan"))
-                   for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
+    out, took = trained_or_given("generation/colorize", given, sets())
     log(f"trained generation/colorize in {took / 60:.1f} min")
     summary = json.loads((out / "summary.json").read_text())
     run = open_run(out, device="cpu")

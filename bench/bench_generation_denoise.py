@@ -16,9 +16,7 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
+from recipes import trained_or_given  # noqa: E402
 from zoo.paths import cache_dir  # noqa: E402
 from zoo_generation import baselines  # noqa: E402
 from zoo_generation.data import denoise as denoise_data  # noqa: E402
@@ -79,7 +78,6 @@ def sets() -> dict[str, str]:
 
 def main() -> None:
     from zoo.reopen import open_run
-    from zoo.runs import train
     from zoo_generation.images import tiled
     from zoo_generation.tasks.image import OVERLAP, TILE, psnr
 
@@ -88,17 +86,7 @@ def main() -> None:
         worker = subprocess.Popen([sys.executable, __file__, "bm3d-worker"], stdout=subprocess.DEVNULL,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
     given = os.environ.get("DENOISE_BENCH_RUN", "")
-    out = Path(given) if given else Path(tempfile.mkdtemp(prefix="bench-denoise-")) / "denoise"
-    started = time.perf_counter()
-    if not given:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            train("generation/denoise", sets={"grad_stats_every": "0", "threads": "1", **sets()}, out=str(out),
-                  callbacks=[])
-    took = time.perf_counter() - started
-    if given:  # a run trained before: its epochs' own wall times (training and validation)
-        took = sum(json.loads(line).get("seconds", float("nan"))
-                   for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
+    out, took = trained_or_given("generation/denoise", given, sets())
     log(f"trained generation/denoise in {took / 60:.1f} min")
     summary = json.loads((out / "summary.json").read_text())
     run = open_run(out, device="cpu")

@@ -30,6 +30,24 @@ def train_defaults(recipe: str, env: str, threads: int = 1,
     return out, seconds, json.loads((out / "summary.json").read_text())
 
 
+def trained_or_given(recipe: str, given: str, sets: dict[str, str]) -> tuple[Path, float]:
+    """A run of `recipe` trained here (one thread, `sets` on its defaults), or the folder `given` (a run trained
+    before, e.g. named by an environment variable); and its training seconds: for a given run, the sum of its
+    epochs' own wall times (training and validation)."""
+    from zoo.runs import train
+
+    if given:
+        out = Path(given)
+        return out, sum(json.loads(line).get("seconds", float("nan"))
+                        for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip())
+    out = Path(tempfile.mkdtemp(prefix="bench-")) / recipe.replace("/", "-")
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(recipe, sets={"grad_stats_every": "0", "threads": "1", **sets}, out=str(out), callbacks=[])
+    return out, time.perf_counter() - started
+
+
 def train_cli(recipe: str, out: Path, sets: list[str], env: dict[str, str] | None = None,
               log: Path | None = None, device: str | None = None) -> float:
     """`zoo train RECIPE --out OUT --set ...` in a child process, as a user runs it; the seconds it took. Its
