@@ -11,7 +11,6 @@ for a smoke test (its figures mean nothing). Connect Four's 60-CPU-minute curve 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from zoo.runs import train
+from zoo_games import match
 
 RECIPES = {  # recipe -> settings beyond its defaults (the engines' levels the issue asks about)
     "games/tictactoe-alphazero": {},
@@ -33,10 +33,8 @@ def wilson(p: float, n: int) -> str:
     """p with its 95% Wilson interval over n trials."""
     if n <= 0:
         return f"{p:.3f}"
-    z = 1.96
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return f"{p:.3f} [{max(0.0, centre - half):.3f}, {min(1.0, centre + half):.3f}] (n={n})"
+    low, high = match.wilson(p, n)
+    return f"{p:.3f} [{low:.3f}, {high:.3f}] (n={n})"
 
 
 def run(name: str, sets: dict[str, str]) -> tuple[dict, float]:

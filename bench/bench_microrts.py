@@ -10,7 +10,6 @@ trained on 8x8, unchanged: the network is fully convolutional).
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults  # noqa: E402
 
 from zoo.reopen import open_run  # noqa: E402
+from zoo_games import match  # noqa: E402
 from zoo_games import microrts_env as env  # noqa: E402
 from zoo_games.microrts_data import EVAL_OPPONENTS, network_player  # noqa: E402
 
@@ -30,11 +30,7 @@ SHRUNK = os.environ.get("MICRORTS_BENCH_SETS", "")
 
 def wilson(wins: int, n: int) -> tuple[float, float]:
     """A 95% Wilson interval of a win rate."""
-    if n == 0:
-        return 0.0, 1.0
-    p, z = wins / n, 1.96
-    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max((centre - half) / (1 + z * z / n), 0.0), min((centre + half) / (1 + z * z / n), 1.0)
+    return match.wilson(wins / n if n else 0.0, n)
 
 
 def table(player, map_name: str, max_steps: int) -> tuple[list[str], dict[str, float], float]:
