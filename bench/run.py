@@ -7,8 +7,10 @@ sections as they were. Each section records the command that produced it.
 from __future__ import annotations
 
 import collections
+import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -19,6 +21,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = re.compile(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->\n", re.S)
+ENV_NAME = re.compile(r"""["']([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)["']""")  # a quoted name like "CONNECT4_BENCH_SETS"
+
+
+def command_of(name: str, path: Path, environ: dict[str, str]) -> str:
+    """The command that reproduces a section: the script, after the environment variables it names that are set
+    (a bench's settings, e.g. CONNECT4_BENCH_SETS=epochs=100, change its figures)."""
+    named = sorted(set(ENV_NAME.findall(path.read_text())))
+    given = [f"{key}={shlex.quote(environ[key])}" for key in named if key in environ]
+    return " ".join([*given, f"python bench/bench_{name}.py"])
 
 
 def header() -> str:
@@ -30,7 +41,6 @@ def header() -> str:
             pass
     cpu = platform.processor() or platform.machine()
     try:
-        import os
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = "?"
@@ -67,7 +77,7 @@ def main(names: list[str]) -> None:
     if unknown:
         sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(scripts)}")
     for name in names or list(scripts):
-        command = f"python bench/bench_{name}.py"
+        command = command_of(name, scripts[name], dict(os.environ))
         print(f"== {command}", flush=True)
         started = time.time()
         code, out, err = run_script(scripts[name])
