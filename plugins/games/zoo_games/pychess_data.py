@@ -6,45 +6,31 @@ training). Only usr/share/pychess/learn and the opening book are kept.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from zoo.paths import cache_dir
+from zoo.paths import cache_dir, unpacked_debian_package
 
 
 def install() -> Path:
     target = cache_dir("games", "pychess")
     if (target / "usr" / "share" / "pychess" / "pychess_book.bin").is_file():
         return target / "usr" / "share" / "pychess"  # unpacked before: `make data` runs this every time
-    for tool in ("apt-get", "dpkg"):
-        if not shutil.which(tool):
-            sys.exit(f"error: {tool} is not here: this needs Debian or Ubuntu (or set ZOO_PYCHESS_DIR to a copy of "
-                     "/usr/share/pychess)")
-    with tempfile.TemporaryDirectory() as tmp:
-        got = subprocess.run(["apt-get", "download", "pychess"], cwd=tmp, capture_output=True, text=True)
-        if got.returncode and os.geteuid() == 0:  # package lists not fetched yet on a fresh machine
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-            got = subprocess.run(["apt-get", "download", "pychess"], cwd=tmp, capture_output=True, text=True)
-        debs = list(Path(tmp).glob("pychess_*.deb"))
-        if got.returncode or not debs:
-            sys.exit(f"error: apt-get download pychess failed: {got.stderr.strip().splitlines()[-1:]} "
-                     "(run apt-get update first?)")
-        unpacked = Path(tmp) / "x"
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(unpacked)], check=True)
-        share = unpacked / "usr" / "share" / "pychess"
-        dest = target / "usr" / "share" / "pychess"
-        if dest.exists():
-            shutil.rmtree(dest)
-        (dest / "learn").parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(share / "learn", dest / "learn")
-        shutil.copy2(share / "pychess_book.bin", dest / "pychess_book.bin")
-        copyright_file = unpacked / "usr" / "share" / "doc" / "pychess" / "copyright"
-        if copyright_file.is_file():
-            shutil.copy2(copyright_file, dest / "copyright")
+    try:
+        with unpacked_debian_package("pychess") as unpacked:
+            share = unpacked / "usr" / "share" / "pychess"
+            dest = target / "usr" / "share" / "pychess"
+            if dest.exists():
+                shutil.rmtree(dest)
+            (dest / "learn").parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(share / "learn", dest / "learn")
+            shutil.copy2(share / "pychess_book.bin", dest / "pychess_book.bin")
+            copyright_file = unpacked / "usr" / "share" / "doc" / "pychess" / "copyright"
+            if copyright_file.is_file():
+                shutil.copy2(copyright_file, dest / "copyright")
+    except RuntimeError as exc:
+        sys.exit(f"error: {exc}")
     return dest
 
 

@@ -50,7 +50,7 @@ def test_colorization_trains_on_the_wallpapers_and_tests_on_twelve_whole_photos(
     bundle = colorize_data.colorize_photos(crop=16, max_side=64, tile=16)
     names = bundle.info["photos"]
     assert len(names["test"]) == len(colorize_data.COLORIZE_TEST) and len(names["valid"]) == 5
-    assert {"analogpattern", "greentock", "sunset", "rocket"} <= set(names["train"])
+    assert {"analogpattern", "greentock", "sunset", "rocket", "ocv_baboon", "ocv_squirrel"} <= set(names["train"])
     assert not set(names["train"]) & (set(names["test"]) | set(names["valid"]))
     # no pixel of a held-out photo is in a training window (each photo's colour is its own)
     red = {name: rgb[0] for name, rgb in colour_catalogue.items()}
@@ -61,7 +61,8 @@ def test_colorization_trains_on_the_wallpapers_and_tests_on_twelve_whole_photos(
     assert "bridge" not in sum(old.values(), []) and set(old["test"]) == set(photos_data.TEST)
 
 
-@pytest.mark.parametrize("name", sorted(colorize_data.EXTRA_PHOTOS))
+@pytest.mark.parametrize("name", sorted(n for n, (where, _, _) in colorize_data.EXTRA_PHOTOS.items()
+                                        if where == "lomiri"))
 def test_the_added_wallpaper_photos_read_in_colour(name):
     where, file, licence = colorize_data.EXTRA_PHOTOS[name]
     path = photos_data.photo_path(where, file)
@@ -186,3 +187,15 @@ def test_the_colorizer_at_half_resolution_gives_logits_at_full_resolution():
     assert not torch.allclose(out[..., 0], out[..., -1])
     with pytest.raises(ZooError, match="model.scale"):
         colorizer(7, scale=3)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (where, _, _) in colorize_data.EXTRA_PHOTOS.items()
+                                        if where == "opencv"))
+def test_the_opencv_photos_read_in_colour_and_train(name):
+    where, file, licence = colorize_data.EXTRA_PHOTOS[name]
+    path = photos_data.photo_path(where, file)
+    if not path.is_file():
+        pytest.skip("OpenCV's photos are not unpacked (`python -m zoo_generation.opencv_photos`, run by `make data`)")
+    array = read_array(path, draft=1024)
+    assert array.ndim == 3 and array.shape[2] == 3 and min(array.shape[:2]) >= 256 and not is_grey(array)
+    assert colorize_data.colorize_split(name) == "train" and "Apache-2.0" in licence

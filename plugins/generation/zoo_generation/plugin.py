@@ -46,11 +46,12 @@ MORE_SPLIT = ("Denoising (data.more_photos=true) holds out 20 whole test photos:
 
 COLOUR_SOURCE = ("; by default (data.more=true) also the photographs of Debian's lomiri-wallpapers-16.04 and "
                  "lomiri-wallpapers-20.04 (15: denoising's 13, analogpattern and greentock) and "
-                 "plasma-workspace-wallpapers (11)")
+                 "plasma-workspace-wallpapers (11), and 18 colour photographs among OpenCV's sample images (Debian's "
+                 "opencv-doc, unpacked by `python -m zoo_generation.opencv_photos`, which `make data` runs)")
 COLOUR_SPLIT = ("Colorization's own split (data.more=true, the default): grey photos are left out; test the 5 colour "
                 "photos of the usual test set and bridge, dragonfly, picture_0b, aitzgorri, seeding (lomiri), "
                 "eveningglow, fallenleaf (plasma): 12 whole photos; valid chelsea, flower, Garden, kite, path; the other "
-                "26 colour photos train. It is not denoising's split of the same photos (which is unchanged): no "
+                "26 colour photos and the 18 OpenCV photos train. It is not denoising's split of the same photos (which is unchanged): no "
                 "colorization model is scored on denoising's photos nor the reverse. data.more=false: the usual split "
                 "of the wheel and mate photos alone (11 colour training photos).")
 
@@ -58,7 +59,9 @@ COLOUR_SPLIT = ("Colorization's own split (data.more=true, the default): grey ph
 def _photos(name, summary, factory, notes="", more=False, colour=False):
     return DatasetSpec(name=name, summary=summary, factory=factory, task="",
                        source=PHOTOS_SOURCE + (MORE_SOURCE if more else COLOUR_SOURCE if colour else ""),
-                       licence=PHOTOS_LICENCE + (MORE_LICENCE if more or colour else ""), bring_your_own=OWN,
+                       licence=PHOTOS_LICENCE + (MORE_LICENCE if more or colour else "")
+                       + ("; OpenCV's photos: Apache-2.0 AND BSD-3-Clause (Debian's copyright file for opencv)"
+                          if colour else ""), bring_your_own=OWN,
                        notes=(notes + " " + SPLIT + (" " + MORE_SPLIT if more else " " + COLOUR_SPLIT if colour
                                                      else "")).strip(),
                        reader="zoo_generation.images:read_image")

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 from zoo import DataMissing
-from zoo.paths import cache_dir
+from zoo.paths import cache_dir, unpacked_debian_package
 
 PREFIX = "images/presets/vehicle/restriction/"
 JARS = ("/usr/share/josm/josm.jar",)
@@ -61,19 +59,7 @@ def install() -> Path:
             if copyright_file.is_file():
                 shutil.copy2(copyright_file, dest / "copyright")
             return dest
-    for tool in ("apt-get", "dpkg"):
-        if not shutil.which(tool):
-            raise RuntimeError(f"{tool} is not here: this needs Debian or Ubuntu")
-    with tempfile.TemporaryDirectory() as tmp:
-        got = subprocess.run(["apt-get", "download", "josm"], cwd=tmp, capture_output=True, text=True)
-        if got.returncode and os.geteuid() == 0:  # package lists not fetched yet on a fresh machine
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-            got = subprocess.run(["apt-get", "download", "josm"], cwd=tmp, capture_output=True, text=True)
-        debs = list(Path(tmp).glob("josm_*.deb"))
-        if got.returncode or not debs:
-            raise RuntimeError(f"apt-get download josm failed: {(got.stderr.strip().splitlines() or [''])[-1]}")
-        unpacked = Path(tmp) / "x"
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(unpacked)], check=True, capture_output=True)
+    with unpacked_debian_package("josm") as unpacked:
         jars = sorted((unpacked / "usr" / "share" / "josm").glob("josm*.jar"))
         if not jars or _extract(jars[0], dest) == 0:
             raise RuntimeError("the josm package holds no sign drawings under " + PREFIX)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from zoo.data import DataBundle
 
+from ..opencv_photos import LICENCE as OPENCV_LICENCE, PHOTOS as OPENCV_PHOTOS
 from .photos import (MORE_PHOTOS, TEST, VALID, HeldOut, Windows, bundle_info, check_crop, prepared, random_crops,
                      random_symmetry)
 
@@ -20,6 +21,8 @@ AB_RANGE = 110.0
 EXTRA_PHOTOS: dict[str, tuple[str, str, str]] = {
     "analogpattern": ("lomiri", "analogpattern_by_Peter_Nerlich.jpg", "CC BY-SA 4.0 (Peter Nerlich)"),
     "greentock": ("lomiri", "greentock_by_Peter_Nerlich.jpg", "CC BY-SA 4.0 (Peter Nerlich)"),
+    # 18 colour photographs among OpenCV's sample images (Debian's opencv-doc), all to train on
+    **{name: ("opencv", file, OPENCV_LICENCE) for name, file in OPENCV_PHOTOS.items()},
 }
 COLORIZE_TEST = TEST + ["bridge", "dragonfly", "picture_0b", "aitzgorri", "seeding", "eveningglow", "fallenleaf"]
 COLORIZE_VALID = VALID + ["kite", "path"]
