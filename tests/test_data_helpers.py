@@ -1,6 +1,7 @@
-"""The core's data helpers that every plugin shares: splits by whole groups."""
+"""The core's data helpers that every plugin shares: splits by whole groups, Debian packages unpacked for their data."""
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -45,3 +46,29 @@ def test_no_part_is_left_empty_while_there_are_groups_for_it(seed):
     rng = random.Random(seed)
     groups = [rng.randrange(5) for _ in range(30)]
     assert all(grouped_split(groups, (0.2,) * 5, seed)) or len(set(groups)) < 5
+
+
+def _fake_tools(folder, apt_get: str) -> None:
+    """apt-get and dpkg stand-ins: `apt-get download P` runs `apt_get` in its folder; `dpkg -x DEB DIR` writes
+    DIR/usr/share/doc/P/copyright naming the .deb."""
+    import stat
+
+    for name, body in (("apt-get", apt_get),
+                       ("dpkg", 'mkdir -p "$3/usr/share/doc/pkg" && basename "$2" > "$3/usr/share/doc/pkg/copyright"')):
+        tool = folder / name
+        tool.write_text(f"#!/bin/sh\n{body}\n")
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+
+
+def test_a_debian_package_is_unpacked_without_installing_it_and_a_failure_is_one_line(tmp_path, monkeypatch):
+    from zoo.paths import unpacked_debian_package
+
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    _fake_tools(tmp_path, 'touch "pkg_1.0_all.deb"')
+    with unpacked_debian_package("pkg") as root:
+        assert (root / "usr/share/doc/pkg/copyright").read_text().strip() == "pkg_1.0_all.deb"
+    assert not root.exists()  # the unpacked files are gone once the data module has copied what it needs
+    _fake_tools(tmp_path, 'echo "E: Unable to locate package pkg" >&2; exit 100')
+    with pytest.raises(RuntimeError, match=r"^apt-get download pkg failed: E: Unable to locate package pkg"):
+        with unpacked_debian_package("pkg"):
+            pass
