@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from zoo import DataMissing, ZooError
-from zoo.paths import cache_dir, package_dir
+from zoo.paths import package_dir
 
 from ..images import find_images, is_grey, limit_side, read_array, read_many, to_channels, to_tensor
+from ..opencv_photos import photos_dir as opencv_photos_dir
 
 
 # -- the default photos ----------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def photo_path(where: str, file: str) -> Path:
     if where in ("mate", "lomiri", "plasma"):
         return {"mate": MATE, "lomiri": LOMIRI, "plasma": PLASMA}[where] / file
     if where == "opencv":  # unpacked from Debian's opencv-doc by `python -m zoo_generation.opencv_photos`
-        return cache_dir("generation", "opencv-photos") / file
+        return opencv_photos_dir() / file
     try:
         return package_dir(where, "generation's built-in photos") / file
     except DataMissing:
