@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +118,7 @@ def main() -> None:
     print(f"| **both sides vs solved (the target)** | **{wilson(both, 2 * n)}** | not measured |")
     print(f"| CPU-min of self-play and training | {rows[-1]['cpu_minutes'] if rows else float('nan'):.1f} | "
           f"{OLD['cpu_minutes']} |")
-    verdict = "met" if successes >= TARGET * 2 * n else "NOT met"
+    verdict = "met" if Fraction(successes, 2 * n) >= Fraction(str(TARGET)) else "NOT met"  # exact, no rounding
     print(f"\nTarget (at least {TARGET:.0%} of the games from random {OPENING_PLIES}-ply openings, both sides, won or "
           f"in an opening lost for the network's side): {verdict} ({both:.3f} after {len(rows)} rounds, "
           f"{rows[-1]['cpu_minutes'] if rows else float('nan'):.1f} CPU-min).")
