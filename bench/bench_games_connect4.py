@@ -23,8 +23,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 from recipes import train_defaults, trained_or_given  # noqa: E402
 from bench_games import wilson  # noqa: E402
@@ -56,7 +54,7 @@ def final_games(out: Path, openings: int, simulations: int) -> dict[str, float]:
 
 
 def main() -> None:
-    load_before, started = os.getloadavg(), time.perf_counter()
+    load_before = os.getloadavg()
     given = os.environ.get("CONNECT4_BENCH_RUN", "")
     if given:  # a run trained before: scored again (its rounds' table and a new final match)
         out, seconds = trained_or_given("games/connect4-alphazero", given, {})
