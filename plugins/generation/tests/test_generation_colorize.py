@@ -192,10 +192,13 @@ def test_the_colorizer_at_half_resolution_gives_logits_at_full_resolution():
 @pytest.mark.parametrize("name", sorted(n for n, (where, _, _) in colorize_data.EXTRA_PHOTOS.items()
                                         if where == "opencv"))
 def test_the_opencv_photos_read_in_colour_and_train(name):
+    from zoo_generation import opencv_photos
+
     where, file, licence = colorize_data.EXTRA_PHOTOS[name]
-    path = photos_data.photo_path(where, file)
-    if not path.is_file():
+    if not (opencv_photos.photos_dir() / file).is_file():
         pytest.skip("OpenCV's photos are not unpacked (`python -m zoo_generation.opencv_photos`, run by `make data`)")
+    path = photos_data.photo_path(where, file)
+    assert path == opencv_photos.photos_dir() / file  # unpacked: the catalogue must find it where it was put
     array = read_array(path, draft=1024)
     assert array.ndim == 3 and array.shape[2] == 3 and min(array.shape[:2]) >= 256 and not is_grey(array)
     assert colorize_data.colorize_split(name) == "train" and "Apache-2.0" in licence
