@@ -18,6 +18,8 @@ CHESS_CURVE_SIZES=2400,4800,0 (default: about a quarter, a half and all, 0, of t
 e.g. 2400,4800,0,24000:0,48000:0 adds the labelled sets of 24,000 and 48,000) picks the sizes; CHESS_CURVE_SETS=epochs=1,... adds settings (a smoke test: its figures mean nothing);
 CHESS_CURVE_ROOT=DIR keeps the runs in DIR/n<N> and reuses a run found there instead of training it again (a run
 of the recipe's defaults, e.g. bench_games.py's chess run, can stand as DIR/n0: the same training).
+Sizes in QUOTED that this command neither trains nor finds are printed from their earlier run, marked quoted
+(no paired difference: their per-position hits are gone), and take part in the line through the points.
 """
 from __future__ import annotations
 
@@ -40,6 +42,11 @@ from zoo.runs import train  # noqa: E402
 
 ROOT = Path(os.environ.get("CHESS_CURVE_ROOT") or tempfile.mkdtemp(prefix="bench-chess-data-"))
 POSITIONS = 12000
+# Earlier runs of this script whose folders are gone (a restart of the machine took them), as RESULTS.md printed
+# them on 2026-12-07 (commit 929e329): training positions -> (labelled, agreement, low, high, mate2, mate3, seconds)
+QUOTED = {2400: (12000, 0.226, 0.196, 0.267, 0.319, 0.125, 832),
+          4800: (12000, 0.294, 0.265, 0.325, 0.325, 0.123, 1641),
+          9632: (12000, 0.327, 0.297, 0.363, 0.253, 0.093, 2851)}
 
 
 def log(message: str) -> None:
@@ -142,20 +149,35 @@ def main() -> None:
         print(f"**Smoke settings** `CHESS_CURVE_SETS={os.environ['CHESS_CURVE_SETS']}`: these figures mean nothing.\n")
     print("| labelled | training positions | move agreement with Stockfish (test) | vs the row above | mate-in-2 "
           "solved | mate-in-3 solved | train + eval s | load (1-min, start/end) |\n|---|---|---|---|---|---|---|---|")
+    measured = {r[0] for r in results}
+    quoted = {n: q for n, q in QUOTED.items() if n not in measured}
+    points = sorted([(n, float(h.mean())) for n, h, *_ in results] + [(n, q[1]) for n, q in quoted.items()])
+    rows = sorted([(n, None) for n in quoted] + [(r[0], r) for r in results], key=lambda row: row[0])
     previous = None
-    for n, hits, test_figures, wall, labelled, load in results:
+    for n, result in rows:
+        if result is None:
+            labelled, mean, low, high, mate2, mate3, seconds = quoted[n]
+            print(f"| {labelled:,} | {n:,} | {mean:.3f} [{low:.3f}, {high:.3f}] (quoted) |  | {mate2:.3f} | "
+                  f"{mate3:.3f} | {seconds} | - |")
+            previous = None
+            continue
+        _, hits, test_figures, wall, labelled, load = result
         if previous is not None:
-            diff, low, high = paired_bootstrap(hits, previous[1], groups=groups)
+            diff, low, high = paired_bootstrap(hits, previous, groups=groups)
             versus = f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]: {verdict(low, high)}"
         else:
             versus = ""
         print(f"| {labelled:,} | {n:,} | {interval(hits, groups)} | {versus} | "
               f"{test_figures.get('mate2_solved', float('nan')):.3f} | {test_figures.get('mate3_solved', float('nan')):.3f} "
               f"| {'-' if wall != wall else f'{wall:.0f}'} | {' / '.join(load) or '-'} |")
-        previous = (n, hits)
-    if len(results) >= 2:
-        x = np.log2([n for n, *_ in results])
-        y = np.array([h.mean() for _, h, *_ in results])
+        previous = hits
+    if quoted:
+        print(f"\nQuoted rows (N = {', '.join(f'{n:,}' for n in sorted(quoted))}): this script's earlier run on "
+              "2026-12-07 (commit 929e329), whose folders a restart of the machine took; no paired difference "
+              "to or from them.")
+    if len(points) >= 2:
+        x = np.log2([n for n, _ in points])
+        y = np.array([m for _, m in points])
         slope, intercept = np.polyfit(x, y, 1)
         gains = np.diff(y) / np.diff(x)
         print(f"\nAgreement gained per doubling, row to row: {', '.join(f'{g:+.3f}' for g in gains)} (a line in log2 N: "
@@ -163,7 +185,7 @@ def main() -> None:
         if slope > 0:
             need = 2 ** ((0.40 - intercept) / slope)
             print(f"If that held, 40% would take about {need:,.0f} training positions "
-                  f"({need / results[-1][0]:.0f}x the largest run here), at these settings (the network's size and the "
+                  f"({need / points[-1][0]:.0f}x the largest run here), at these settings (the network's size and the "
                   "epochs kept); an extrapolation over few points, not a measurement.")
         else:
             print("The line does not rise: no extrapolation to 40%.")

@@ -66,6 +66,22 @@ def test_reports_not_questions_are_split():
     assert {"normal", "cardiomegaly", "opacity_where", "severity", "effusion_side"} <= kinds
 
 
+def test_training_can_ask_every_finding_while_valid_and_test_stay_the_same():
+    require(HAVE_XRAY, "torchxrayvision (data only) is not installed")
+    from zoo_nlp import data
+
+    balanced, every = data.question_splits(), data.question_splits(train_negatives=len(questions.FINDINGS))
+    assert every[1:] == balanced[1:]  # the scored questions never change
+    yes_no = lambda part: Counter(a for _, _, a, k in part if k in questions.FINDINGS)  # noqa: E731
+    reports = Counter(c for c, _, _, k in every[0] if k == "normal")
+    assert sum(yes_no(every[0]).values()) == len(questions.FINDINGS) * sum(reports.values())
+    assert yes_no(every[0])["yes"] == yes_no(balanced[0])["yes"]
+    assert yes_no(every[0])["no"] > 2 * yes_no(balanced[0])["no"]
+    with pytest.raises(ZooError, match="data.train_negatives=-1"):
+        from zoo_nlp.answering import iu_questions
+        iu_questions(train_negatives=-1)
+
+
 def write_squad(path, n=240, seed=0):
     """Contexts that state where a finding is; questions whose answers are spans to copy out of them."""
     rng = random.Random(seed)

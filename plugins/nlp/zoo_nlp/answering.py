@@ -191,7 +191,8 @@ def _user_splits(data: str) -> list[list[tuple[str, str, str, str]]]:
 
 
 def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000, max_length: int = 256,
-                 max_answer_length: int = 16, min_answer_count: int = 2, limit: int = 0) -> DataBundle:
+                 max_answer_length: int = 16, min_answer_count: int = 2, limit: int = 0,
+                 train_negatives: int = 0) -> DataBundle:
     """Questions about the IU reports answered from their MeSH tags, or a user's SQuAD-like file (--data).
 
     The IU reports use nlp/iu-xray-reports' tokenizer (fitted to the same training reports with the same
@@ -200,12 +201,14 @@ def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     if max_answer_length < 1 or min_answer_count < 1:
         raise ZooError(f"--set data.max_answer_length={max_answer_length}, data.min_answer_count="
                        f"{min_answer_count}: both must be at least 1")
+    if train_negatives < 0:
+        raise ZooError(f"--set data.train_negatives={train_negatives}: must be 0 (as valid and test ask) or more")
     if data is not None:
         splits = _user_splits(data)
         train = splits[0]
         tokenizer = train_wordpiece([f"{q} {c}" for c, q, _, _ in train], vocab_size)
     else:
-        splits = question_splits(limit)
+        splits = question_splits(limit, train_negatives)
         texts, labels = report_texts(limit)
         train_reports = classifier_splits(labels, REPORT_FRACTIONS)[0]
         tokenizer = train_wordpiece([texts[i] for i in train_reports], vocab_size)  # nlp/iu-xray-reports' own

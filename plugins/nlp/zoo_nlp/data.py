@@ -283,16 +283,20 @@ def _summary_bank(limit: int) -> tuple[list[str], list[str]]:
     return [sources[i] for i in train], [targets[i] for i in train]
 
 
-def question_splits(limit: int = 0) -> list[list[tuple[str, str, str, str]]]:
+def question_splits(limit: int = 0, train_negatives: int = 0) -> list[list[tuple[str, str, str, str]]]:
     """(context, question, answer, question type) of the IU reports' questions for train, valid and test.
 
     Reports, not questions, are split, exactly as nlp/iu-xray-reports splits them: the test reports are the
-    classifier's test reports, and no report has questions on both sides.
+    classifier's test reports, and no report has questions on both sides. Each report asks "no" of as many
+    absent findings as it has present ones; train_negatives=k asks k of them in training instead (10: every
+    finding), so that the model meets "no effusion" on every report that says it. Valid and test never change.
     """
     reports = _text_reports(limit)
     parts = classifier_splits([int(not r.normal) for r in reports], REPORT_FRACTIONS)
     return [[(reports[i].text, q.question, q.answer, q.kind) for i in idx
-             for q in questions.report_questions(reports[i].id, reports[i].tags)] for idx in parts]
+             for q in questions.report_questions(reports[i].id, reports[i].tags,
+                                                 negatives=train_negatives if split == 0 and train_negatives else None)]
+            for split, idx in enumerate(parts)]
 
 
 # -- `zoo predict` ---------------------------------------------------------------------------

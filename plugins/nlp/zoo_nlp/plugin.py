@@ -226,6 +226,7 @@ def zoo_recipes():
             defaults={"epochs": 6, "batch_size": 32, "eval_batch_size": 128, "lr": 1e-3, "weight_decay": 0.01,
                       "task.label_smoothing": 0.0, "warmup": 0.1, "data.limit": 0, "data.vocab_size": 6000,
                       "data.max_length": 256, "data.max_answer_length": 16, "data.min_answer_count": 2,
+                      "data.train_negatives": 0,
                       "model.width": 128, "model.depth": 2, "model.heads": 4, "model.dropout": 0.1,
                       "model.question_match": True, "model.evidence_pool": True},
             notes="Start from the masked-LM encoder: zoo train nlp/report-mlm, then zoo train nlp/report-qa --set "
