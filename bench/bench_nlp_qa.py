@@ -8,9 +8,12 @@ difference's 95% interval over 2,000 resamples of the test reports decides win, 
 question type, beside the generative T5 this recipe used before (figures quoted from its last bench run).
 QA_BENCH_THREADS (default 1) torch threads. On a loaded machine, smaller settings: QA_BENCH_MLM_EPOCHS=3 and
 QA_BENCH_SETS=epochs=3,... (said in the section). QA_BENCH_SETS=max_steps=2,... is a smoke test.
+QA_BENCH_MLM_RUN=DIR reuses an nlp/report-mlm run trained before (`zoo train nlp/report-mlm --set threads=1
+--out DIR`: the recipe's 20 epochs) instead of pretraining here; its epochs and minutes are said in the section.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import defaultdict
@@ -66,8 +69,14 @@ def test_answers(run_dir: Path) -> tuple[list[str], dict]:
 def main() -> None:
     threads = int(os.environ.get("QA_BENCH_THREADS", "1"))
     mlm_epochs = os.environ.get("QA_BENCH_MLM_EPOCHS", "6")
-    mlm, mlm_seconds, mlm_summary = train_defaults("nlp/report-mlm", "QA_BENCH_MLM_SETS", threads,
-                                                   sets={"epochs": mlm_epochs})
+    given = os.environ.get("QA_BENCH_MLM_RUN", "")
+    if given:  # an nlp/report-mlm run trained before (e.g. at its recipe's 20 epochs), reused for several QA runs
+        mlm, mlm_summary = Path(given), json.loads((Path(given) / "summary.json").read_text())
+        mlm_seconds = sum(json.loads(line).get("seconds", float("nan"))
+                          for line in (mlm / "metrics.jsonl").read_text().splitlines() if line.strip())
+    else:
+        mlm, mlm_seconds, mlm_summary = train_defaults("nlp/report-mlm", "QA_BENCH_MLM_SETS", threads,
+                                                       sets={"epochs": mlm_epochs})
     out, seconds, summary = train_defaults("nlp/report-qa", "QA_BENCH_SETS", threads, sets={"init_from": str(mlm)})
 
     train_items, _, test_items = data.question_splits()
@@ -92,7 +101,8 @@ def main() -> None:
           f"with an answer-class head (yes, no, {len(info['answers']) - 3} "
           f"other closed answers, or 'a span'; each answer's strongest per-token evidence in the report is added "
           f"to its [CLS] logit) and a start/end span head, started from `nlp/report-mlm` with init_from: "
-          f"pretraining {mlm_summary['epochs']} epochs in {mlm_seconds / 60:.1f} min (masked-token accuracy "
+          f"pretraining {mlm_summary['epochs']} epochs in {mlm_seconds / 60:.1f} min"
+          f"{' (a run trained before this command, reused: QA_BENCH_MLM_RUN)' if given else ''} (masked-token accuracy "
           f"{mlm_summary['test'].get('accuracy', float('nan')):.3f} on the test reports), then {summary['epochs']} "
           f"epochs in {seconds / 60:.1f} min, {threads} torch thread{'s' if threads > 1 else ''}"
           + (f"; REDUCED SETTINGS for a loaded machine: {', '.join(smaller)}" if smaller else "") + ".\n")

@@ -197,6 +197,34 @@ def test_answer_logits_pool_the_strongest_evidence_of_the_reports_tokens():
         assert (model.evidence_head(h).amax(1) > model.evidence_head(h).masked_fill(~text[..., None], -1e9).amax(1)).any()
 
 
+def test_mention_pool_reads_only_the_reports_tokens_the_question_names():
+    """With mention_pool, a second evidence pool runs over the marked report tokens only; a report that never
+    names the finding gets nothing from it."""
+    import torch
+    from zoo_nlp import answering, models
+    from zoo_nlp.tokenization import train_wordpiece
+
+    context = "No effusion. Calcified granuloma in the right lung."
+    tokenizer = train_wordpiece([context, "Is there a granuloma?"] * 3, vocab_size=120)
+    encoder = answering.Encoder(tokenizer, max_length=64)
+    batch = answering.collate_inputs([encoder(context, "Is there a granuloma?"), encoder("Clear.", "Is there a granuloma?")])
+    torch.manual_seed(0)
+    model = models.qa_encoder(3, tokenizer.get_vocab_size(), width=16, depth=1, heads=2, evidence_pool=False,
+                              mention_pool=True).eval()
+    hidden = {}
+    model.encoder.register_forward_hook(lambda m, i, out: hidden.update(h=out.last_hidden_state))
+    with torch.no_grad():
+        logits = model(batch["input_ids"], batch["token_type_ids"], batch["match_ids"])["answer_logits"]
+        h, marked = hidden["h"], batch["match_ids"] == 1
+        assert marked[0].sum() == 1 and not marked[1].any()
+        assert torch.allclose(logits[0], model.answer_head(h[0, 0]) + model.mention_head(h[0][marked[0]]).amax(0),
+                              atol=1e-5)
+        assert torch.allclose(logits[1], model.answer_head(h[1, 0]), atol=1e-5)
+        # the test can tell: pooling all of the report's tokens would give another logit
+        text = (batch["token_type_ids"] == 0) & (batch["input_ids"] != 0)
+        assert not torch.allclose(model.mention_head(h[0][text[0]]).amax(0), model.mention_head(h[0][marked[0]]).amax(0))
+
+
 def test_answerer_learns_spans_beyond_the_majority_answer_and_predicts(tmp_path):
     """A user's SQuAD-like file: 240 contexts, answers copied out of them. The most common answer of the
     training questions scores about 0.3 on test; the span head must beat it by a wide margin."""

@@ -108,10 +108,12 @@ class QuestionAnswerer(nn.Module):
     that also occurs in the question gets a learned embedding added to its word's (zero at the start, so a
     pretrained encoder starts from what it learned). With evidence_pool, each answer's logit also gets the
     highest of its per-token evidence over the report's tokens: "yes, there is a granuloma" rests on one
-    un-negated mention, which a token sees more easily than [CLS] does (multiple-instance pooling)."""
+    un-negated mention, which a token sees more easily than [CLS] does (multiple-instance pooling). With
+    mention_pool, a second such pool runs over the marked tokens only (the finding's own mentions), through a
+    small MLP: whether a mention is negated is read where the mention is, not at any token of the report."""
 
     def __init__(self, encoder: BertModel, num_answers: int, pad_id: int, max_length: int, dropout: float,
-                 question_match: bool = True, evidence_pool: bool = True):
+                 question_match: bool = True, evidence_pool: bool = True, mention_pool: bool = False):
         super().__init__()
         self.pad_id, self.max_length = pad_id, max_length
         self.encoder = encoder
@@ -123,6 +125,8 @@ class QuestionAnswerer(nn.Module):
                                          nn.Dropout(dropout), nn.Linear(width, num_answers))
         self.span_head = nn.Linear(width, 2)
         self.evidence_head = nn.Linear(width, num_answers) if evidence_pool else None
+        self.mention_head = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, num_answers)) \
+            if mention_pool else None
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 match_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -136,24 +140,30 @@ class QuestionAnswerer(nn.Module):
                               token_type_ids=token_type_ids).last_hidden_state
         start, end = self.span_head(hidden).unbind(-1)
         answer = self.answer_head(hidden[:, 0])
+        text = input_ids != self.pad_id
+        if token_type_ids is not None:
+            text = text & (token_type_ids == 0)
         if self.evidence_head is not None:
-            text = input_ids != self.pad_id
-            if token_type_ids is not None:
-                text = text & (token_type_ids == 0)
-            text[:, 0] = text[:, 0] | ~text.any(1)  # an input with no text at all pools [CLS]
-            evidence = self.evidence_head(hidden).float().masked_fill(~text[..., None], float("-inf"))
+            pooled = text.clone()
+            pooled[:, 0] = pooled[:, 0] | ~pooled.any(1)  # an input with no text at all pools [CLS]
+            evidence = self.evidence_head(hidden).float().masked_fill(~pooled[..., None], float("-inf"))
             answer = answer + evidence.amax(1).to(answer.dtype)
+        if self.mention_head is not None and match_ids is not None:
+            marked = text & (match_ids[:, : self.max_length] == 1)
+            evidence = self.mention_head(hidden).float().masked_fill(~marked[..., None], float("-inf")).amax(1)
+            answer = answer + torch.where(marked.any(1, keepdim=True), evidence, 0.0).to(answer.dtype)
         return {"answer_logits": answer, "start_logits": start, "end_logits": end}
 
 
 def qa_encoder(num_answers: int, vocab_size: int, pad_id: int = 0, max_length: int = 256, width: int = 128,
                depth: int = 2, heads: int = 4, dropout: float = 0.1, question_match: bool = True,
-               evidence_pool: bool = True) -> nn.Module:
+               evidence_pool: bool = True, mention_pool: bool = False) -> nn.Module:
     """nlp/transformer's encoder with an answer-class head and a span head (question answering);
     question_match: mark the report's tokens that occur in the question; evidence_pool: add each answer's
-    strongest per-token evidence in the report to its logit."""
+    strongest per-token evidence in the report to its logit; mention_pool: the same over the marked tokens."""
     encoder = transformer(2, vocab_size, pad_id, max_length, width, depth, heads, dropout).encoder
-    return QuestionAnswerer(encoder, num_answers, pad_id, max_length, dropout, question_match, evidence_pool)
+    return QuestionAnswerer(encoder, num_answers, pad_id, max_length, dropout, question_match, evidence_pool,
+                            mention_pool)
 
 
 def minilm(num_classes: int, vocab_size: int, pad_id: int = 0, max_length: int = 256,
