@@ -77,9 +77,11 @@ def test_training_can_ask_every_finding_while_valid_and_test_stay_the_same():
     assert sum(yes_no(every[0]).values()) == len(questions.FINDINGS) * sum(reports.values())
     assert yes_no(every[0])["yes"] == yes_no(balanced[0])["yes"]
     assert yes_no(every[0])["no"] > 2 * yes_no(balanced[0])["no"]
+    from zoo_nlp.answering import iu_questions
     with pytest.raises(ZooError, match="data.train_negatives=-1"):
-        from zoo_nlp.answering import iu_questions
         iu_questions(train_negatives=-1)
+    with pytest.raises(ZooError, match="data.train_negatives=3: the IU questions' setting"):
+        iu_questions(data="own.jsonl", train_negatives=3)  # never silently ignored for a user's file
 
 
 def write_squad(path, n=240, seed=0):

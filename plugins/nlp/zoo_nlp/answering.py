@@ -204,6 +204,9 @@ def iu_questions(data: str | None = None, seed: int = 0, vocab_size: int = 6000,
     if train_negatives < 0:
         raise ZooError(f"--set data.train_negatives={train_negatives}: must be 0 (as valid and test ask) or more")
     if data is not None:
+        if train_negatives:
+            raise ZooError(f"--set data.train_negatives={train_negatives}: the IU questions' setting; a file given "
+                           "with --data asks its own questions")
         splits = _user_splits(data)
         train = splits[0]
         tokenizer = train_wordpiece([f"{q} {c}" for c, q, _, _ in train], vocab_size)
