@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from paired import paired_bootstrap, verdict  # noqa: E402
-from recipes import train_defaults  # noqa: E402
+from recipes import train_defaults, trained_or_given  # noqa: E402
 
 from zoo.data import to_device  # noqa: E402
 from zoo.reopen import open_run  # noqa: E402
@@ -79,9 +79,8 @@ def main() -> None:
     mlm_epochs = os.environ.get("QA_BENCH_MLM_EPOCHS", "")
     given = os.environ.get("QA_BENCH_MLM_RUN", "")
     if given:  # an nlp/report-mlm run trained before (e.g. at its recipe's 20 epochs), reused for several QA runs
-        mlm, mlm_summary = Path(given), json.loads((Path(given) / "summary.json").read_text())
-        mlm_seconds = sum(json.loads(line).get("seconds", float("nan"))
-                          for line in (mlm / "metrics.jsonl").read_text().splitlines() if line.strip())
+        mlm, mlm_seconds = trained_or_given("nlp/report-mlm", given, {})
+        mlm_summary = json.loads((mlm / "summary.json").read_text())
     else:
         mlm, mlm_seconds, mlm_summary = train_defaults("nlp/report-mlm", "QA_BENCH_MLM_SETS", threads,
                                                        sets={"epochs": mlm_epochs} if mlm_epochs else {})
