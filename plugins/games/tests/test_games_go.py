@@ -111,3 +111,38 @@ def test_gtp_opens_the_network_through_the_predictor_and_plays_legal_moves(go_ru
     assert made == [str(go_run)] and replies[0] == "=1 zoo games/go9-gnugo"
     white, black = replies[2].split()[1], replies[3].split()[1]
     assert white != "E5" and black not in ("E5", white) and replies[4].startswith("?5 illegal move")
+
+
+def test_more_games_scored_on_a_smaller_sets_split_keep_its_held_out_games_and_train_on_the_rest():
+    from zoo.errors import ZooError
+    from zoo_games.go_data import go9_gnugo
+    from zoo_games.shipped import go_resource
+    from zoo.testing import require
+
+    require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")
+    small, big = go9_gnugo(games=20), go9_gnugo(games=40, split_of=20)
+    for part in ("valid", "test"):
+        assert [r["group"] for r in getattr(big, part).rows] == [r["group"] for r in getattr(small, part).rows]
+    held_out = {r["group"] for r in small.valid.rows} | {r["group"] for r in small.test.rows}
+    trained = {r["group"] for r in big.train.rows}
+    assert trained == {r["group"] for r in small.train.rows} | set(range(20, 40)) and not trained & held_out
+    assert big.info["labelled_train"] == len(big.train.rows) > len(small.train.rows)
+    with pytest.raises(ZooError, match="data.split_of"):
+        go9_gnugo(games=20, split_of=20)
+
+
+def test_games_at_hand_are_not_played_again(monkeypatch, tmp_path):
+    import zoo_games.engines as engines
+    from zoo_games.go_data import gnugo_games
+    from zoo_games.shipped import go_resource, read_resource
+    from zoo.testing import require
+
+    require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("GNU Go was started for games at hand")
+
+    monkeypatch.setattr(engines, "GnuGo", no_engine)
+    shipped = read_resource(go_resource(1))[:5]
+    assert gnugo_games(5, 1, known=shipped) == shipped

@@ -13,12 +13,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from zoo import ZooError
+from zoo.config import Range
 from zoo.data import DataBundle, grouped_split
 from zoo.paths import cache_dir
 
@@ -72,12 +74,13 @@ def games_path(level: int, size: int) -> Path:
     return cache_dir("games", "go") / f"gnugo-level{level}-{size}x{size}.jsonl"
 
 
-def gnugo_games(count: int, level: int, size: int = 9, progress: bool = True) -> list[dict]:
-    """`count` games (cached; only the missing ones are played)."""
+def gnugo_games(count: int, level: int, size: int = 9, progress: bool = True, known: list[dict] = ()) -> list[dict]:
+    """`count` games (cached; only the missing ones are played); `known`: games already at hand (the shipped ones),
+    not played again."""
     from .engines import GnuGo
 
     path = games_path(level, size)
-    games: dict[int, dict] = {}
+    games: dict[int, dict] = {row["index"]: row for row in known}
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
@@ -132,24 +135,33 @@ class GoPositions(Dataset):
 
 
 def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_simulations: int = 64,
-              gnugo_levels: str = "1,5", symmetries: bool = True) -> DataBundle:
-    """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring."""
+              gnugo_levels: str = "1,5", symmetries: bool = True,
+              split_of: Annotated[int, Range(0)] = 0) -> DataBundle:
+    """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring. `split_of` (fewer than
+    `games`; 0: off): valid and test are those of data.games=split_of, and every game after the first split_of
+    trains, so runs with more games are scored on the same held-out games."""
     if data is not None:
         raise ZooError(f"--data {data}: games/go9-gnugo labels its own positions with GNU Go; it takes no files")
     if games < 3:
         raise ZooError(f"--set data.games: at least 3 games (one per split), got {games}")
+    if split_of and not 3 <= split_of < games:
+        raise ZooError(f"--set data.split_of: at least 3 and fewer than data.games={games}, got {split_of}")
     from .shipped import go_resource, read_resource
 
     shipped = read_resource(go_resource(level))  # made by `python -m zoo_games.prepare go`
-    found = shipped[:games] if len(shipped) >= games else gnugo_games(games, level)
-    rows = positions(found)
+    found = shipped[:games] if len(shipped) >= games else gnugo_games(games, level, known=shipped)
+    held = found[:split_of] if split_of else found
+    rows = positions(held)
     parts = grouped_split([r["group"] for r in rows], (0.8, 0.1, 0.1), seed)
     train, valid, test = ([rows[i] for i in part] for part in parts)
+    if split_of:  # games are played from their own seeds: a later game is none of the held-out ones
+        train += positions(found[split_of:])
     game = Go(9)
     from .selfplay import Symmetries
 
     info = {"game": "go9", "num_classes": game.num_actions, "target_dims": 1, "play_simulations": play_simulations,
-            "gnugo_levels": [int(s) for s in str(gnugo_levels).split(",") if s.strip()], "label_level": level}
+            "gnugo_levels": [int(s) for s in str(gnugo_levels).split(",") if s.strip()], "label_level": level,
+            "labelled_train": len(train)}
     return DataBundle(train=GoPositions(train), valid=GoPositions(valid), test=GoPositions(test) if test else None,
                       augment=IndexSymmetries(game) if symmetries else None,
                       model_args={"in_planes": game.planes, "height": 9, "width": 9, "num_actions": game.num_actions},

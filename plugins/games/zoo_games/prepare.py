@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .shipped import chess_resource, go_resource, write_resource
+from .shipped import chess_resource, go_resource, read_resource, write_resource
 
 
 def children_cpu() -> float:
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from .go_data import gnugo_games
 
-        games = gnugo_games(args.games, args.level)
+        # the games shipped already are kept, not played again: a bigger file extends the smaller one
+        games = gnugo_games(args.games, args.level, known=read_resource(go_resource(args.level)))
         write_resource(go_resource(args.level), games)
         print(f"{len(games)} games ({(time.time() - started) / 60:.1f} min now) -> {go_resource(args.level)}")
 
