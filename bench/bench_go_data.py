@@ -10,7 +10,8 @@ cached, and the shipped ones are not played again). The recipe's other defaults 
 log2(training positions) says where 40% would be, if the trend held.
 
 GO_CURVE_SIZES=300,1200,3000 (default) picks the numbers of games (at least 300); a size may end in @CxBxE to train another
-network: C channels, B residual blocks, E epochs (e.g. 3000@64x6x8; the recipe's is 48x4x8).
+network: C channels, B residual blocks, E epochs (e.g. 3000@64x6x8; the recipe's is 48x4x8), and in +hK to give
+the network K planes of the last moves (data.history=K; e.g. 3000+h2).
 GO_CURVE_THREADS=T gives each run T torch threads (default 1: the recipe's; speed only).
 GO_CURVE_SETS=epochs=1,... adds settings (a smoke test: its figures mean nothing).
 GO_CURVE_ROOT=DIR keeps the runs in DIR/g<G> and reuses a run found there instead of training it again.
@@ -43,14 +44,16 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def parse_size(size: str) -> tuple[int, tuple[int, int, int]]:
-    """'G[@CxBxE]' -> (games, (channels, blocks, epochs))."""
+def parse_size(size: str) -> tuple[int, tuple[int, int, int], int]:
+    """'G[@CxBxE][+hK]' -> (games, (channels, blocks, epochs), history planes)."""
+    size, _, history = size.partition("+h")
     games, _, net = size.partition("@")
-    return int(games), tuple(int(x) for x in net.split("x")) if net else RECIPE_NET
+    return int(games), tuple(int(x) for x in net.split("x")) if net else RECIPE_NET, int(history or 0)
 
 
-def net_name(net: tuple[int, int, int]) -> str:
-    return "{}x{}, {} epochs".format(*net) + (" (the recipe's)" if net == RECIPE_NET else "")
+def net_name(net: tuple[int, int, int], history: int) -> str:
+    return ("{}x{}, {} epochs".format(*net) + (" (the recipe's)" if net == RECIPE_NET else "")
+            + (f"; the last {history} moves' planes" if history else ""))
 
 
 @torch.no_grad()
@@ -67,13 +70,15 @@ def agreement(run_dir: Path, test) -> np.ndarray:
     return np.asarray(hits, dtype=float)
 
 
-def train_or_reuse(games: int, net: tuple[int, int, int], extra: dict, threads: str) -> tuple[Path, bool]:
+def train_or_reuse(games: int, net: tuple[int, int, int], history: int, extra: dict, threads: str) -> tuple[Path, bool]:
     """The run's folder under ROOT, trained now unless a finished run is there; and whether it was trained now."""
-    out = ROOT / (f"g{games}" if net == RECIPE_NET else f"g{games}-{net[0]}x{net[1]}x{net[2]}")
+    name = f"g{games}" if net == RECIPE_NET else f"g{games}-{net[0]}x{net[1]}x{net[2]}"
+    out = ROOT / (f"{name}-h{history}" if history else name)
     if (out / "summary.json").is_file():
         log(f"{out.name}: reusing the run in {out}")
         return out, False
-    sets = {"data.games": str(games), "data.gnugo_levels": "", "grad_stats_every": "0", "threads": threads}
+    sets = {"data.games": str(games), "data.gnugo_levels": "", "data.history": str(history), "grad_stats_every": "0",
+            "threads": threads}
     if games > GAMES:
         sets["data.split_of"] = str(GAMES)
     if net != RECIPE_NET:
@@ -88,30 +93,30 @@ def train_or_reuse(games: int, net: tuple[int, int, int], extra: dict, threads: 
 
 
 def main() -> None:
-    from zoo_games.go_data import go9_gnugo
+    from zoo_games.go_data import GoPositions, go9_gnugo
 
     sizes = [parse_size(s.strip()) for s in os.environ.get("GO_CURVE_SIZES", "300,1200,3000").split(",") if s.strip()]
     extra = dict(item.split("=", 1) for item in os.environ.get("GO_CURVE_SETS", "").split(",") if item)
     threads = os.environ.get("GO_CURVE_THREADS", "1")
-    if any(games < GAMES for games, _ in sizes):
+    if any(games < GAMES for games, *_ in sizes):
         raise SystemExit(f"GO_CURVE_SIZES: at least {GAMES} games a run (the held-out games are those of {GAMES})")
     held = go9_gnugo(games=GAMES, gnugo_levels="")
     test = held.test
     groups = [r["group"] for r in test.rows]
     started = time.perf_counter()
     results, reused = [], []
-    for games, net in sizes:
-        out, fresh = train_or_reuse(games, net, extra, threads)
+    for games, net, history in sizes:
+        out, fresh = train_or_reuse(games, net, history, extra, threads)
         if not fresh:
             reused.append(out.name)
         wall = float((out / "wall.txt").read_text()) if (out / "wall.txt").is_file() else float("nan")
         load = (out / "load.txt").read_text().split() if (out / "load.txt").is_file() else []
         summary = json.loads((out / "summary.json").read_text())
         count = json.loads((out / "config.json").read_text()).get("info", {}).get("labelled_train")
-        hits = agreement(out, test)
+        hits = agreement(out, GoPositions(test.rows, history=history))  # the same positions, as this run reads them
         log(f"{out.name}: agreement {hits.mean():.3f} (the run's own test figure "
             f"{summary.get('test', {}).get('policy_accuracy', float('nan')):.3f}), {wall:.0f} s")
-        results.append((games, net, count, hits, wall, load))
+        results.append((games, (net, history), count, hits, wall, load))
     print("## games: what more GNU Go games buy (`games/go9-gnugo`)\n")
     print(f"Same held-out test positions for every row: {len(test)} positions of {len(set(groups))} games, the test "
           f"split of the recipe's {GAMES} games of GNU Go level 1 against itself (9x9, komi 7; half after a random "
@@ -123,7 +128,7 @@ def main() -> None:
         print(f"Runs trained before and reused from GO_CURVE_ROOT: {', '.join(reused)}.\n")
     if extra:
         print(f"**Smoke settings** `GO_CURVE_SETS={os.environ['GO_CURVE_SETS']}`: these figures mean nothing.\n")
-    print("| games | training positions | network (channels x blocks, epochs) | move agreement with GNU Go (test) | "
+    print("| games | training positions | network (channels x blocks, epochs; input) | move agreement with GNU Go (test) | "
           "vs the row above | train + eval s | load (1-min, start/end) |\n|---|---|---|---|---|---|---|")
     previous = None
     for games, net, count, hits, wall, load in results:
@@ -132,15 +137,15 @@ def main() -> None:
         if previous is not None:
             diff, dlow, dhigh = paired_bootstrap(hits, previous, groups=groups)
             versus = f"{diff:+.3f} [{dlow:+.3f}, {dhigh:+.3f}]: {verdict(dlow, dhigh)}"
-        print(f"| {games:,} | {count:,} | {net_name(net)} | {mean:.3f} [{low:.3f}, {high:.3f}] | {versus} | "
+        print(f"| {games:,} | {count:,} | {net_name(*net)} | {mean:.3f} [{low:.3f}, {high:.3f}] | {versus} | "
               f"{'-' if wall != wall else f'{wall:.0f}'} | {' / '.join(load) or '-'} |")
         previous = hits
-    points = sorted((count, float(hits.mean())) for _, net, count, hits, *_ in results if net == RECIPE_NET)
+    points = sorted((count, float(hits.mean())) for _, net, count, hits, *_ in results if net == (RECIPE_NET, 0))
     if len(points) >= 2:
         x, y = np.log2([n for n, _ in points]), np.array([m for _, m in points])
         slope, intercept = np.polyfit(x, y, 1)
-        print(f"\nThe recipe's network: agreement gained per doubling of training positions, row to row: "
-              f"{', '.join(f'{g:+.3f}' for g in np.diff(y) / np.diff(x))} (a line in log2 N: {slope:+.3f} a "
+        print(f"\nThe recipe's network, board planes only: agreement gained per doubling of training positions, "
+              f"row to row: {', '.join(f'{g:+.3f}' for g in np.diff(y) / np.diff(x))} (a line in log2 N: {slope:+.3f} a "
               "doubling).", end=" ")
         if slope > 0 and points[-1][1] < 0.40:
             need = 2 ** ((0.40 - intercept) / slope)

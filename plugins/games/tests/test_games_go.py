@@ -76,8 +76,9 @@ def go_run(tmp_path_factory):
 
     require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")
     out = tmp_path_factory.mktemp("go") / "run"
-    train("games/go9-gnugo", sets=parse_sets(["epochs=1", "data.games=6", "data.gnugo_levels=", "model.channels=8",
-                                              "model.blocks=1", "batch_size=32", "grad_stats_every=0"]),
+    train("games/go9-gnugo", sets=parse_sets(["epochs=1", "data.games=6", "data.gnugo_levels=", "data.history=2",
+                                              "model.channels=8", "model.blocks=1", "batch_size=32",
+                                              "grad_stats_every=0"]),
           out=str(out), callbacks=[])
     return out
 
@@ -146,3 +147,17 @@ def test_games_at_hand_are_not_played_again(monkeypatch, tmp_path):
     monkeypatch.setattr(engines, "GnuGo", no_engine)
     shipped = read_resource(go_resource(1))[:5]
     assert gnugo_games(5, 1, known=shipped) == shipped
+
+
+def test_the_last_two_moves_have_their_own_planes_and_a_pass_marks_nothing():
+    game = Go(9, history=2)
+    state = game.initial()
+    assert game.encode(state).shape == (14, 9, 9) and not game.encode(state)[12:].any()
+    for vertex in ("E5", "C3"):
+        state = game.next(state, game.parse_vertex(vertex))
+    planes = game.encode(state)
+    assert planes[12].reshape(-1).nonzero()[0].tolist() == [game.parse_vertex("C3")]
+    assert planes[13].reshape(-1).nonzero()[0].tolist() == [game.parse_vertex("E5")]
+    after_pass = game.encode(game.next(state, game.pass_action))
+    assert not after_pass[12].any() and after_pass[13].reshape(-1).nonzero()[0].tolist() == [game.parse_vertex("C3")]
+    assert Go(9).encode(state).shape == (12, 9, 9)  # history=0: the planes of runs made before it existed

@@ -121,8 +121,8 @@ def positions(games: list[dict], size: int = 9) -> list[dict]:
 
 
 class GoPositions(Dataset):
-    def __init__(self, rows: list[dict], size: int = 9):
-        self.rows, self.game = rows, Go(size)
+    def __init__(self, rows: list[dict], size: int = 9, history: int = 0):
+        self.rows, self.game = rows, Go(size, history=history)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -136,10 +136,11 @@ class GoPositions(Dataset):
 
 def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_simulations: int = 64,
               gnugo_levels: str = "1,5", symmetries: bool = True,
-              split_of: Annotated[int, Range(0)] = 0) -> DataBundle:
+              split_of: Annotated[int, Range(0)] = 0, history: Annotated[int, Range(0, 2)] = 0) -> DataBundle:
     """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring. `split_of` (fewer than
     `games`; 0: off): valid and test are those of data.games=split_of, and every game after the first split_of
-    trains, so runs with more games are scored on the same held-out games."""
+    trains, so runs with more games are scored on the same held-out games. `history`: input planes marking where
+    the last 0-2 moves were played."""
     if data is not None:
         raise ZooError(f"--data {data}: games/go9-gnugo labels its own positions with GNU Go; it takes no files")
     if games < 3:
@@ -156,13 +157,12 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_s
     train, valid, test = ([rows[i] for i in part] for part in parts)
     if split_of:  # games are played from their own seeds: a later game is none of the held-out ones
         train += positions(found[split_of:])
-    game = Go(9)
-    from .selfplay import Symmetries
-
+    game = Go(9, history=history)
     info = {"game": "go9", "num_classes": game.num_actions, "target_dims": 1, "play_simulations": play_simulations,
             "gnugo_levels": [int(s) for s in str(gnugo_levels).split(",") if s.strip()], "label_level": level,
-            "labelled_train": len(train)}
-    return DataBundle(train=GoPositions(train), valid=GoPositions(valid), test=GoPositions(test) if test else None,
+            "labelled_train": len(train), "history": history}
+    return DataBundle(train=GoPositions(train, history=history), valid=GoPositions(valid, history=history),
+                      test=GoPositions(test, history=history) if test else None,
                       augment=IndexSymmetries(game) if symmetries else None,
                       model_args={"in_planes": game.planes, "height": 9, "width": 9, "num_actions": game.num_actions},
                       info=info)

@@ -24,20 +24,22 @@ class GoPlay(Go):
         return mask
 
 
-def NetworkGoPlayer(model, simulations: int, device="cpu", size: int = 9, komi: float = 7.0):
-    """The network's Go player: the shared MCTS player over GoPlay's moves (no filling of its own eyes)."""
+def NetworkGoPlayer(model, simulations: int, device="cpu", size: int = 9, komi: float = 7.0, history: int = 0):
+    """The network's Go player: the shared MCTS player over GoPlay's moves (no filling of its own eyes);
+    `history`: the run's data.history (the last moves among its input planes)."""
     from .players import MCTSPlayer
 
-    return MCTSPlayer(model, GoPlay(size, komi), simulations, device)
+    return MCTSPlayer(model, GoPlay(size, komi, history=history), simulations, device)
 
 
-def play_gnugo(model, games: int, level: int, simulations: int, device, max_moves: int = 162) -> list[float]:
+def play_gnugo(model, games: int, level: int, simulations: int, device, max_moves: int = 162,
+               history: int = 0) -> list[float]:
     """`games` games against GNU Go at `level` (the network Black in the even games), all at once, one GNU Go
     process each; the network's result in each (1 win, 0 loss, 0.5 jigo), by GNU Go's final_score."""
     from .engines import GnuGo
     from .go_data import parse_score
 
-    player = NetworkGoPlayer(model, simulations, device)
+    player = NetworkGoPlayer(model, simulations, device, history=history)
     game = player.game
     game.max_moves = max_moves
     engines = [GnuGo(level=level, seed=i) for i in range(games)]

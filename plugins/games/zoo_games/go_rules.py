@@ -5,7 +5,7 @@ scoring (stones plus empty regions that touch only one colour, komi for White), 
 No maintained Python package implements the rules (GNU Go does, but as a process: it labels and referees;
 the network and MCTS need the rules in-process, thousands of times a second). A state is immutable:
 (board: tuple of size*size values 1 black / -1 white / 0 empty, to_move 1 or -1, ko point or -1, passes in a
-row, moves played).
+row, moves played, the last two actions, latest first, -1 before there were any).
 """
 from __future__ import annotations
 
@@ -100,21 +100,26 @@ def area_score(board: tuple, size: int, komi: float) -> float:
 class Go(Game):
     """Go on a size x size board; actions are the points (row-major from the top-left, as GTP's A9 on 9x9) and
     the pass (the last action). The game ends after two passes in a row, or after `max_moves` moves; it is
-    scored by area with `komi` (7 by default, as GNU Go's Chinese rules)."""
+    scored by area with `komi` (7 by default, as GNU Go's Chinese rules). The network's input has 12 planes, and
+    `history` more (0-2): where each of the last moves was played (GNU Go, like a person, often answers the move
+    just played, which the board alone does not show)."""
 
     symmetries = DIHEDRAL
 
-    def __init__(self, size: int = 9, komi: float = 7.0, max_moves: int | None = None):
+    def __init__(self, size: int = 9, komi: float = 7.0, max_moves: int | None = None, history: int = 0):
+        if not 0 <= history <= 2:
+            raise ValueError(f"history: 0, 1 or 2 moves, got {history}")
         self.size, self.komi = size, komi
         self.name = f"go{size}"
         self.height = self.width = size
         self.num_actions = size * size + 1
         self.pass_action = size * size
-        self.planes = 12
+        self.history = history
+        self.planes = 12 + history
         self.max_moves = max_moves or 2 * size * size
 
     def initial(self):
-        return (tuple([0] * (self.size * self.size)), 1, -1, 0, 0)
+        return (tuple([0] * (self.size * self.size)), 1, -1, 0, 0, (-1, -1))
 
     def first_to_move(self, state):
         return state[1] == 1
@@ -138,11 +143,12 @@ class Go(Game):
         return mask
 
     def next(self, state, action):
-        board, colour, ko, passes, moves = state
+        board, colour, ko, passes, moves, recent = state
+        recent = (action, recent[0])
         if action == self.pass_action:
-            return (board, -colour, -1, passes + 1, moves + 1)
+            return (board, -colour, -1, passes + 1, moves + 1, recent)
         board, ko = place(board, action, colour, self.size, ko)
-        return (board, -colour, ko, 0, moves + 1)
+        return (board, -colour, ko, 0, moves + 1, recent)
 
     def over(self, state) -> bool:
         return state[3] >= 2 or state[4] >= self.max_moves
@@ -177,10 +183,14 @@ class Go(Game):
             idx = list(stones)
             planes[5 + k if board[p] == colour else 8 + k, idx] = 1
         planes[11] = 1
+        for k, action in enumerate(state[5][:self.history]):
+            if 0 <= action < n * n:  # not a pass, not before the first move
+                planes[12 + k, action] = 1
         return planes.reshape(self.planes, n, n)
 
     def key(self, state):
-        return (state[0], state[1], state[2], state[3] > 0)
+        # the network's input tells positions apart by their last moves too (history planes)
+        return (state[0], state[1], state[2], state[3] > 0, state[5][:self.history])
 
     # -- names of moves: GTP vertices -------------------------------------------------------------
     def action_name(self, action: int) -> str:
@@ -210,4 +220,4 @@ class Go(Game):
         cells = [{"X": 1, "O": -1, ".": 0}[ch] for row in rows for ch in row.replace(" ", "")]
         if len(cells) != self.size * self.size:
             raise ValueError(f"expected {self.size} rows of {self.size} points")
-        return (tuple(cells), to_move, -1, 0, 0)
+        return (tuple(cells), to_move, -1, 0, 0, (-1, -1))

@@ -22,13 +22,14 @@ class GtpEngine:
         self.simulations = simulations if simulations is not None else \
             int(self.config["config"].get("data.play_simulations", 64))
         self.player = None
-        self.game = GoPlay(9)
+        self.game = GoPlay(9, history=int(self.config.get("info", {}).get("history", 0)))
         self.state = self.game.initial()
 
     def load(self):
         if self.player is None:
             predictor = open_model(self.run_dir)
-            self.player = NetworkGoPlayer(predictor.model, self.simulations, predictor.device, komi=self.game.komi)
+            self.player = NetworkGoPlayer(predictor.model, self.simulations, predictor.device, komi=self.game.komi,
+                                          history=self.game.history)
             self.player.game = self.game
             self.player.mcts.game = self.game
         return self.player
@@ -65,8 +66,8 @@ class GtpEngine:
             colour = 1 if args[0].lower().startswith("b") else -1
             try:
                 action = self.game.parse_vertex(args[1])
-                board, _, ko, passes, moves = self.state
-                self.state = Go.next(self.game, (board, colour, ko, passes, moves), action)
+                board, _, ko, passes, moves, recent = self.state
+                self.state = Go.next(self.game, (board, colour, ko, passes, moves, recent), action)
             except (ValueError, IllegalMove) as exc:
                 return False, f"illegal move ({exc})"
             return True, ""
@@ -74,8 +75,8 @@ class GtpEngine:
             if not args or args[0].lower() not in ("b", "w", "black", "white"):
                 return False, "syntax error"
             colour = 1 if args[0].lower().startswith("b") else -1
-            board, _, ko, passes, moves = self.state
-            state = (board, colour, ko, passes, moves)
+            board, _, ko, passes, moves, recent = self.state
+            state = (board, colour, ko, passes, moves, recent)
             action = self.load().choose([state])[0]
             self.state = self.game.next(state, action)
             return True, self.game.action_name(action)

@@ -30,7 +30,7 @@ class GoTask(PolicyValueTask):
             for level in levels[:1] if quick else levels:
                 scores = play_gnugo(model, 1 if quick else budget, int(level),
                                     2 if quick else int(self.info.get("play_simulations", 64)), device,
-                                    max_moves=12 if quick else 162)
+                                    max_moves=12 if quick else 162, history=int(self.info.get("history", 0)))
                 out[f"gnugo{level}_win_rate"] = float(np.mean([s == 1.0 for s in scores]))
         except DataMissing as exc:
             warn(f"games against GNU Go not played: {exc}")
@@ -39,7 +39,8 @@ class GoTask(PolicyValueTask):
     # -- zoo predict RUN "E5 C3 ...": the moves played from the empty board (GTP vertices) ------------------
     def prediction_game(self):
         if getattr(self, "_game", None) is None:
-            self._game = GoPlay(9)  # the player's moves: filling its own one-point eyes left out
+            # the player's moves: filling its own one-point eyes left out; its input planes: the run's
+            self._game = GoPlay(9, history=int(self.info.get("history", 0)))
         return self._game
 
     def parse(self, text: str):
