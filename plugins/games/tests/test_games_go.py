@@ -126,7 +126,8 @@ def test_more_games_scored_on_a_smaller_sets_split_keep_its_held_out_games_and_t
         assert [r["group"] for r in getattr(big, part).rows] == [r["group"] for r in getattr(small, part).rows]
     held_out = {r["group"] for r in small.valid.rows} | {r["group"] for r in small.test.rows}
     trained = {r["group"] for r in big.train.rows}
-    assert trained == {r["group"] for r in small.train.rows} | set(range(20, 40)) and not trained & held_out
+    assert {r["group"] for r in small.train.rows} <= trained <= set(range(40)) - held_out
+    assert trained > {r["group"] for r in small.train.rows}
     assert big.info["labelled_train"] == len(big.train.rows) > len(small.train.rows)
     with pytest.raises(ZooError, match="data.split_of"):
         go9_gnugo(games=20, split_of=20)
@@ -161,3 +162,15 @@ def test_the_last_two_moves_have_their_own_planes_and_a_pass_marks_nothing():
     after_pass = game.encode(game.next(state, game.pass_action))
     assert not after_pass[12].any() and after_pass[13].reshape(-1).nonzero()[0].tolist() == [game.parse_vertex("C3")]
     assert Go(9).encode(state).shape == (12, 9, 9)  # history=0: the planes of runs made before it existed
+
+
+def test_a_board_held_out_never_trains_even_from_another_game():
+    from zoo_games.go_data import board_key, go9_gnugo
+    from zoo_games.shipped import go_resource
+    from zoo.testing import require
+
+    require(go_resource(1).is_file(), "the shipped GNU Go games are missing: python -m zoo_games.prepare go")
+    bundle = go9_gnugo(games=300, split_of=100)
+    held_out = {board_key(r["state"]) for r in bundle.valid.rows + bundle.test.rows}
+    assert not any(board_key(r["state"]) in held_out for r in bundle.train.rows)
+    assert bundle.info["held_out_removed"] > 0  # the empty board at least: every even game starts from it

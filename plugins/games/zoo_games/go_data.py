@@ -5,7 +5,9 @@ opening of 2 to 10 random legal moves. Every position after the opening is label
 there (`data.level`) and, as its value, the game's result for the side to move (GNU Go's final_score, area
 scoring, komi 7). Our rules module replays every move and must agree it is legal. Games are cached one JSON
 line each under $ZOO_CACHE/games/go/, so they are played once and an interrupted job continues; a game's
-positions stay in one split.
+positions stay in one split. GNU Go's seed changes little: from the empty board it plays the same game again and
+again (of the 1,500 such games that ship, 491 are distinct), so a training position whose board is also that of a
+held-out position is left out of training, whichever game it comes from.
 """
 from __future__ import annotations
 
@@ -105,6 +107,11 @@ def gnugo_games(count: int, level: int, size: int = 9, progress: bool = True, kn
     return [games[i] for i in range(count)]
 
 
+def board_key(state) -> tuple:
+    """What makes two positions the same for the network's move: stones, side to move and ko point."""
+    return state[0], state[1], state[2]
+
+
 def positions(games: list[dict], size: int = 9) -> list[dict]:
     """Every labelled position: (state, GNU Go's move, the result for the side to move, game index)."""
     game = Go(size)
@@ -139,7 +146,8 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_s
               split_of: Annotated[int, Range(0)] = 0, history: Annotated[int, Range(0, 2)] = 0) -> DataBundle:
     """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring. `split_of` (fewer than
     `games`; 0: off): valid and test are those of data.games=split_of, and every game after the first split_of
-    trains, so runs with more games are scored on the same held-out games. `history`: input planes marking where
+    trains, so runs with more games are scored on the same held-out games. Training positions whose board (and side
+    to move, and ko) is that of a valid or test position are left out, whichever game they come from. `history`: input planes marking where
     the last 0-2 moves were played."""
     if data is not None:
         raise ZooError(f"--data {data}: games/go9-gnugo labels its own positions with GNU Go; it takes no files")
@@ -155,12 +163,17 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_s
     rows = positions(held)
     parts = grouped_split([r["group"] for r in rows], (0.8, 0.1, 0.1), seed)
     train, valid, test = ([rows[i] for i in part] for part in parts)
-    if split_of:  # games are played from their own seeds: a later game is none of the held-out ones
+    if split_of:
         train += positions(found[split_of:])
+    # GNU Go repeats itself (from the empty board, 1,500 games hold 491 distinct ones): a training position that
+    # is on the board in a valid or test position too would be scored as seen, so it does not train
+    held_out = {board_key(r["state"]) for r in valid + test}
+    kept = [r for r in train if board_key(r["state"]) not in held_out]
+    removed, train = len(train) - len(kept), kept
     game = Go(9, history=history)
     info = {"game": "go9", "num_classes": game.num_actions, "target_dims": 1, "play_simulations": play_simulations,
             "gnugo_levels": [int(s) for s in str(gnugo_levels).split(",") if s.strip()], "label_level": level,
-            "labelled_train": len(train), "history": history}
+            "labelled_train": len(train), "held_out_removed": removed, "history": history}
     return DataBundle(train=GoPositions(train, history=history), valid=GoPositions(valid, history=history),
                       test=GoPositions(test, history=history) if test else None,
                       augment=IndexSymmetries(game) if symmetries else None,
