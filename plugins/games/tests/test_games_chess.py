@@ -417,6 +417,7 @@ def test_a_bigger_set_scored_on_a_smaller_sets_split_never_trains_on_its_held_ou
     require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
     small = chess_data.chess_stockfish(positions=6000, stockfish_skills="")
     held = set(small.valid.fens) | set(small.test.fens)
+    assert not held & set(small.train.fens)  # without split_of too: a variation never runs into a held-out FEN
     real = chess_data.default_rows
     rows = real(7200, 10, 0, 0.15, 0.1, 0.25)[::-1]  # another order: its own split would differ
     stray = next(r for r in rows if r["fen"] in set(small.test.fens))
