@@ -84,10 +84,13 @@ def zoo_datasets():
                    "2-10 random moves; rules, captures, ko and area scoring from zoo_games.go_rules",
             licence="GNU Go is GPL-3.0; its games and moves are its output, no restriction",
             bring_your_own="not applicable: the data is GNU Go's games",
-            notes="data.games games (cached one JSON line each under $ZOO_CACHE/games/go/); every position after the "
+            notes="data.games games: 3,000 ship with the plugin (`python -m zoo_games.prepare go --games N` makes "
+                  "more, cached one JSON line each under $ZOO_CACHE/games/go/); every position after the "
                   "opening is labelled with GNU Go's move and the game's result for the side to move (GNU Go's "
-                  "final_score, komi 7). Splits keep a game's positions together; training turns boards by the 8 "
-                  "symmetries."),
+                  "final_score, komi 7). Splits keep a game's positions together, and a training position whose "
+                  "board is held out does not train (GNU Go repeats its games from the empty board); training turns "
+                  "boards by the 8 symmetries. data.split_of=300 scores on the 300 games' held-out positions while "
+                  "every later game trains; data.history=2 adds planes of the last two moves."),
         DatasetSpec(
             name="games/connect4", summary="Connect Four positions from AlphaZero self-play, labelled by MCTS visits and outcomes",
             factory="zoo_games.data:connect4", task="zoo_games.tasks.board:BoardGameTask", source=SELF_PLAY,
