@@ -1,6 +1,6 @@
 """games/go9-gnugo: what more GNU Go games buy, on the same held-out positions.
 
-Every run is scored on the test split of the recipe's 300 games (data.games=300, split 80/10/10 by game): move
+Every run is scored on the test split of the first 300 games (data.games=300, split 80/10/10 by game): move
 agreement with GNU Go level 1 (the policy's likeliest legal move is GNU Go's), with a 95% interval over games
 resampled (a game's positions are not independent), and the paired difference to the row above (bench/paired.py,
 games resampled). A run of G games (G > 300) keeps that valid and test (data.split_of=300) and trains on the
@@ -36,7 +36,7 @@ from zoo.reopen import open_run  # noqa: E402
 from zoo.runs import train  # noqa: E402
 
 ROOT = Path(os.environ.get("GO_CURVE_ROOT") or tempfile.mkdtemp(prefix="bench-go-data-"))
-GAMES = 300  # the recipe's data.games: its split is every run's valid and test
+GAMES = 300  # the recipe's data.games until 2026-12-07: its split is every run's valid and test
 RECIPE_NET = (48, 4, 8)  # the recipe's model.channels, model.blocks, epochs
 
 
@@ -119,7 +119,7 @@ def main() -> None:
         results.append((games, (net, history), count, hits, wall, load))
     print("## games: what more GNU Go games buy (`games/go9-gnugo`)\n")
     print(f"Same held-out test positions for every row: {len(test)} positions of {len(set(groups))} games, the test "
-          f"split of the recipe's {GAMES} games of GNU Go level 1 against itself (9x9, komi 7; half after a random "
+          f"split of the first {GAMES} games of GNU Go level 1 against itself (9x9, komi 7; half after a random "
           f"opening of 2-10 moves). A run of more games keeps that split (data.split_of={GAMES}) and trains on every "
           f"later game too. The recipe's other defaults (the board's 8 symmetries as augmentation); the network is the "
           f"recipe's (48 channels, 4 residual blocks, 8 epochs) unless the row says otherwise; {threads} torch "

@@ -141,7 +141,7 @@ class GoPositions(Dataset):
         return x, {"policy": torch.tensor(row["move"]), "value": torch.tensor(row["value"])}
 
 
-def go9_gnugo(data=None, seed: int = 0, games: int = 300, level: int = 1, play_simulations: int = 64,
+def go9_gnugo(data=None, seed: int = 0, games: int = 3000, level: int = 1, play_simulations: int = 64,
               gnugo_levels: str = "1,5", symmetries: bool = True,
               split_of: Annotated[int, Range(0)] = 0, history: Annotated[int, Range(0, 2)] = 0) -> DataBundle:
     """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring. `split_of` (fewer than
