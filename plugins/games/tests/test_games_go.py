@@ -174,3 +174,9 @@ def test_a_board_held_out_never_trains_even_from_another_game():
     held_out = {board_key(r["state"]) for r in bundle.valid.rows + bundle.test.rows}
     assert not any(board_key(r["state"]) in held_out for r in bundle.train.rows)
     assert bundle.info["held_out_removed"] > 0  # the empty board at least: every even game starts from it
+    # training turns boards by the 8 symmetries: a turned or mirrored held-out board is the same board
+    c3 = GO.next(GO.next(GO.initial(), GO.parse_vertex("C3")), GO.parse_vertex("D7"))
+    for turned in (("G7", "F3"), ("C7", "D3"), ("G3", "F7"), ("C7", "G6")):
+        assert board_key(GO.next(GO.next(GO.initial(), GO.parse_vertex(turned[0])), GO.parse_vertex(turned[1]))) \
+            == board_key(c3)
+    assert board_key(GO.next(GO.next(GO.initial(), GO.parse_vertex("C3")), GO.parse_vertex("D6"))) != board_key(c3)

@@ -6,14 +6,15 @@ there (`data.level`) and, as its value, the game's result for the side to move (
 scoring, komi 7). Our rules module replays every move and must agree it is legal. Games are cached one JSON
 line each under $ZOO_CACHE/games/go/, so they are played once and an interrupted job continues; a game's
 positions stay in one split. GNU Go's seed changes little: from the empty board it plays the same game again and
-again (of the 1,500 such games that ship, 491 are distinct), so a training position whose board is also that of a
-held-out position is left out of training, whichever game it comes from.
+again (of the 1,500 such games that ship, 491 are distinct), so a training position whose board, or one of its 8
+turns and mirrors, is also that of a held-out position is left out of training, whichever game it comes from.
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -107,9 +108,22 @@ def gnugo_games(count: int, level: int, size: int = 9, progress: bool = True, kn
     return [games[i] for i in range(count)]
 
 
-def board_key(state) -> tuple:
-    """What makes two positions the same for the network's move: stones, side to move and ko point."""
-    return state[0], state[1], state[2]
+def board_key(state, size: int = 9) -> tuple:
+    """What makes two positions the same for the network's move: stones, side to move and ko point, up to the
+    board's 8 symmetries (training turns boards by them, so a turned held-out board would be trained on)."""
+    board, colour, ko = np.asarray(state[0], dtype=np.int8), state[1], state[2]
+    return min((board[perm].tobytes(), colour, int(where[ko]) if ko >= 0 else -1)
+               for perm, where in _symmetries(size))
+
+
+@lru_cache(maxsize=None)
+def _symmetries(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(perm, where) for each symmetry: the turned board is board[perm]; a point p lands on where[p]."""
+    from .games import DIHEDRAL, transform
+
+    grid = np.arange(size * size).reshape(size, size)
+    perms = [np.ascontiguousarray(transform(grid, name)).reshape(-1) for name in DIHEDRAL]
+    return [(perm, np.argsort(perm)) for perm in perms]
 
 
 def positions(games: list[dict], size: int = 9) -> list[dict]:
@@ -165,8 +179,8 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 3000, level: int = 1, play_
     train, valid, test = ([rows[i] for i in part] for part in parts)
     if split_of:
         train += positions(found[split_of:])
-    # GNU Go repeats itself (from the empty board, 1,500 games hold 491 distinct ones): a training position that
-    # is on the board in a valid or test position too would be scored as seen, so it does not train
+    # GNU Go repeats itself (from the empty board, 1,500 games hold 491 distinct ones): a training position whose
+    # board, or a turn or mirror of it, is that of a valid or test position would be scored as seen: it does not train
     held_out = {board_key(r["state"]) for r in valid + test}
     kept = [r for r in train if board_key(r["state"]) not in held_out]
     removed, train = len(train) - len(kept), kept
