@@ -160,9 +160,9 @@ def go9_gnugo(data=None, seed: int = 0, games: int = 3000, level: int = 1, play_
               split_of: Annotated[int, Range(0)] = 0, history: Annotated[int, Range(0, 2)] = 0) -> DataBundle:
     """Positions of `games` GNU Go games (level `level`) on 9x9; see the module's docstring. `split_of` (fewer than
     `games`; 0: off): valid and test are those of data.games=split_of, and every game after the first split_of
-    trains, so runs with more games are scored on the same held-out games. Training positions whose board (and side
-    to move, and ko) is that of a valid or test position are left out, whichever game they come from. `history`: input planes marking where
-    the last 0-2 moves were played."""
+    trains, so runs with more games are scored on the same held-out games. A training position whose board_key is
+    that of a valid or test position is left out, whichever game it comes from. `history`: input planes marking
+    where the last 0-2 moves were played."""
     if data is not None:
         raise ZooError(f"--data {data}: games/go9-gnugo labels its own positions with GNU Go; it takes no files")
     if games < 3:

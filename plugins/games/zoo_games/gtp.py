@@ -66,8 +66,7 @@ class GtpEngine:
             colour = 1 if args[0].lower().startswith("b") else -1
             try:
                 action = self.game.parse_vertex(args[1])
-                board, _, ko, passes, moves, recent = self.state
-                self.state = Go.next(self.game, (board, colour, ko, passes, moves, recent), action)
+                self.state = Go.next(self.game, (self.state[0], colour, *self.state[2:]), action)
             except (ValueError, IllegalMove) as exc:
                 return False, f"illegal move ({exc})"
             return True, ""
@@ -75,8 +74,7 @@ class GtpEngine:
             if not args or args[0].lower() not in ("b", "w", "black", "white"):
                 return False, "syntax error"
             colour = 1 if args[0].lower().startswith("b") else -1
-            board, _, ko, passes, moves, recent = self.state
-            state = (board, colour, ko, passes, moves, recent)
+            state = (self.state[0], colour, *self.state[2:])  # GTP may ask either colour to move
             action = self.load().choose([state])[0]
             self.state = self.game.next(state, action)
             return True, self.game.action_name(action)
