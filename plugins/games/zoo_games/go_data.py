@@ -119,11 +119,10 @@ def board_key(state, size: int = 9) -> tuple:
 @lru_cache(maxsize=None)
 def _symmetries(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(perm, where) for each symmetry: the turned board is board[perm]; a point p lands on where[p]."""
-    from .games import DIHEDRAL, transform
+    from .games import action_permutations
 
-    grid = np.arange(size * size).reshape(size, size)
-    perms = [np.ascontiguousarray(transform(grid, name)).reshape(-1) for name in DIHEDRAL]
-    return [(perm, np.argsort(perm)) for perm in perms]
+    points = size * size  # the pass, the last action, stays where it is
+    return [(perm[:points], np.argsort(perm[:points])) for perm in action_permutations(Go(size))]
 
 
 def positions(games: list[dict], size: int = 9) -> list[dict]:
