@@ -17,7 +17,8 @@ valid nor test of the 12,000, and the positions along their labels' variations t
 CHESS_CURVE_SIZES=2400,4800,0 (default: about a quarter, a half and all, 0, of the ~9,600 training positions;
 e.g. 2400,4800,0,24000:0,48000:0 adds the labelled sets of 24,000 and 48,000) picks the sizes; a size may end in
 @CxBxE to train another network on it: C channels, B residual blocks, E epochs (e.g. 96000:0@64x6x3; the default
-is the recipe's 48x4x8). CHESS_CURVE_THREADS=T gives each run T torch threads (default 1: the recipe's; speed only).
+is the recipe's 48x4x8); a final +pK trains on K positions along each label's variation (data.pv_plies; the
+recipe's 4: e.g. 96000:0@64x6x10+p0). CHESS_CURVE_THREADS=T gives each run T torch threads (default 1: the recipe's; speed only).
 CHESS_CURVE_SETS=epochs=1,... adds settings (a smoke test: its figures mean nothing);
 CHESS_CURVE_ROOT=DIR keeps the runs in DIR/n<N> and reuses a run found there instead of training it again (a run
 of the recipe's defaults, e.g. bench_games.py's chess run, can stand as DIR/n0: the same training).
@@ -46,7 +47,7 @@ from zoo.runs import train  # noqa: E402
 
 ROOT = Path(os.environ.get("CHESS_CURVE_ROOT") or tempfile.mkdtemp(prefix="bench-chess-data-"))
 POSITIONS = 12000
-RECIPE_NET = (48, 4, 8)  # the recipe's model.channels, model.blocks, epochs
+RECIPE_NET = (48, 4, 8, 4)  # the recipe's model.channels, model.blocks, epochs, data.pv_plies
 # Earlier runs whose folders are gone (a restart of the machine took them), as RESULTS.md (or HAND-RUNS.md, for
 # the one without an interval) printed them: (labelled, training positions, (channels, blocks, epochs)) ->
 # (agreement, low, high, mate2, mate3, seconds, where it came from)
@@ -56,8 +57,8 @@ QUOTED = {
     (12000, 9632, RECIPE_NET): (0.327, 0.297, 0.363, 0.253, 0.093, 2851, "929e329"),
     (24000, 21632, RECIPE_NET): (0.343, 0.319, 0.372, 0.247, 0.125, 1193, "a0b7342"),
     (48000, 45632, RECIPE_NET): (0.356, 0.330, 0.387, 0.277, 0.107, 2821, "a0b7342"),
-    (48000, 45632, (64, 6, 3)): (0.372, None, None, 0.193, None, 2160, "HAND-RUNS, bcf5e94"),
-    (96000, 93632, (64, 6, 3)): (0.380, 0.350, 0.413, 0.205, 0.136, 3435, "47363fd"),
+    (48000, 45632, (64, 6, 3, 4)): (0.372, None, None, 0.193, None, 2160, "HAND-RUNS, bcf5e94"),
+    (96000, 93632, (64, 6, 3, 4)): (0.380, 0.350, 0.413, 0.205, 0.136, 3435, "47363fd"),
 }
 
 
@@ -65,16 +66,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def parse_size(size: str) -> tuple[int, int, tuple[int, int, int]]:
-    """'[L:]N[@CxBxE]' -> (labelled, training positions kept (0: all), (channels, blocks, epochs))."""
+def parse_size(size: str) -> tuple[int, int, tuple[int, int, int, int]]:
+    """'[L:]N[@CxBxE][+pK]' -> (labelled, training positions kept (0: all), (channels, blocks, epochs, pv plies))."""
+    size, _, pv = size.partition("+p")
     size, _, net = size.partition("@")
     labelled, n = (int(x) for x in size.split(":")) if ":" in size else (POSITIONS, int(size))
-    channels, blocks, epochs = (int(x) for x in net.split("x")) if net else RECIPE_NET
-    return labelled, n, (channels, blocks, epochs)
+    channels, blocks, epochs = (int(x) for x in net.split("x")) if net else RECIPE_NET[:3]
+    return labelled, n, (channels, blocks, epochs, int(pv) if pv else RECIPE_NET[3])
 
 
 def net_name(net: tuple[int, int, int]) -> str:
-    return "{}x{}, {} epochs".format(*net) + (" (the recipe's)" if net == RECIPE_NET else "")
+    plies = "" if net[3] == RECIPE_NET[3] else f", {net[3]} plies of each variation (data.pv_plies)"
+    return "{}x{}, {} epochs".format(*net) + plies + (" (the recipe's)" if net == RECIPE_NET else "")
 
 
 @torch.no_grad()
@@ -107,14 +110,18 @@ def interval(hits: np.ndarray, groups: list[str]) -> str:
 def train_or_reuse(labelled: int, n: int, net: tuple[int, int, int], extra: dict, threads: str) -> tuple[Path, bool]:
     """The run's folder under ROOT, trained now unless a finished run is there; and whether it was trained now."""
     name = f"n{n}" if labelled == POSITIONS else f"l{labelled}n{n}"
-    out = ROOT / (name if net == RECIPE_NET else f"{name}-{net[0]}x{net[1]}x{net[2]}")
+    if net[:3] != RECIPE_NET[:3]:
+        name += f"-{net[0]}x{net[1]}x{net[2]}"
+    out = ROOT / (name if net[3] == RECIPE_NET[3] else f"{name}-p{net[3]}")
     if (out / "summary.json").is_file():
         log(f"{out.name}: reusing the run in {out}")
         return out, False
     sets = {"data.positions": str(labelled), "data.split_of": str(POSITIONS), "data.workers": "1"} \
         if labelled > POSITIONS else {"data.positions": str(POSITIONS)}
-    if net != RECIPE_NET:
+    if net[:3] != RECIPE_NET[:3]:
         sets.update({"model.channels": str(net[0]), "model.blocks": str(net[1]), "epochs": str(net[2])})
+    if net[3] != RECIPE_NET[3]:
+        sets["data.pv_plies"] = str(net[3])
     t0, load0 = time.perf_counter(), os.getloadavg()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -172,6 +172,30 @@ def test_the_label_cache_is_named_by_engine_version_and_depth_and_reads_what_oth
     assert mine.get("a") == {"fen": "a", "move": "e2e4"} and "b" not in mine
 
 
+def test_labels_shipped_for_the_caches_engine_and_depth_are_read_first_and_never_analysed_again(tmp_path,
+                                                                                              monkeypatch):
+    from zoo_games import shipped
+    from zoo_games.chess_data import LabelCache, Labeller
+
+    monkeypatch.setattr(shipped, "RESOURCES", tmp_path / "resources")
+    start = chess.Board().fen()
+    shipped.write_resource(shipped.chess_labels_resource("stockfish-9-depth1.jsonl"), [{"fen": start, "move": "d2d4"}])
+    monkeypatch.setenv("ZOO_STOCKFISH", "/nonexistent/stockfish")  # any analysis would fail
+    labeller = Labeller(1, LabelCache(tmp_path / "stockfish-9-depth1.jsonl"))
+    assert labeller.label(chess.Board())["move"] == "d2d4" and labeller.analysed == 0
+    assert start not in LabelCache(tmp_path / "stockfish-9-depth2.jsonl")  # another depth: not these labels
+
+
+def test_the_shipped_labels_give_the_shipped_positions_their_moves():
+    from zoo_games.shipped import RESOURCES, chess_labels_resource, chess_resource, read_resource
+
+    require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
+    assert sorted(p.name for p in (RESOURCES / "labels").glob("*.gz")) == ["stockfish-15.1-depth10.jsonl.gz"]
+    labels = {r["fen"]: r["move"] for r in read_resource(chess_labels_resource("stockfish-15.1-depth10.jsonl"))}
+    assert len(labels) >= 96000
+    assert all(labels[r["fen"]] == r["move"] for r in read_resource(chess_resource(10)))
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_missing_stockfish_is_one_line_when_labelling_in_any_number_of_processes(tmp_path, monkeypatch, workers):
     require(have_pychess(), "pychess data missing: python -m zoo_games.pychess_data")

@@ -5,7 +5,9 @@ alone, after `ucinewgame` (Stockfish's hash and history tables cleared), so the 
 whichever process analyses it and in whatever order. The cache is one JSON line per position in
 $ZOO_CACHE/games/chess/<engine>-depth<depth>.jsonl (the engine's UCI name, e.g. stockfish-15.1-depth10.jsonl),
 appended and flushed as each label comes under a lock: a job killed midway resumes, and concurrent workers share
-what the others have labelled (a miss re-reads what was appended since).
+what the others have labelled (a miss re-reads what was appended since). Labels shipped with the plugin for the
+same engine and depth (zoo_games/resources/labels/<the cache's file name>.gz, written by `python -m zoo_games.prepare
+chess-labels`) are read first, beneath the cache: the positions they cover are never analysed again.
 
 Engine playouts ("walks") are independent of each other: walk k draws its moves from its own random stream,
 seeded by (seed, k), so walks can run in worker processes, each with its own Stockfish, and be put back in walk
@@ -31,11 +33,13 @@ from zoo.paths import cache_dir
 class LabelCache:
     """One JSON line per analysed position, appended and flushed as each label comes (a lock keeps concurrent
     writers apart); reading skips a line cut short by a kill, and a miss first reads what other processes have
-    appended since."""
+    appended since. The labels shipped under the same file name (shipped.chess_labels_resource) come first."""
 
     def __init__(self, path: Path):
+        from .shipped import chess_labels_resource, read_resource
+
         self.path = Path(path)
-        self.labels: dict[str, dict] = {}
+        self.labels: dict[str, dict] = {row["fen"]: row for row in read_resource(chess_labels_resource(self.path.name))}
         self.offset = 0
         self.refresh()
 

@@ -3,6 +3,11 @@
 chess: gathers and labels data.positions positions with Stockfish at data.depth (resumable: the label cache under
 $ZOO_CACHE/games/chess keeps every label as it comes) and writes zoo_games/resources/chess-stockfish-d<depth>.jsonl.gz,
 which games/chess-stockfish reads, so training and the tests need neither Stockfish nor an hour of labelling.
+chess-labels: the same gathering of --positions positions, but ships only their labels, under
+zoo_games/resources/labels/ (named like the label cache: engine version and depth), which the cache reads first:
+data.positions=N up to that many then gathers the same positions without analysing them (Stockfish is only asked
+its version: the labels serve that engine and depth alone; with several workers, the few walks computed ahead and
+then not needed are analysed).
 go: plays data.games games of GNU Go (cached under $ZOO_CACHE/games/go) and writes
 zoo_games/resources/go9-gnugo-level<level>.jsonl.gz.
 """
@@ -24,7 +29,7 @@ def children_cpu() -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m zoo_games.prepare", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["chess", "go"])
+    parser.add_argument("what", choices=["chess", "chess-labels", "go"])
     parser.add_argument("--positions", type=int, default=12000, help="chess: positions to label")
     parser.add_argument("--depth", type=int, default=10, help="chess: Stockfish depth")
     parser.add_argument("--workers", type=int, default=0,
@@ -33,7 +38,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--level", type=int, default=1, help="go: GNU Go level")
     args = parser.parse_args(argv)
     started = time.time()
-    if args.what == "chess":
+    if args.what == "chess-labels":
+        from .chess_data import Labeller, default_workers, gather
+        from .shipped import chess_labels_resource
+
+        rows = gather(args.positions, args.depth, seed=0, workers=args.workers or default_workers())
+        labeller = Labeller(args.depth)
+        name = labeller.cache.path.name
+        labeller.close()
+        keep = ("fen", "move", "pv", "cp", "mate", "depth", "engine", "seconds")
+        labels = {r["fen"]: {k: r.get(k) for k in keep} for r in rows}
+        write_resource(chess_labels_resource(name), list(labels.values()))
+        print(f"{len(labels)} labels of {len(rows)} positions -> {chess_labels_resource(name)}")
+    elif args.what == "chess":
         from .chess_data import default_workers, gather
 
         workers = args.workers or default_workers()

@@ -13,6 +13,12 @@ def chess_resource(depth: int) -> Path:
     return RESOURCES / f"chess-stockfish-d{depth}.jsonl.gz"
 
 
+def chess_labels_resource(cache_name: str) -> Path:
+    """Stockfish labels shipped for the label cache named `cache_name` (its engine version and depth, e.g.
+    stockfish-15.1-depth10.jsonl): the cache reads them first."""
+    return RESOURCES / "labels" / f"{cache_name}.gz"
+
+
 def go_resource(level: int) -> Path:
     return RESOURCES / f"go9-gnugo-level{level}.jsonl.gz"
 
