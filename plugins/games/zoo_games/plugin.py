@@ -68,7 +68,9 @@ def zoo_datasets():
                            "and left out; the others are kept.",
             notes="Labelling runs once, in data.workers processes (0: one per core), each with its own Stockfish: one "
                   "JSON line per position under $ZOO_CACHE/games/chess/<engine version>-depth<depth>.jsonl, written as "
-                  "it comes, so a job stopped midway continues where it was; a crashed or hung Stockfish is restarted. "
+                  "it comes, so a job stopped midway continues where it was; a crashed or hung Stockfish is restarted. The "
+                  "labels of the first 96,000 positions (Stockfish 15.1, depth 10) ship with the plugin and are read "
+                  "first, so data.positions up to 96000 needs no analysis. "
                   "The positions are the same for a seed whatever the number of workers. "
                   "Splits (80/10/10) keep each game's positions together. The mate-in-2 and mate-in-3 puzzles of "
                   "pychess are never trained on: the test scores them. Training also takes data.pv_plies positions "
