@@ -49,7 +49,7 @@ ROOT = Path(os.environ.get("CHESS_CURVE_ROOT") or tempfile.mkdtemp(prefix="bench
 POSITIONS = 12000
 RECIPE_NET = (48, 4, 8, 4)  # the recipe's model.channels, model.blocks, epochs, data.pv_plies
 # Earlier runs whose folders are gone (a restart of the machine took them), as RESULTS.md (or HAND-RUNS.md, for
-# the one without an interval) printed them: (labelled, training positions, (channels, blocks, epochs)) ->
+# the one without an interval) printed them: (labelled, training positions, (channels, blocks, epochs, pv plies)) ->
 # (agreement, low, high, mate2, mate3, seconds, where it came from)
 QUOTED = {
     (12000, 2400, RECIPE_NET): (0.226, 0.196, 0.267, 0.319, 0.125, 832, "929e329"),
@@ -75,7 +75,7 @@ def parse_size(size: str) -> tuple[int, int, tuple[int, int, int, int]]:
     return labelled, n, (channels, blocks, epochs, int(pv) if pv else RECIPE_NET[3])
 
 
-def net_name(net: tuple[int, int, int]) -> str:
+def net_name(net: tuple[int, int, int, int]) -> str:
     plies = "" if net[3] == RECIPE_NET[3] else f", {net[3]} plies of each variation (data.pv_plies)"
     return "{}x{}, {} epochs".format(*net) + plies + (" (the recipe's)" if net == RECIPE_NET else "")
 
@@ -107,7 +107,7 @@ def interval(hits: np.ndarray, groups: list[str]) -> str:
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def train_or_reuse(labelled: int, n: int, net: tuple[int, int, int], extra: dict, threads: str) -> tuple[Path, bool]:
+def train_or_reuse(labelled: int, n: int, net: tuple[int, int, int, int], extra: dict, threads: str) -> tuple[Path, bool]:
     """The run's folder under ROOT, trained now unless a finished run is there; and whether it was trained now."""
     name = f"n{n}" if labelled == POSITIONS else f"l{labelled}n{n}"
     if net[:3] != RECIPE_NET[:3]:

@@ -187,10 +187,9 @@ def test_labels_shipped_for_the_caches_engine_and_depth_are_read_first_and_never
 
 
 def test_the_shipped_labels_give_the_shipped_positions_their_moves():
-    from zoo_games.shipped import RESOURCES, chess_labels_resource, chess_resource, read_resource
+    from zoo_games.shipped import chess_labels_resource, chess_resource, read_resource
 
     require(chess_resource(10).is_file(), "the shipped Stockfish labels are missing: python -m zoo_games.prepare chess")
-    assert sorted(p.name for p in (RESOURCES / "labels").glob("*.gz")) == ["stockfish-15.1-depth10.jsonl.gz"]
     labels = {r["fen"]: r["move"] for r in read_resource(chess_labels_resource("stockfish-15.1-depth10.jsonl"))}
     assert len(labels) >= 96000
     assert all(labels[r["fen"]] == r["move"] for r in read_resource(chess_resource(10)))

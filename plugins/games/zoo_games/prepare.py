@@ -39,13 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.time()
     if args.what == "chess-labels":
-        from .chess_data import Labeller, default_workers, gather
+        from .chess_data import default_workers, gather, label_path
         from .shipped import chess_labels_resource
 
         rows = gather(args.positions, args.depth, seed=0, workers=args.workers or default_workers())
-        labeller = Labeller(args.depth)
-        name = labeller.cache.path.name
-        labeller.close()
+        name = label_path(args.depth, rows[0]["engine"]).name  # the cache these labels came through
         keep = ("fen", "move", "pv", "cp", "mate", "depth", "engine", "seconds")
         labels = {r["fen"]: {k: r.get(k) for k in keep} for r in rows}
         write_resource(chess_labels_resource(name), list(labels.values()))
