@@ -100,13 +100,11 @@ def test_predict_and_detect(trained, tmp_path):
     [found] = run.predict([str(tmp_path / "street.jpg")], out=tmp_path / "out", detect=True)
     assert found["signs"], "no window was called a sign"
 
-    def iou(box):
-        x1, y1, x2, y2 = box
-        inter = max(0, min(x2, 206) - max(x1, 150)) * max(0, min(y2, 96) - max(y1, 40))
-        return inter / ((x2 - x1) * (y2 - y1) + 56 * 56 - inter)
-
-    # a box on the sign, called a stop sign (the tiny test model also fires elsewhere: no claim on those)
-    assert any(iou(s["box"]) > 0.4 and s["label"] == "stop" for s in found["signs"])
+    # the likeliest box is centred on the sign (pasted at 150-206 x 40-96) and calls it a stop sign; the tiny test
+    # model's windows (up to 40 px) also fire on parts of the sign and elsewhere: no claim on those
+    best = max(found["signs"], key=lambda s: s["score"])
+    x1, y1, x2, y2 = best["box"]
+    assert 150 <= (x1 + x2) / 2 <= 206 and 40 <= (y1 + y2) / 2 <= 96 and best["label"] == "stop", found["signs"]
     assert (tmp_path / "out" / "street.detect.png").is_file()
     with pytest.raises(ZooError, match="not a readable image"):
         (tmp_path / "bad.png").write_text("not an image")
